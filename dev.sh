@@ -1,0 +1,48 @@
+#!/bin/sh
+# dev.sh: one entry point for a fresh Debian 12 machine (run as root).
+#
+#   ./dev.sh run [cairn node flags]   install dependencies, build, start the node
+#   ./dev.sh test                     install dependencies, build, run every test
+#   ./dev.sh build                    install dependencies and build only
+#
+# The release build lives in build/, the test build (clang, AddressSanitizer,
+# UndefinedBehaviorSanitizer, libFuzzer) in build-test/.
+set -eu
+cd "$(dirname "$0")"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+build_release() {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build -j "$jobs"
+}
+
+build_test() {
+  CC=clang cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug \
+    -DCAIRN_SANITIZE=ON -DCAIRN_FUZZ=ON >/dev/null
+  cmake --build build-test -j "$jobs"
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  run)
+    ./scripts/install-deps.sh
+    build_release
+    exec ./build/cairn node "$@"
+    ;;
+  build)
+    ./scripts/install-deps.sh
+    build_release
+    ;;
+  test)
+    ./scripts/install-deps.sh
+    build_release          # proves the gcc build is warning-free too
+    build_test
+    cd build-test
+    exec ctest --output-on-failure -j "$jobs" "$@"
+    ;;
+  *)
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

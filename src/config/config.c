@@ -1,0 +1,644 @@
+/*
+ * config.c: option table, YAML loading, flag parsing and printing.
+ *
+ * Design: `options[]` is the single description of every setting.  Each row
+ * names the flag, the dotted YAML key, the value type, the field in
+ * cairn_config, and the help text.  Defaults live only in cairn_config_init().
+ *
+ * YAML is parsed with libyaml into a document tree; the walk maps each
+ * key path onto a row and refuses anything else, reporting FILE:LINE and the
+ * key.  The whole file is accepted either at the top level or under a
+ * `chainweb:` mapping (the form chainweb-node's own files use).
+ *
+ * Origins: origins[i] is NULL for a default, else a malloc'd "FILE:LINE" or
+ * "--flag" string; validation errors use it so the operator knows which
+ * source to fix.
+ */
+#include "config/config.h"
+#include "chain/version.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+typedef enum {
+	OPT_STRING,     /* non-empty string */
+	OPT_PATH,       /* string; YAML null leaves it unset */
+	OPT_PORT,       /* integer 0..65535 */
+	OPT_INT,        /* integer within [min, max] */
+	OPT_SECONDS,    /* non-negative decimal number */
+	OPT_BOOL,       /* YAML boolean; as a flag it takes no value and sets true */
+	OPT_LOG_LEVEL,  /* debug | info | warn | error */
+	OPT_RATE,       /* non-negative number or "max" */
+} option_type;
+
+typedef struct option_def {
+	const char *flag;     /* without the leading "--"; NULL for YAML-only settings */
+	const char *key;      /* dotted YAML path */
+	option_type type;
+	size_t offset;        /* field in cairn_config */
+	const char *arg;      /* metavariable in --help */
+	long min, max;        /* OPT_INT range */
+	const char *help;
+} option_def;
+
+#define FIELD(f) offsetof(cairn_config, f)
+
+static const option_def options[] = {
+	{"chainweb-version", "chainwebVersion", OPT_STRING, FIELD(chainweb_version), "NAME", 0, 0,
+	 "Chainweb version (network): development, mainnet01, testnet04 or test-singleton"},
+	{"database-directory", "databaseDirectory", OPT_STRING, FIELD(database_directory), "DIR", 0, 0,
+	 "Directory of the chain database (0/rocksDb) and Pact state (0/sqlite)"},
+	{"service-interface", "serviceApi.interface", OPT_STRING, FIELD(service_interface), "ADDR", 0, 0,
+	 "IPv4 or IPv6 address the service API listens on"},
+	{"service-port", "serviceApi.port", OPT_PORT, FIELD(service_port), "N", 0, 0,
+	 "TCP port of the service API; 0 picks a free port and logs it"},
+	{"drain-seconds", "serviceApi.drainSeconds", OPT_SECONDS, FIELD(drain_seconds), "S", 0, 0,
+	 "On SIGTERM/SIGINT, seconds health-check answers 503 before the listener closes (at most 4)"},
+	{"enable-backup-api", "backup.api.enabled", OPT_BOOL, FIELD(backup_api_enabled), NULL, 0, 0,
+	 "Serve make-backup and check-backup (needs a backup directory)"},
+	{"backup-directory", "backup.directory", OPT_PATH, FIELD(backup_directory), "DIR", 0, 0,
+	 "Directory that receives backups; created if missing"},
+	{"block-rate", "producer.blockRate", OPT_RATE, FIELD(block_rate), "R|max", 0, 0,
+	 "Blocks per second over all chains from the development producer; 0 stops it, max is unthrottled"},
+	{"transactions-per-block", "producer.transactionsPerBlock", OPT_INT, FIELD(transactions_per_block), "N", 0, 1000,
+	 "Synthetic transfer transactions in each produced block"},
+	{"log-level", "logLevel", OPT_LOG_LEVEL, FIELD(log_level), "LEVEL", 0, 0,
+	 "Least severe log level written to stderr: debug, info, warn or error"},
+};
+
+#define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
+
+struct cairn_config_origin {
+	char *where[OPTION_COUNT];
+};
+
+static void *field_ptr(cairn_config *cfg, const option_def *o)
+{
+	return (char *)cfg + o->offset;
+}
+
+static const void *field_cptr(const cairn_config *cfg, const option_def *o)
+{
+	return (const char *)cfg + o->offset;
+}
+
+static int set_string(char **slot, const char *value)
+{
+	char *copy = value ? strdup(value) : NULL;
+	if (value && copy == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	free(*slot);
+	*slot = copy;
+	return CAIRN_OK;
+}
+
+int cairn_config_init(cairn_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->origins = calloc(1, sizeof(*cfg->origins));
+	if (cfg->origins == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	cfg->service_port = CAIRN_DEFAULT_PORT;
+	cfg->log_level = CAIRN_LOG_INFO;
+	cfg->block_rate = 4.0;
+	cfg->transactions_per_block = 2;
+	cfg->drain_seconds = 1.0;
+	if (set_string(&cfg->chainweb_version, "development") != CAIRN_OK ||
+	    set_string(&cfg->database_directory, "cairn-data") != CAIRN_OK ||
+	    set_string(&cfg->service_interface, "127.0.0.1") != CAIRN_OK) {
+		cairn_config_free(cfg);
+		return CAIRN_ENOMEM;
+	}
+	return CAIRN_OK;
+}
+
+void cairn_config_free(cairn_config *cfg)
+{
+	free(cfg->config_file);
+	for (size_t i = 0; i < OPTION_COUNT; i++) {
+		if (options[i].type == OPT_STRING || options[i].type == OPT_PATH)
+			free(*(char **)field_ptr(cfg, &options[i]));
+		if (cfg->origins)
+			free(cfg->origins->where[i]);
+	}
+	free(cfg->origins);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ---- value parsing shared by flags and YAML ---- */
+
+static bool parse_long(long *out, const char *s)
+{
+	if (*s == '\0')
+		return false;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_double(double *out, const char *s)
+{
+	if (*s == '\0')
+		return false;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_bool(bool *out, const char *s)
+{
+	static const char *const yes[] = {"true", "yes", "on"};
+	static const char *const no[] = {"false", "no", "off"};
+	for (size_t i = 0; i < 3; i++) {
+		if (strcasecmp(s, yes[i]) == 0) { *out = true; return true; }
+		if (strcasecmp(s, no[i]) == 0) { *out = false; return true; }
+	}
+	return false;
+}
+
+static bool is_yaml_null(const char *s)
+{
+	return *s == '\0' || strcmp(s, "~") == 0 || strcasecmp(s, "null") == 0;
+}
+
+/*
+ * Stores `value` into the option's field.  `where` is the origin text used in
+ * messages ("--service-port" or "FILE:LINE").  Range checks that do not
+ * depend on other settings happen here; the rest in cairn_config_validate().
+ */
+static int apply_value(cairn_config *cfg, const option_def *o, const char *value, const char *where)
+{
+	void *slot = field_ptr(cfg, o);
+	long l;
+	double d;
+	switch (o->type) {
+	case OPT_STRING:
+		if (is_yaml_null(value))
+			return cairn_error_set(CAIRN_EINVALID, "%s: %s: a value is required", where, o->key);
+		return set_string(slot, value);
+	case OPT_PATH:
+		return set_string(slot, is_yaml_null(value) ? NULL : value);
+	case OPT_PORT:
+		if (!parse_long(&l, value))
+			return cairn_error_set(CAIRN_EINVALID, "%s: %s: '%s' is not an integer", where, o->key, value);
+		if (l < 0 || l > 65535)
+			return cairn_error_set(CAIRN_EINVALID, "%s: %s: port %ld is out of range (0-65535)", where, o->key, l);
+		*(int *)slot = (int)l;
+		return CAIRN_OK;
+	case OPT_INT:
+		if (!parse_long(&l, value))
+			return cairn_error_set(CAIRN_EINVALID, "%s: %s: '%s' is not an integer", where, o->key, value);
+		if (l < o->min || l > o->max)
+			return cairn_error_set(CAIRN_EINVALID, "%s: %s: %ld is out of range (%ld-%ld)",
+				where, o->key, l, o->min, o->max);
+		*(int *)slot = (int)l;
+		return CAIRN_OK;
+	case OPT_SECONDS:
+		if (!parse_double(&d, value) || d < 0)
+			return cairn_error_set(CAIRN_EINVALID, "%s: %s: '%s' is not a non-negative number of seconds",
+				where, o->key, value);
+		*(double *)slot = d;
+		return CAIRN_OK;
+	case OPT_BOOL:
+		if (!parse_bool(slot, value))
+			return cairn_error_set(CAIRN_EINVALID, "%s: %s: '%s' is not a boolean (true or false)",
+				where, o->key, value);
+		return CAIRN_OK;
+	case OPT_LOG_LEVEL:
+		if (cairn_log_level_parse(slot, value) != CAIRN_OK)
+			return cairn_error_prefix(CAIRN_EINVALID, "%s: %s", where, o->key);
+		return CAIRN_OK;
+	case OPT_RATE:
+		if (strcasecmp(value, "max") == 0) {
+			*(double *)slot = CAIRN_BLOCK_RATE_MAX;
+			return CAIRN_OK;
+		}
+		if (!parse_double(&d, value) || d < 0)
+			return cairn_error_set(CAIRN_EINVALID,
+				"%s: %s: '%s' is not a non-negative number or 'max'", where, o->key, value);
+		*(double *)slot = d;
+		return CAIRN_OK;
+	}
+	return cairn_error_set(CAIRN_ERROR, "internal: unknown option type");
+}
+
+static int record_origin(cairn_config *cfg, const option_def *o, const char *where)
+{
+	return set_string(&cfg->origins->where[o - options], where);
+}
+
+static const option_def *option_by_key(const char *key)
+{
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		if (strcmp(options[i].key, key) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static const option_def *option_by_flag(const char *flag, size_t len)
+{
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		if (options[i].flag && strlen(options[i].flag) == len && strncmp(options[i].flag, flag, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* True when some option key lies strictly below `prefix` ("backup" covers "backup.api.enabled"). */
+static bool is_key_section(const char *prefix)
+{
+	size_t n = strlen(prefix);
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		if (strncmp(options[i].key, prefix, n) == 0 && options[i].key[n] == '.')
+			return true;
+	return false;
+}
+
+/* ---- YAML ---- */
+
+typedef struct yaml_walk {
+	cairn_config *cfg;
+	yaml_document_t *doc;
+	const char *path;
+} yaml_walk;
+
+static int walk_mapping(yaml_walk *w, yaml_node_t *map, const char *prefix, bool at_root);
+
+static int walk_pair(yaml_walk *w, yaml_node_pair_t *pair, const char *prefix, bool at_root)
+{
+	yaml_node_t *key = yaml_document_get_node(w->doc, pair->key);
+	yaml_node_t *value = yaml_document_get_node(w->doc, pair->value);
+	unsigned long line = key->start_mark.line + 1;
+	if (key->type != YAML_SCALAR_NODE)
+		return cairn_error_set(CAIRN_EINVALID, "%s:%lu: keys must be plain names", w->path, line);
+
+	char full[256];
+	const char *name = (const char *)key->data.scalar.value;
+	if (snprintf(full, sizeof(full), "%s%s%s", prefix, *prefix ? "." : "", name) >= (int)sizeof(full))
+		return cairn_error_set(CAIRN_EINVALID, "%s:%lu: key too long", w->path, line);
+
+	if (at_root && strcmp(name, "chainweb") == 0) {
+		if (value->type != YAML_MAPPING_NODE)
+			return cairn_error_set(CAIRN_EINVALID, "%s:%lu: chainweb: expected a mapping", w->path, line);
+		return walk_mapping(w, value, "", false);
+	}
+	const option_def *o = option_by_key(full);
+	if (o != NULL) {
+		if (value->type != YAML_SCALAR_NODE)
+			return cairn_error_set(CAIRN_EINVALID, "%s:%lu: %s: expected a single value, found a %s",
+				w->path, line, full, value->type == YAML_MAPPING_NODE ? "mapping" : "list");
+		char where[PATH_MAX + 32];
+		snprintf(where, sizeof(where), "%s:%lu", w->path, value->start_mark.line + 1);
+		int rc = apply_value(w->cfg, o, (const char *)value->data.scalar.value, where);
+		return rc != CAIRN_OK ? rc : record_origin(w->cfg, o, where);
+	}
+	if (is_key_section(full)) {
+		if (value->type != YAML_MAPPING_NODE)
+			return cairn_error_set(CAIRN_EINVALID, "%s:%lu: %s: expected a mapping", w->path, line, full);
+		return walk_mapping(w, value, full, false);
+	}
+	return cairn_error_set(CAIRN_EINVALID, "%s:%lu: %s: unknown key (see cairn node --help)",
+		w->path, line, full);
+}
+
+static int walk_mapping(yaml_walk *w, yaml_node_t *map, const char *prefix, bool at_root)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		int rc = walk_pair(w, p, prefix, at_root);
+		if (rc != CAIRN_OK)
+			return rc;
+	}
+	return CAIRN_OK;
+}
+
+int cairn_config_load_file(cairn_config *cfg, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return cairn_error_set_errno(CAIRN_EINVALID, errno, "cannot read config file '%s'", path);
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	int rc = CAIRN_OK;
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = cairn_error_set(CAIRN_EINVALID, "%s:%lu: invalid YAML: %s", path,
+			(unsigned long)parser.problem_mark.line + 1, parser.problem ? parser.problem : "syntax error");
+		yaml_parser_delete(&parser);
+		fclose(f);
+		return rc;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (root == NULL) {
+		/* An empty file changes nothing. */
+	} else if (root->type != YAML_MAPPING_NODE) {
+		rc = cairn_error_set(CAIRN_EINVALID, "%s:%lu: the top level must be a mapping of keys",
+			path, (unsigned long)root->start_mark.line + 1);
+	} else {
+		yaml_walk w = {cfg, &doc, path};
+		rc = walk_mapping(&w, root, "", true);
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return rc;
+}
+
+/* ---- command line ---- */
+
+typedef struct flag_value {
+	const option_def *option;
+	const char *value;
+} flag_value;
+
+static int parse_flags(flag_value *out, size_t *count, const char **config_file,
+	cairn_config_action *action, int argc, char **argv)
+{
+	*count = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			*action = CAIRN_CONFIG_HELP;
+			continue;
+		}
+		if (strncmp(arg, "--", 2) != 0)
+			return cairn_error_set(CAIRN_EINVALID, "unexpected argument '%s' (see cairn node --help)", arg);
+		const char *name = arg + 2;
+		const char *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		if (len == strlen("print-config") && strncmp(name, "print-config", len) == 0 && !eq) {
+			*action = *action == CAIRN_CONFIG_HELP ? CAIRN_CONFIG_HELP : CAIRN_CONFIG_PRINT;
+			continue;
+		}
+		bool is_config_file = len == strlen("config-file") && strncmp(name, "config-file", len) == 0;
+		const option_def *o = is_config_file ? NULL : option_by_flag(name, len);
+		if (!is_config_file && o == NULL)
+			return cairn_error_set(CAIRN_EINVALID, "unknown option '--%.*s' (see cairn node --help)", (int)len, name);
+		const char *value;
+		if (o && o->type == OPT_BOOL) {
+			if (eq)
+				return cairn_error_set(CAIRN_EINVALID, "--%s takes no value", o->flag);
+			value = "true";
+		} else if (eq) {
+			value = eq + 1;
+		} else if (i + 1 < argc) {
+			value = argv[++i];
+		} else {
+			return cairn_error_set(CAIRN_EINVALID, "--%.*s needs a value", (int)len, name);
+		}
+		if (is_config_file)
+			*config_file = value;
+		else
+			out[(*count)++] = (flag_value){o, value};
+	}
+	return CAIRN_OK;
+}
+
+int cairn_config_from_args(cairn_config *cfg, cairn_config_action *action, int argc, char **argv)
+{
+	*action = CAIRN_CONFIG_RUN;
+	flag_value *flags = calloc((size_t)argc + 1, sizeof(*flags));
+	if (flags == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	size_t count = 0;
+	const char *config_file = NULL;
+	int rc = parse_flags(flags, &count, &config_file, action, argc, argv);
+	if (rc == CAIRN_OK && *action == CAIRN_CONFIG_HELP) {
+		free(flags);
+		return CAIRN_OK;
+	}
+	if (rc == CAIRN_OK && config_file) {
+		rc = set_string(&cfg->config_file, config_file);
+		if (rc == CAIRN_OK)
+			rc = cairn_config_load_file(cfg, config_file);
+	}
+	for (size_t i = 0; rc == CAIRN_OK && i < count; i++) {
+		char where[128];
+		snprintf(where, sizeof(where), "--%s", flags[i].option->flag);
+		rc = apply_value(cfg, flags[i].option, flags[i].value, where);
+		if (rc == CAIRN_OK)
+			rc = record_origin(cfg, flags[i].option, where);
+	}
+	free(flags);
+	if (rc == CAIRN_OK)
+		rc = cairn_config_validate(cfg);
+	return rc;
+}
+
+/* ---- validation ---- */
+
+static const char *origin_of(const cairn_config *cfg, const char *key)
+{
+	const option_def *o = option_by_key(key);
+	const char *where = o && cfg->origins ? cfg->origins->where[o - options] : NULL;
+	return where ? where : "default";
+}
+
+int cairn_config_validate(cairn_config *cfg)
+{
+	if (cairn_version_by_name(cfg->chainweb_version) == NULL)
+		return cairn_error_set(CAIRN_EINVALID, "%s: chainwebVersion: unknown version '%s' (supported: %s)",
+			origin_of(cfg, "chainwebVersion"), cfg->chainweb_version, cairn_version_supported_names());
+	unsigned char addr[sizeof(struct in6_addr)];
+	if (inet_pton(AF_INET, cfg->service_interface, addr) != 1 &&
+	    inet_pton(AF_INET6, cfg->service_interface, addr) != 1)
+		return cairn_error_set(CAIRN_EINVALID, "%s: serviceApi.interface: '%s' is not an IPv4 or IPv6 address",
+			origin_of(cfg, "serviceApi.interface"), cfg->service_interface);
+	if (cfg->drain_seconds > 4.0)
+		return cairn_error_set(CAIRN_EINVALID, "%s: serviceApi.drainSeconds: %g is more than 4 seconds",
+			origin_of(cfg, "serviceApi.drainSeconds"), cfg->drain_seconds);
+	if (cfg->backup_api_enabled && cfg->backup_directory == NULL)
+		return cairn_error_set(CAIRN_EINVALID,
+			"%s: backup.api.enabled: the backup API needs a backup directory (--backup-directory or backup.directory)",
+			origin_of(cfg, "backup.api.enabled"));
+	if (cfg->backup_directory && cairn_fs_check_writable_dir(cfg->backup_directory) != CAIRN_OK)
+		return cairn_error_prefix(CAIRN_EINVALID, "%s: backup.directory", origin_of(cfg, "backup.directory"));
+	return CAIRN_OK;
+}
+
+/* ---- output ---- */
+
+static void format_value(char *buf, size_t size, const cairn_config *cfg, const option_def *o)
+{
+	const void *slot = field_cptr(cfg, o);
+	switch (o->type) {
+	case OPT_STRING:
+	case OPT_PATH: {
+		const char *s = *(char *const *)slot;
+		snprintf(buf, size, "%s", s ? s : "null");
+		break;
+	}
+	case OPT_PORT:
+	case OPT_INT: snprintf(buf, size, "%d", *(const int *)slot); break;
+	case OPT_SECONDS: snprintf(buf, size, "%g", *(const double *)slot); break;
+	case OPT_BOOL: snprintf(buf, size, "%s", *(const bool *)slot ? "true" : "false"); break;
+	case OPT_LOG_LEVEL: snprintf(buf, size, "%s", cairn_log_level_name(*(const cairn_log_level *)slot)); break;
+	case OPT_RATE: {
+		double r = *(const double *)slot;
+		if (r == CAIRN_BLOCK_RATE_MAX)
+			snprintf(buf, size, "max");
+		else
+			snprintf(buf, size, "%g", r);
+		break;
+	}
+	}
+}
+
+static int emit(yaml_emitter_t *em, yaml_event_t *ev)
+{
+	return yaml_emitter_emit(em, ev) ? CAIRN_OK
+		: cairn_error_set(CAIRN_EIO, "cannot write YAML: %s", em->problem ? em->problem : "error");
+}
+
+static int emit_scalar(yaml_emitter_t *em, const char *text, bool quoted_if_needed)
+{
+	yaml_event_t ev;
+	/* A string that would read back as null/bool/number must be quoted. */
+	yaml_scalar_style_t style = quoted_if_needed ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE;
+	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text), 1, 1, style);
+	return emit(em, &ev);
+}
+
+static int emit_mapping(yaml_emitter_t *em, bool start)
+{
+	yaml_event_t ev;
+	if (start)
+		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+	else
+		yaml_mapping_end_event_initialize(&ev);
+	return emit(em, &ev);
+}
+
+/* Number of leading dotted components two keys share. */
+static int common_depth(const char *a, const char *b)
+{
+	int depth = 0;
+	for (;;) {
+		size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+		if (la != lb || strncmp(a, b, la) != 0 || a[la] != '.' || b[lb] != '.')
+			return depth;
+		depth++;
+		a += la + 1;
+		b += lb + 1;
+	}
+}
+
+static int key_depth(const char *key)
+{
+	int depth = 0;
+	for (; *key; key++)
+		depth += *key == '.';
+	return depth;
+}
+
+static int emit_option(yaml_emitter_t *em, const cairn_config *cfg, const option_def *o, const char *previous)
+{
+	int shared = previous ? common_depth(previous, o->key) : 0;
+	int rc = CAIRN_OK;
+	for (int d = previous ? key_depth(previous) : 0; rc == CAIRN_OK && d > shared; d--)
+		rc = emit_mapping(em, false);
+	const char *part = o->key;
+	for (int d = 0; d < shared; d++)
+		part += strcspn(part, ".") + 1;
+	for (int d = shared; rc == CAIRN_OK && d < key_depth(o->key); d++) {
+		char section[128];
+		size_t len = strcspn(part, ".");
+		snprintf(section, sizeof(section), "%.*s", (int)len, part);
+		rc = emit_scalar(em, section, false);
+		if (rc == CAIRN_OK)
+			rc = emit_mapping(em, true);
+		part += len + 1;
+	}
+	char value[PATH_MAX];
+	format_value(value, sizeof(value), cfg, o);
+	bool is_text = o->type == OPT_STRING || (o->type == OPT_PATH && *(char *const *)field_cptr(cfg, o));
+	if (rc == CAIRN_OK)
+		rc = emit_scalar(em, part, false);
+	if (rc == CAIRN_OK)
+		rc = emit_scalar(em, value, is_text);
+	return rc;
+}
+
+static int write_handler(void *data, unsigned char *buffer, size_t size)
+{
+	return fwrite(buffer, 1, size, data) == size;
+}
+
+int cairn_config_write_yaml(FILE *out, const cairn_config *cfg)
+{
+	yaml_emitter_t em;
+	yaml_event_t ev;
+	yaml_emitter_initialize(&em);
+	yaml_emitter_set_output(&em, write_handler, out);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	int rc = emit(&em, &ev);
+	if (rc == CAIRN_OK) {
+		yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+		rc = emit(&em, &ev);
+	}
+	if (rc == CAIRN_OK)
+		rc = emit_mapping(&em, true);
+	const char *previous = NULL;
+	for (size_t i = 0; rc == CAIRN_OK && i < OPTION_COUNT; i++) {
+		rc = emit_option(&em, cfg, &options[i], previous);
+		previous = options[i].key;
+	}
+	for (int d = previous ? key_depth(previous) : 0; rc == CAIRN_OK && d >= 0; d--)
+		rc = emit_mapping(&em, false);
+	if (rc == CAIRN_OK) {
+		yaml_document_end_event_initialize(&ev, 1);
+		rc = emit(&em, &ev);
+	}
+	if (rc == CAIRN_OK) {
+		yaml_stream_end_event_initialize(&ev);
+		rc = emit(&em, &ev);
+	}
+	yaml_emitter_delete(&em);
+	return rc;
+}
+
+void cairn_config_write_help(FILE *out)
+{
+	cairn_config defaults;
+	if (cairn_config_init(&defaults) != CAIRN_OK)
+		return;
+	fprintf(out,
+		"Usage: cairn node [OPTIONS]\n"
+		"\n"
+		"Runs the node: chain database, Pact state, block producer and service API.\n"
+		"Settings come from embedded defaults, then --config-file, then flags.\n"
+		"\n"
+		"Options:\n"
+		"  --config-file FILE\n"
+		"      YAML configuration file (keys below, top level or under 'chainweb:')\n"
+		"  --print-config\n"
+		"      Print the effective configuration as YAML and exit\n"
+		"  -h, --help\n"
+		"      Show this help and exit\n");
+	for (size_t i = 0; i < OPTION_COUNT; i++) {
+		const option_def *o = &options[i];
+		char value[PATH_MAX];
+		format_value(value, sizeof(value), &defaults, o);
+		fprintf(out, "  --%s%s%s\n      %s\n      YAML key: %s; default: %s\n", o->flag,
+			o->arg ? " " : "", o->arg ? o->arg : "", o->help, o->key, value);
+	}
+	fprintf(out, "\nExit status: 0 after a clean shutdown, 2 for a configuration error, 1 otherwise.\n");
+	cairn_config_free(&defaults);
+}

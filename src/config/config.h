@@ -1,0 +1,72 @@
+/*
+ * config.h: the node's effective configuration.
+ *
+ * Sources, lowest precedence first: embedded defaults < YAML file
+ * (--config-file) < command-line flags.  One option table in config.c drives
+ * all of them: flag parsing, YAML keys, --help text, --print-config output and
+ * docs/configuration.md, so a setting cannot exist in one and not the others.
+ *
+ * Every setting remembers where its value came from ("default", "--flag", or
+ * "FILE:LINE"), so a validation error names the file, line and key.
+ */
+#ifndef CAIRN_CONFIG_CONFIG_H
+#define CAIRN_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/log.h"
+
+#define CAIRN_DEFAULT_PORT 1848
+#define CAIRN_BLOCK_RATE_MAX (-1.0) /* block_rate value meaning "as fast as possible" */
+
+typedef struct cairn_config {
+	char *config_file;          /* NULL when none was given */
+	char *database_directory;   /* default "cairn-data" */
+	char *chainweb_version;     /* default "development" */
+	char *service_interface;    /* default "127.0.0.1" */
+	int service_port;           /* default 1848; 0 picks a free port */
+	bool backup_api_enabled;
+	char *backup_directory;     /* NULL unless configured */
+	cairn_log_level log_level;
+	double block_rate;          /* blocks/s over all chains; 0 stops; CAIRN_BLOCK_RATE_MAX */
+	int transactions_per_block;
+	double drain_seconds;       /* how long health-check reports drain before the listener closes */
+
+	struct cairn_config_origin *origins; /* private: where each value came from */
+} cairn_config;
+
+/* What `cairn node` should do after argument parsing. */
+typedef enum {
+	CAIRN_CONFIG_RUN = 0,
+	CAIRN_CONFIG_PRINT = 1, /* --print-config */
+	CAIRN_CONFIG_HELP = 2,  /* --help */
+} cairn_config_action;
+
+/* Fills `cfg` with the embedded defaults. */
+int cairn_config_init(cairn_config *cfg);
+void cairn_config_free(cairn_config *cfg);
+
+/*
+ * Builds the effective configuration from the command line of `cairn node`
+ * (argv[0] is the subcommand name): defaults, then the file named by
+ * --config-file if any, then the flags, then validation.  On error returns
+ * CAIRN_EINVALID with a message naming the source, key and reason; the caller
+ * exits with status 2.
+ */
+int cairn_config_from_args(cairn_config *cfg, cairn_config_action *action, int argc, char **argv);
+
+/* Applies a YAML file on top of the current values (top level or under `chainweb:`). */
+int cairn_config_load_file(cairn_config *cfg, const char *path);
+
+/* Semantic checks: ranges, known version, backup directory creatable and writable. */
+int cairn_config_validate(cairn_config *cfg);
+
+/* Writes the effective configuration as YAML that cairn_config_load_file accepts. */
+int cairn_config_write_yaml(FILE *out, const cairn_config *cfg);
+
+/* Writes the `cairn node --help` text: every flag, its YAML key and default. */
+void cairn_config_write_help(FILE *out);
+
+#endif

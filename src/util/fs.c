@@ -1,0 +1,283 @@
+/*
+ * fs.c: implementation of fs.h.
+ *
+ * Locks use open file description locks (F_OFD_SETLK): they belong to the
+ * open file, not the process, so two opens in one process conflict as they
+ * would across processes, and the kernel drops them when the holder dies.
+ */
+#include "util/fs.h"
+#include "util/error.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct cairn_fs_lock {
+	int fd;
+	char *path;
+};
+
+int cairn_fs_mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+	if (len == 0 || len >= sizeof(buf))
+		return cairn_error_set(CAIRN_EINVALID, "invalid directory path '%s'", path);
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return cairn_error_set_errno(cairn_error_from_errno(errno), errno,
+				"cannot create directory '%s'", buf);
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	if (!cairn_fs_is_dir(path))
+		return cairn_error_set(CAIRN_EINVALID, "'%s' exists and is not a directory", path);
+	return CAIRN_OK;
+}
+
+int cairn_fs_fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot open '%s'", path);
+	int rc = CAIRN_OK;
+	if (fsync(fd) != 0)
+		rc = cairn_error_set_errno(CAIRN_EIO, errno, "fsync '%s'", path);
+	close(fd);
+	return rc;
+}
+
+int cairn_fs_fsync_parent(const char *path)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	char *slash = strrchr(buf, '/');
+	if (slash == NULL)
+		return cairn_fs_fsync_path(".");
+	if (slash == buf)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return cairn_fs_fsync_path(buf);
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int cairn_fs_write_atomic(const char *path, const void *data, size_t len)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return cairn_error_set(CAIRN_EINVALID, "path too long: '%s'", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot create '%s'", tmp);
+	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		int err = errno;
+		close(fd);
+		unlink(tmp);
+		return cairn_error_set_errno(CAIRN_EIO, err, "cannot write '%s'", tmp);
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		int err = errno;
+		unlink(tmp);
+		return cairn_error_set_errno(CAIRN_EIO, err, "cannot replace '%s'", path);
+	}
+	return cairn_fs_fsync_parent(path);
+}
+
+int cairn_fs_read_file(char **out, size_t *out_len, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot open '%s'", path);
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (buf == NULL) {
+			close(fd);
+			return cairn_error_set(CAIRN_ENOMEM, "out of memory reading '%s'", path);
+		}
+		if (len + 1 >= cap) {
+			char *grown = realloc(buf, cap * 2);
+			if (grown == NULL)
+				free(buf);
+			buf = grown;
+			cap *= 2;
+			continue;
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+			free(buf);
+			close(fd);
+			return cairn_error_set_errno(CAIRN_EIO, err, "cannot read '%s'", path);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	if (out_len)
+		*out_len = len;
+	return CAIRN_OK;
+}
+
+int cairn_fs_remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? CAIRN_OK
+			: cairn_error_set_errno(CAIRN_EIO, errno, "cannot stat '%s'", path);
+	if (S_ISDIR(st.st_mode)) {
+		DIR *dir = opendir(path);
+		if (dir == NULL)
+			return cairn_error_set_errno(CAIRN_EIO, errno, "cannot open directory '%s'", path);
+		struct dirent *entry;
+		int rc = CAIRN_OK;
+		while (rc == CAIRN_OK && (entry = readdir(dir)) != NULL) {
+			if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+				continue;
+			char child[PATH_MAX];
+			if (snprintf(child, sizeof(child), "%s/%s", path, entry->d_name) >= (int)sizeof(child))
+				rc = cairn_error_set(CAIRN_EINVALID, "path too long under '%s'", path);
+			else
+				rc = cairn_fs_remove_tree(child);
+		}
+		closedir(dir);
+		if (rc != CAIRN_OK)
+			return rc;
+		if (rmdir(path) != 0)
+			return cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove directory '%s'", path);
+		return CAIRN_OK;
+	}
+	if (unlink(path) != 0 && errno != ENOENT)
+		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove '%s'", path);
+	return CAIRN_OK;
+}
+
+bool cairn_fs_is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool cairn_fs_exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+int cairn_fs_check_writable_dir(const char *dir)
+{
+	int rc = cairn_fs_mkdir_p(dir);
+	if (rc != CAIRN_OK)
+		return rc;
+	char probe[PATH_MAX];
+	if (snprintf(probe, sizeof(probe), "%s/.cairn-write-test.%ld", dir, (long)getpid()) >= (int)sizeof(probe))
+		return cairn_error_set(CAIRN_EINVALID, "path too long: '%s'", dir);
+	int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cairn_error_set_errno(CAIRN_EIO, errno, "directory '%s' is not writable", dir);
+	int ok = write_all(fd, "x", 1) == 0 && fsync(fd) == 0;
+	int err = errno;
+	close(fd);
+	unlink(probe);
+	if (!ok)
+		return cairn_error_set_errno(CAIRN_EIO, err, "directory '%s' is not writable", dir);
+	return CAIRN_OK;
+}
+
+static int lock_fd(int fd, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+int cairn_fs_lock_acquire(cairn_fs_lock **out, const char *lock_path)
+{
+	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cairn_error_set_errno(cairn_error_from_errno(errno), errno,
+			"cannot open lock file '%s'", lock_path);
+	if (lock_fd(fd, F_WRLCK) != 0) {
+		int err = errno;
+		char holder[32] = "";
+		ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		close(fd);
+		if (err == EAGAIN || err == EACCES)
+			return cairn_error_set(CAIRN_EBUSY, "'%s' is locked by another running cairn (pid %s)",
+				lock_path, holder[0] ? holder : "unknown");
+		return cairn_error_set_errno(CAIRN_EIO, err, "cannot lock '%s'", lock_path);
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		int err = errno;
+		close(fd);
+		return cairn_error_set_errno(CAIRN_EIO, err, "cannot write lock file '%s'", lock_path);
+	}
+	cairn_fs_lock *lock = malloc(sizeof(*lock));
+	char *path_copy = strdup(lock_path);
+	if (lock == NULL || path_copy == NULL) {
+		free(lock);
+		free(path_copy);
+		close(fd);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	lock->fd = fd;
+	lock->path = path_copy;
+	*out = lock;
+	return CAIRN_OK;
+}
+
+void cairn_fs_lock_release(cairn_fs_lock *lock)
+{
+	if (lock == NULL)
+		return;
+	close(lock->fd); /* closing the description drops the lock */
+	free(lock->path);
+	free(lock);
+}
+
+bool cairn_fs_lock_is_held(const char *lock_path)
+{
+	int fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	bool held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return held;
+}

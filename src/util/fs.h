@@ -1,0 +1,52 @@
+/*
+ * fs.h: file-system helpers with the durability rules cairn relies on.
+ *
+ * Invariant: a file that cairn reports as written has been fsynced, and so
+ * has the directory entry that names it.  cairn_fs_write_atomic() gives
+ * readers either the old content or the new, never a mix: it writes a
+ * temporary file in the same directory, fsyncs it, renames it over the
+ * target and fsyncs the directory.
+ */
+#ifndef CAIRN_UTIL_FS_H
+#define CAIRN_UTIL_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Creates `path` and missing parents with mode 0755; existing dirs are fine. */
+int cairn_fs_mkdir_p(const char *path);
+
+/* fsyncs a file or directory by path. */
+int cairn_fs_fsync_path(const char *path);
+
+/* fsyncs the directory that contains `path`. */
+int cairn_fs_fsync_parent(const char *path);
+
+int cairn_fs_write_atomic(const char *path, const void *data, size_t len);
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer; *out_len excludes the NUL. */
+int cairn_fs_read_file(char **out, size_t *out_len, const char *path);
+
+/* Removes a file or a directory tree; a missing path is not an error. */
+int cairn_fs_remove_tree(const char *path);
+
+bool cairn_fs_is_dir(const char *path);
+bool cairn_fs_exists(const char *path);
+
+/* Checks that `dir` exists (creating it if needed) and that a file can be
+ * created, written, fsynced and removed in it. */
+int cairn_fs_check_writable_dir(const char *dir);
+
+/* An exclusive advisory lock on `<dir>/LOCK`-style files, held until released
+ * or the process dies (so a SIGKILLed owner never leaves a stale lock). */
+typedef struct cairn_fs_lock cairn_fs_lock;
+
+/* Returns CAIRN_EBUSY, with the holder's pid in the message, when another
+ * process holds the lock. */
+int cairn_fs_lock_acquire(cairn_fs_lock **out, const char *lock_path);
+void cairn_fs_lock_release(cairn_fs_lock *lock);
+
+/* Returns true when some process holds the lock at `lock_path`. */
+bool cairn_fs_lock_is_held(const char *lock_path);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * log.h: one line per event on stderr: "TIME LEVEL SUBSYSTEM: message".
+ *
+ * TIME is UTC ISO 8601 with milliseconds.  Each line is written with a single
+ * write(2), so lines from different threads never interleave.  Messages below
+ * the configured level are dropped before formatting.
+ */
+#ifndef CAIRN_UTIL_LOG_H
+#define CAIRN_UTIL_LOG_H
+
+#include "util/error.h"
+
+typedef enum {
+	CAIRN_LOG_DEBUG = 0,
+	CAIRN_LOG_INFO = 1,
+	CAIRN_LOG_WARN = 2,
+	CAIRN_LOG_ERROR = 3,
+} cairn_log_level;
+
+void cairn_log_set_level(cairn_log_level level);
+cairn_log_level cairn_log_get_level(void);
+
+/* Parses "debug", "info", "warn"/"warning", "error"; returns CAIRN_EINVALID otherwise. */
+int cairn_log_level_parse(cairn_log_level *out, const char *name);
+const char *cairn_log_level_name(cairn_log_level level);
+
+void cairn_log(cairn_log_level level, const char *subsystem, const char *fmt, ...)
+	CAIRN_PRINTF(3, 4);
+
+#define cairn_log_debug(sub, ...) cairn_log(CAIRN_LOG_DEBUG, sub, __VA_ARGS__)
+#define cairn_log_info(sub, ...) cairn_log(CAIRN_LOG_INFO, sub, __VA_ARGS__)
+#define cairn_log_warn(sub, ...) cairn_log(CAIRN_LOG_WARN, sub, __VA_ARGS__)
+#define cairn_log_error(sub, ...) cairn_log(CAIRN_LOG_ERROR, sub, __VA_ARGS__)
+
+#endif
