@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 
+_Static_assert(sizeof(cairn_header) == 320, "cairn_header must have no padding");
+
 static void put_le(uint8_t *p, uint64_t v, int bytes)
 {
 	for (int i = 0; i < bytes; i++)
@@ -32,8 +34,10 @@ static uint64_t get_le(const uint8_t *p, int bytes)
 	return v;
 }
 
-static int check_adjacents(const cairn_adjacent *adj, uint32_t count)
+int cairn_header_check_adjacents(const cairn_header *h)
 {
+	const cairn_adjacent *adj = h->adjacents;
+	uint32_t count = h->adjacent_count;
 	if (count > CAIRN_HEADER_MAX_ADJACENTS)
 		return cairn_error_set(CAIRN_EINVALID, "adjacents: %u records, at most %d allowed",
 			count, CAIRN_HEADER_MAX_ADJACENTS);
@@ -66,7 +70,7 @@ enum {
 
 int cairn_header_encode(uint8_t out[CAIRN_HEADER_MAX_BYTES], size_t *out_len, const cairn_header *h)
 {
-	int rc = check_adjacents(h->adjacents, h->adjacent_count);
+	int rc = cairn_header_check_adjacents(h);
 	if (rc != CAIRN_OK)
 		return rc;
 	put_le(out, h->feature_flags, 8);
@@ -104,6 +108,7 @@ int cairn_header_decode(cairn_header *out, const uint8_t *data, size_t len)
 		return cairn_error_set(CAIRN_EINVALID, "binary header %s: %zu bytes, %zu expected for %u adjacents",
 			len < expected ? "truncated" : "has trailing bytes", len, expected, count);
 	cairn_header h;
+	memset(&h, 0, sizeof(h));
 	h.feature_flags = get_le(data, 8);
 	h.creation_time_us = (int64_t)get_le(data + 8, 8);
 	memcpy(h.parent, data + 16, 32);
@@ -113,7 +118,7 @@ int cairn_header_decode(cairn_header *out, const uint8_t *data, size_t len)
 		h.adjacents[i].chain = (uint32_t)get_le(p, 4);
 		memcpy(h.adjacents[i].hash, p + 4, 32);
 	}
-	int rc = check_adjacents(h.adjacents, count);
+	int rc = cairn_header_check_adjacents(&h);
 	if (rc != CAIRN_OK)
 		return rc;
 	memcpy(h.target, p + OFF_TARGET, 32);
@@ -151,7 +156,7 @@ int cairn_header_from_base64(cairn_header *out, const char *text, size_t len)
 
 int cairn_header_compute_hash(uint8_t out[CAIRN_HASH_LEN], const cairn_header *h)
 {
-	int rc = check_adjacents(h->adjacents, h->adjacent_count);
+	int rc = cairn_header_check_adjacents(h);
 	if (rc != CAIRN_OK)
 		return rc;
 	uint8_t b[8];
@@ -224,7 +229,7 @@ static int adjacents_to_json(json_object **out, const cairn_header *h)
 
 int cairn_header_to_json(json_object **out, const cairn_header *h)
 {
-	int rc = check_adjacents(h->adjacents, h->adjacent_count);
+	int rc = cairn_header_check_adjacents(h);
 	if (rc != CAIRN_OK)
 		return rc;
 	const cairn_version *v = cairn_version_by_code(h->version_code);

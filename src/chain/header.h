@@ -10,6 +10,9 @@
  * Decoders accept only canonical input (sorted adjacents, exact lengths), so
  * decode followed by encode reproduces the input byte for byte.
  *
+ * The struct has no padding and every producer here zeroes unused adjacent
+ * slots, so two headers can be compared with memcmp.
+ *
  * Nothing here checks consensus rules (validate.h does) or needs a version
  * beyond mapping its code to the JSON name.
  */
@@ -39,18 +42,22 @@ typedef struct cairn_header {
 	uint64_t feature_flags;    /* fork state: low 32 bits fork number, high 32 bits votes */
 	int64_t creation_time_us;  /* microseconds since the POSIX epoch */
 	uint8_t parent[CAIRN_HASH_LEN];
-	uint32_t adjacent_count;
-	cairn_adjacent adjacents[CAIRN_HEADER_MAX_ADJACENTS]; /* ascending chain ids */
 	uint8_t target[CAIRN_HASH_LEN];       /* u256, little-endian */
 	uint8_t payload_hash[CAIRN_HASH_LEN];
-	uint32_t chain_id;
 	uint8_t weight[CAIRN_HASH_LEN];       /* u256, little-endian */
 	uint64_t height;
-	uint32_t version_code;
 	int64_t epoch_start_us;
 	uint64_t nonce;
+	uint32_t chain_id;
+	uint32_t version_code;
 	uint8_t hash[CAIRN_HASH_LEN];         /* as stored; cairn_header_compute_hash recomputes */
+	uint32_t adjacent_count;
+	cairn_adjacent adjacents[CAIRN_HEADER_MAX_ADJACENTS]; /* ascending chain ids */
 } cairn_header;
+
+/* The invariant above: at most three adjacents, strictly ascending chain
+ * ids.  CAIRN_EINVALID with the reason otherwise. */
+int cairn_header_check_adjacents(const cairn_header *h);
 
 /* Bytes of the binary form: 210 + 36 per adjacent (318 for degree 3). */
 size_t cairn_header_binary_size(const cairn_header *h);
