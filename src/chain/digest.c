@@ -9,12 +9,15 @@
  * machine (bench/header).
  */
 #include "chain/digest.h"
+#include "util/base64url.h"
+#include "util/error.h"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static EVP_MD *sha512_256_md;
 static EVP_MD *blake2s_256_md;
@@ -80,4 +83,15 @@ void cairn_blake2s_256(uint8_t out[CAIRN_HASH_LEN], const void *data, size_t len
 	if (!EVP_DigestUpdate(ctx, data, len))
 		fail("hash data");
 	finish(ctx, out);
+}
+
+int cairn_hash_expect(const char *field, const uint8_t expected[CAIRN_HASH_LEN],
+	const uint8_t found[CAIRN_HASH_LEN])
+{
+	if (memcmp(expected, found, CAIRN_HASH_LEN) == 0)
+		return CAIRN_OK;
+	char e[44], f[44];
+	cairn_base64url_encode(e, expected, CAIRN_HASH_LEN);
+	cairn_base64url_encode(f, found, CAIRN_HASH_LEN);
+	return cairn_error_set(CAIRN_EINVALID, "%s: expected %s, found %s", field, e, f);
 }

@@ -31,4 +31,9 @@ void cairn_sha512_256(uint8_t out[CAIRN_HASH_LEN], const cairn_slice *parts, siz
 /* BLAKE2s-256 of data[0..len). */
 void cairn_blake2s_256(uint8_t out[CAIRN_HASH_LEN], const void *data, size_t len);
 
+/* CAIRN_OK when the two 32-byte values are equal; otherwise CAIRN_EINVALID
+ * with the message "FIELD: expected <base64url>, found <base64url>". */
+int cairn_hash_expect(const char *field, const uint8_t expected[CAIRN_HASH_LEN],
+	const uint8_t found[CAIRN_HASH_LEN]);
+
 #endif

@@ -52,17 +52,6 @@ int cairn_event_to_json(json_object **out, const cairn_header *h, uint64_t tx_co
 	return CAIRN_OK;
 }
 
-static int get_hex256(uint8_t out[CAIRN_HASH_LEN], json_object *obj, const char *key)
-{
-	const char *s;
-	size_t len;
-	int rc = cairn_json_get_string(&s, &len, obj, key);
-	if (rc != CAIRN_OK)
-		return rc;
-	rc = cairn_hex_decode_reversed(out, CAIRN_HASH_LEN, s, len);
-	return rc == CAIRN_OK ? rc : cairn_error_prefix(rc, "%s", key);
-}
-
 int cairn_event_from_json(cairn_event *out, json_object *obj)
 {
 	cairn_event e;
@@ -75,8 +64,10 @@ int cairn_event_from_json(cairn_event *out, json_object *obj)
 	if ((rc = cairn_header_from_json(&e.header, header)) != CAIRN_OK)
 		return cairn_error_prefix(rc, "header");
 	if ((rc = cairn_json_get_u64(&e.tx_count, obj, "txCount")) != CAIRN_OK ||
-	    (rc = get_hex256(e.pow_hash, obj, "powHash")) != CAIRN_OK ||
-	    (rc = get_hex256(e.target, obj, "target")) != CAIRN_OK)
+	    (rc = cairn_json_get_decoded(e.pow_hash, CAIRN_HASH_LEN, obj, "powHash",
+		     cairn_hex_decode_reversed)) != CAIRN_OK ||
+	    (rc = cairn_json_get_decoded(e.target, CAIRN_HASH_LEN, obj, "target",
+		     cairn_hex_decode_reversed)) != CAIRN_OK)
 		return rc;
 	e.has_payload = json_object_object_get_ex(obj, "payloadWithOutputs", &body);
 	if (e.has_payload && (rc = cairn_payload_from_json(&e.payload, body)) != CAIRN_OK)

@@ -183,15 +183,20 @@ int cairn_json_get_string(const char **out, size_t *len, json_object *obj, const
 	return CAIRN_OK;
 }
 
-int cairn_json_get_b64_exact(uint8_t *out, size_t n, json_object *obj, const char *key)
+int cairn_json_get_decoded(uint8_t *out, size_t n, json_object *obj, const char *key, cairn_json_decoder decode)
 {
 	const char *s;
 	size_t len;
 	int rc = cairn_json_get_string(&s, &len, obj, key);
 	if (rc != CAIRN_OK)
 		return rc;
-	rc = cairn_base64url_decode_exact(out, n, s, len);
+	rc = decode(out, n, s, len);
 	return rc == CAIRN_OK ? rc : cairn_error_prefix(rc, "%s", key);
+}
+
+int cairn_json_get_b64_exact(uint8_t *out, size_t n, json_object *obj, const char *key)
+{
+	return cairn_json_get_decoded(out, n, obj, key, cairn_base64url_decode_exact);
 }
 
 int cairn_json_add(json_object *obj, const char *key, json_object *value)
@@ -205,15 +210,20 @@ int cairn_json_add(json_object *obj, const char *key, json_object *value)
 	return CAIRN_OK;
 }
 
-int cairn_json_add_b64(json_object *obj, const char *key, const uint8_t *data, size_t n)
+json_object *cairn_json_new_b64(const uint8_t *data, size_t n)
 {
 	char *text = malloc(cairn_base64url_encoded_len(n) + 1);
 	if (!text)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory encoding %zu bytes", n);
+		return NULL;
 	cairn_base64url_encode(text, data, n);
-	int rc = cairn_json_add(obj, key, json_object_new_string(text));
+	json_object *s = json_object_new_string(text);
 	free(text);
-	return rc;
+	return s;
+}
+
+int cairn_json_add_b64(json_object *obj, const char *key, const uint8_t *data, size_t n)
+{
+	return cairn_json_add(obj, key, cairn_json_new_b64(data, n));
 }
 
 int cairn_json_parse_decimal(uint64_t *out, const char *text, size_t len, uint64_t max)

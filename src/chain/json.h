@@ -35,8 +35,19 @@ int cairn_json_get_u32(uint32_t *out, json_object *obj, const char *key);
 /* A string member; *out stays valid while obj lives. */
 int cairn_json_get_string(const char **out, size_t *len, json_object *obj, const char *key);
 
+/* A decoder of text into exactly n bytes, such as cairn_base64url_decode_exact
+ * or cairn_hex_decode_reversed. */
+typedef int (*cairn_json_decoder)(uint8_t *out, size_t n, const char *text, size_t len);
+
+/* A string member decoded into exactly n bytes. */
+int cairn_json_get_decoded(uint8_t *out, size_t n, json_object *obj, const char *key, cairn_json_decoder decode);
+
 /* A string member holding base64url of exactly n bytes. */
 int cairn_json_get_b64_exact(uint8_t *out, size_t n, json_object *obj, const char *key);
+
+/* A new JSON string holding base64url of data[0..n), or NULL when out of
+ * memory. */
+json_object *cairn_json_new_b64(const uint8_t *data, size_t n);
 
 /* Adds `key` with a base64url string of data[0..n). */
 int cairn_json_add_b64(json_object *obj, const char *key, const uint8_t *data, size_t n);

@@ -112,28 +112,17 @@ void cairn_payload_compute_hashes(cairn_payload_hashes *out, const cairn_payload
 	cairn_merkle_inner_hash(out->payload, out->transactions, out->outputs);
 }
 
-static int compare_hash(const char *name, const uint8_t computed[CAIRN_HASH_LEN],
-	const uint8_t stored[CAIRN_HASH_LEN])
-{
-	if (memcmp(computed, stored, CAIRN_HASH_LEN) == 0)
-		return CAIRN_OK;
-	char c[44], s[44];
-	cairn_base64url_encode(c, computed, CAIRN_HASH_LEN);
-	cairn_base64url_encode(s, stored, CAIRN_HASH_LEN);
-	return cairn_error_set(CAIRN_EINVALID, "%s: computed %s, found %s", name, c, s);
-}
-
 int cairn_payload_verify(const cairn_payload *p, const uint8_t *header_payload_hash)
 {
 	cairn_payload_hashes h;
 	cairn_payload_compute_hashes(&h, p);
 	int rc;
-	if ((rc = compare_hash("transactionsHash", h.transactions, p->hashes.transactions)) != CAIRN_OK ||
-	    (rc = compare_hash("outputsHash", h.outputs, p->hashes.outputs)) != CAIRN_OK ||
-	    (rc = compare_hash("payloadHash", h.payload, p->hashes.payload)) != CAIRN_OK)
+	if ((rc = cairn_hash_expect("transactionsHash", h.transactions, p->hashes.transactions)) != CAIRN_OK ||
+	    (rc = cairn_hash_expect("outputsHash", h.outputs, p->hashes.outputs)) != CAIRN_OK ||
+	    (rc = cairn_hash_expect("payloadHash", h.payload, p->hashes.payload)) != CAIRN_OK)
 		return rc;
 	if (header_payload_hash)
-		return compare_hash("header payloadHash", h.payload, header_payload_hash);
+		return cairn_hash_expect("header payloadHash", h.payload, header_payload_hash);
 	return CAIRN_OK;
 }
 
@@ -266,28 +255,19 @@ int cairn_payload_decode(cairn_payload *out, const uint8_t *data, size_t len)
 static int add_pair(json_object *array, cairn_slice tx, cairn_slice out)
 {
 	json_object *pair = json_object_new_array_ext(2);
-	if (!pair)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory building JSON");
-	const cairn_slice items[2] = {tx, out};
-	for (int i = 0; i < 2; i++) {
-		char *text = malloc(cairn_base64url_encoded_len(items[i].len) + 1);
-		json_object *s = NULL;
-		if (text) {
-			cairn_base64url_encode(text, items[i].data, items[i].len);
-			s = json_object_new_string(text);
-			free(text);
-		}
-		if (!s || json_object_array_add(pair, s) != 0) {
-			json_object_put(s);
-			json_object_put(pair);
-			return cairn_error_set(CAIRN_ENOMEM, "out of memory building JSON");
+	json_object *t = cairn_json_new_b64(tx.data, tx.len), *o = cairn_json_new_b64(out.data, out.len);
+	if (pair && t && o && json_object_array_add(pair, t) == 0) {
+		t = NULL;
+		if (json_object_array_add(pair, o) == 0) {
+			o = NULL;
+			if (json_object_array_add(array, pair) == 0)
+				return CAIRN_OK;
 		}
 	}
-	if (json_object_array_add(array, pair) != 0) {
-		json_object_put(pair);
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory building JSON");
-	}
-	return CAIRN_OK;
+	json_object_put(t);
+	json_object_put(o);
+	json_object_put(pair);
+	return cairn_error_set(CAIRN_ENOMEM, "out of memory building JSON");
 }
 
 int cairn_payload_to_json(json_object **out, const cairn_payload *p)

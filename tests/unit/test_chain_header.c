@@ -18,7 +18,8 @@
 #include "chain/merkle.h"
 #include "util/base64url.h"
 #include "util/error.h"
-#include "util/fs.h"
+
+#include "fixtures.h"
 #include "util/hex.h"
 
 /* The chain 6 header of the first SSE sample (mainnet01, height 1 554 652). */
@@ -201,23 +202,13 @@ static void test_merkle_shapes(void **state)
 	assert_hex(a, 32, "53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23");
 }
 
-static char *read_fixture(size_t *len, const char *name)
-{
-	const char *dir = getenv("CAIRN_FIXTURES");
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/fixtures", name);
-	char *text = NULL;
-	if (cairn_fs_read_file(&text, len, path) != CAIRN_OK)
-		fail_msg("%s", cairn_error_last());
-	return text;
-}
-
 /* Every SSE sample reproduces hash, powHash, target and payload hashes. */
 static void test_sse_samples(void **state)
 {
 	(void)state;
 	size_t len, events = 0, payloads = 0;
 	char *text = read_fixture(&len, "mainnet-sse-samples.txt");
+	assert_non_null(text);
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		if (strncmp(line, "data:", 5) != 0)
 			continue;
@@ -306,6 +297,7 @@ static void test_round_trips(void **state)
 	(void)state;
 	size_t len;
 	char *text = read_fixture(&len, "mainnet-header-triples.txt");
+	assert_non_null(text);
 	size_t count = 0;
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		char *b64 = strchr(line, ' ');

@@ -14,23 +14,14 @@
 #include "chain/payload.h"
 #include "util/base64url.h"
 #include "util/error.h"
-#include "util/fs.h"
 
-static char *read_fixture(size_t *len, const char *name)
-{
-	const char *dir = getenv("CAIRN_FIXTURES");
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/fixtures", name);
-	char *text = NULL;
-	if (cairn_fs_read_file(&text, len, path) != CAIRN_OK)
-		fail_msg("%s", cairn_error_last());
-	return text;
-}
+#include "fixtures.h"
 
 static void load_genesis_payload(cairn_payload *p)
 {
 	size_t len;
 	char *text = read_fixture(&len, "mainnet01-genesis-payload-10.json");
+	assert_non_null(text);
 	json_object *obj;
 	assert_int_equal(cairn_json_parse(&obj, text, len), CAIRN_OK);
 	assert_int_equal(cairn_payload_from_json(p, obj), CAIRN_OK);
@@ -101,6 +92,7 @@ static void test_binary_round_trip(void **state)
 	assert_int_equal(cairn_payload_encode(&again, &len2, &q), CAIRN_OK);
 	assert_int_equal(len2, len);
 	assert_memory_equal(again, bin, len);
+	cairn_payload_free(&q);
 	/* every truncation and one trailing byte are rejected */
 	for (size_t cut = 0; cut < len; cut += 97)
 		assert_int_equal(cairn_payload_decode(&q, bin, cut), CAIRN_EINVALID);
@@ -130,6 +122,7 @@ static void test_json_round_trip_and_create(void **state)
 	assert_int_equal(cairn_payload_to_json(&obj, &p), CAIRN_OK);
 	size_t len;
 	char *text = read_fixture(&len, "mainnet01-genesis-payload-10.json");
+	assert_non_null(text);
 	assert_int_equal(strlen(cairn_json_text(obj)) + 1, len);
 	assert_memory_equal(cairn_json_text(obj), text, len - 1);
 	json_object_put(obj);

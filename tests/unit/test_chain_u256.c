@@ -12,22 +12,24 @@
 #include "util/error.h"
 #include "util/hex.h"
 
-static cairn_u256 from_b64(const char *text)
+/* A number from its little-endian bytes in some text form. */
+static cairn_u256 decode(const char *text, int (*decoder)(uint8_t *, size_t, const char *, size_t))
 {
 	uint8_t le[32];
-	assert_int_equal(cairn_base64url_decode_exact(le, 32, text, strlen(text)), CAIRN_OK);
+	assert_int_equal(decoder(le, 32, text, strlen(text)), CAIRN_OK);
 	cairn_u256 x;
 	cairn_u256_from_le(&x, le);
 	return x;
 }
 
+static cairn_u256 from_b64(const char *text)
+{
+	return decode(text, cairn_base64url_decode_exact);
+}
+
 static cairn_u256 from_hex(const char *text)
 {
-	uint8_t le[32];
-	assert_int_equal(cairn_hex_decode_reversed(le, 32, text, strlen(text)), CAIRN_OK);
-	cairn_u256 x;
-	cairn_u256_from_le(&x, le);
-	return x;
+	return decode(text, cairn_hex_decode_reversed);
 }
 
 static void assert_decimal(const cairn_u256 *x, const char *expected)

@@ -17,6 +17,8 @@
 #include "chain/validate.h"
 #include "util/error.h"
 
+#include "fixtures.h"
+
 #define MAX_GROUPS 16
 
 typedef struct group {
@@ -37,10 +39,8 @@ static void decode_line(cairn_header *out, const char *b64)
 static int load_triples(void **state)
 {
 	(void)state;
-	const char *dir = getenv("CAIRN_FIXTURES");
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/mainnet-header-triples.txt", dir ? dir : "tests/fixtures");
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(fixture_path(path, sizeof(path), "mainnet-header-triples.txt"), "r");
 	if (!f)
 		return -1;
 	char line[1024];
@@ -314,59 +314,51 @@ static void test_adjust_arithmetic(void **state)
 	assert_int_equal(cairn_u256_cmp(&out, &max), 0);
 }
 
-static cairn_header with_votes(const cairn_header *h, uint32_t votes, uint32_t number)
-{
-	cairn_header x = *h;
-	x.feature_flags = (uint64_t)votes << 32 | number;
-	return x;
-}
-
 /* Chainweb's forkValidation cases, on the real headers at the end of a
- * fork epoch (count block), its start, and a vote block. */
+ * fork epoch (count block), its start, and a vote block: fork state of the
+ * parent (NULL keeps the real one) and of the header, and the verdict. */
 static void test_fork_state_rules(void **state)
 {
 	(void)state;
-	const cairn_version *v = &cairn_version_mainnet01;
-	const group *vote = group_at_height(6326123);
-	cairn_header h, p;
-	h = with_votes(&vote->header, 1000, 0);
-	assert_int_equal(cairn_fork_state_check(v, &h, &vote->parent, vote->adj, 3), CAIRN_OK);
-	h = with_votes(&vote->header, 1, 0);
-	assert_int_equal(cairn_fork_state_check(v, &h, &vote->parent, vote->adj, 3), CAIRN_EINVALID);
-	h = with_votes(&vote->header, 2000, 0);
-	assert_int_equal(cairn_fork_state_check(v, &h, &vote->parent, vote->adj, 3), CAIRN_EINVALID);
-	h = with_votes(&vote->header, 0, 1);
-	assert_int_equal(cairn_fork_state_check(v, &h, &vote->parent, vote->adj, 3), CAIRN_EINVALID);
-	p = with_votes(&vote->parent, 2000, 10);
-	h = with_votes(&vote->header, 0, 10);
-	assert_int_equal(cairn_fork_state_check(v, &h, &p, vote->adj, 3), CAIRN_EINVALID);
-	h = with_votes(&vote->header, 3000, 10);
-	assert_int_equal(cairn_fork_state_check(v, &h, &p, vote->adj, 3), CAIRN_OK);
-
-	/* count block: votes are the average over the parent and adjacent parents */
-	const group *count = group_at_height(6321599);
-	p = with_votes(&count->parent, 1000, 0);
-	h = with_votes(&count->header, 250, 0);
-	assert_int_equal(cairn_fork_state_check(v, &h, &p, count->adj, 3), CAIRN_OK);
-	h = with_votes(&count->header, 1000, 0);
-	assert_int_equal(cairn_fork_state_check(v, &h, &p, count->adj, 3), CAIRN_EINVALID);
-
-	/* epoch start: votes reset, fork number follows the parent's votes */
-	const group *start = group_at_height(6321600);
-	const uint32_t voting = 14400 - 120;
-	p = with_votes(&start->parent, (voting * 2 / 3 - 1) * 1000, 0);
-	h = with_votes(&start->header, 0, 0);
-	assert_int_equal(cairn_fork_state_check(v, &h, &p, start->adj, 3), CAIRN_OK);
-	h = with_votes(&start->header, 0, 1);
-	assert_int_equal(cairn_fork_state_check(v, &h, &p, start->adj, 3), CAIRN_EINVALID);
-	p = with_votes(&start->parent, (voting * 2 / 3 + 1) * 1000, 0);
-	assert_int_equal(cairn_fork_state_check(v, &h, &p, start->adj, 3), CAIRN_OK);
-	h = with_votes(&start->header, 2000, 1);
-	assert_int_equal(cairn_fork_state_check(v, &h, &p, start->adj, 3), CAIRN_EINVALID);
-	/* before the fork-state rules anything goes */
-	const group *early = group_at_height(318266);
-	h = with_votes(&early->header, 12345, 67);
-	assert_int_equal(cairn_fork_state_check(v, &h, &early->parent, early->adj, 3), CAIRN_OK);
+	const uint32_t voting = 14400 - 120, decisive = (voting * 2 / 3 + 1) * 1000,
+		       indecisive = (voting * 2 / 3 - 1) * 1000;
+	const struct {
+		uint64_t height;
+		bool set_parent;
+		uint32_t parent_votes, parent_number, votes, number;
+		int expected;
+	} cases[] = {
+		/* vote block: keep the parent's votes or add one vote (1000) */
+		{6326123, false, 0, 0, 1000, 0, CAIRN_OK},
+		{6326123, false, 0, 0, 1, 0, CAIRN_EINVALID},
+		{6326123, false, 0, 0, 2000, 0, CAIRN_EINVALID},
+		{6326123, false, 0, 0, 0, 1, CAIRN_EINVALID},
+		{6326123, true, 2000, 10, 0, 10, CAIRN_EINVALID},
+		{6326123, true, 2000, 10, 3000, 10, CAIRN_OK},
+		{6326123, true, 2000, 10, 2000, 9, CAIRN_EINVALID},
+		/* count block: the average over parent and adjacent parents */
+		{6321599, true, 1000, 0, 250, 0, CAIRN_OK},
+		{6321599, true, 1000, 0, 1000, 0, CAIRN_EINVALID},
+		/* epoch start: votes reset, the fork number follows the parent's votes */
+		{6321600, true, indecisive, 0, 0, 0, CAIRN_OK},
+		{6321600, true, indecisive, 0, 0, 1, CAIRN_EINVALID},
+		{6321600, true, decisive, 0, 0, 1, CAIRN_OK},
+		{6321600, true, decisive, 0, 1000, 1, CAIRN_OK},
+		{6321600, true, decisive, 0, 2000, 1, CAIRN_EINVALID},
+		{6321600, true, decisive, 0, 0, 0, CAIRN_EINVALID},
+		/* before the fork-state rules anything goes */
+		{318266, false, 0, 0, 12345, 67, CAIRN_OK},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const group *g = group_at_height(cases[i].height);
+		cairn_header h = g->header, p = g->parent;
+		if (cases[i].set_parent)
+			p.feature_flags = (uint64_t)cases[i].parent_votes << 32 | cases[i].parent_number;
+		h.feature_flags = (uint64_t)cases[i].votes << 32 | cases[i].number;
+		int rc = cairn_fork_state_check(&cairn_version_mainnet01, &h, &p, g->adj, 3);
+		if (rc != cases[i].expected)
+			fail_msg("case %zu: %d (%s)", i, rc, cairn_error_last());
+	}
 }
 
 static void test_genesis_validation(void **state)
