@@ -201,14 +201,6 @@ bool cairn_pow_meets_target(const uint8_t pow_hash[CAIRN_HASH_LEN], const uint8_
 	return cairn_u256_cmp_le(pow_hash, target) <= 0;
 }
 
-const uint8_t *cairn_header_adjacent_hash(const cairn_header *h, uint32_t chain)
-{
-	for (uint32_t i = 0; i < h->adjacent_count && i < CAIRN_HEADER_MAX_ADJACENTS; i++)
-		if (h->adjacents[i].chain == chain)
-			return h->adjacents[i].hash;
-	return NULL;
-}
-
 static int adjacents_to_json(json_object **out, const cairn_header *h)
 {
 	json_object *adj = json_object_new_object();

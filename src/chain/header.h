@@ -87,9 +87,6 @@ int cairn_header_pow_hash(uint8_t out[CAIRN_HASH_LEN], const cairn_header *h);
  * numbers, pow <= target. */
 bool cairn_pow_meets_target(const uint8_t pow_hash[CAIRN_HASH_LEN], const uint8_t target[CAIRN_HASH_LEN]);
 
-/* The hash of the adjacent on `chain`, or NULL when there is none. */
-const uint8_t *cairn_header_adjacent_hash(const cairn_header *h, uint32_t chain);
-
 /* The JSON object form (section 10.1); *out is owned by the caller.  Fails
  * for a version code without a known name. */
 int cairn_header_to_json(json_object **out, const cairn_header *h);

@@ -35,7 +35,7 @@ static bool starts_with(const char *text, size_t len, const char *prefix)
 static bool is_blank(const char *text, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if (strchr(" \t", text[i]) == NULL)
+		if (text[i] != ' ' && text[i] != '\t')
 			return false;
 	return true;
 }
