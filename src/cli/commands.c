@@ -6,5 +6,6 @@
 
 const cairn_command cairn_commands[] = {
 	{"node", "run the node (the default when no subcommand is given)", cairn_cmd_node},
+	{"header", "verify, decode and encode block headers (stdin to stdout)", cairn_cmd_header},
 	{0},
 };

@@ -20,6 +20,7 @@ typedef struct cairn_command {
 } cairn_command;
 
 int cairn_cmd_node(int argc, char **argv);
+int cairn_cmd_header(int argc, char **argv);
 
 /* The table main() dispatches on, terminated by a zeroed entry. */
 extern const cairn_command cairn_commands[];
