@@ -247,6 +247,7 @@ typedef struct copy_paths {
 	char partial_wal[PATH_MAX];
 	char partial_shm[PATH_MAX];
 	char partial_journal[PATH_MAX];
+	char dest_wal[PATH_MAX];
 } copy_paths;
 
 static int suffixed(char *out, const char *base, const char *suffix)
@@ -267,6 +268,8 @@ static int make_paths(copy_paths *p, const char *dest)
 		rc = suffixed(p->partial_shm, p->partial, "-shm");
 	if (rc == CAIRN_OK)
 		rc = suffixed(p->partial_journal, p->partial, "-journal");
+	if (rc == CAIRN_OK)
+		rc = suffixed(p->dest_wal, dest, "-wal");
 	return rc;
 }
 
@@ -363,17 +366,22 @@ static int copy_to_new_file(uint64_t *copied, int in, const char *path, uint64_t
 	return rc;
 }
 
-/* Opens the copy and folds its WAL into the main file.  synchronous=OFF:
- * the whole result is fsynced once at the end. */
+/* Opens the copy and folds its WAL into the main file.  The first read runs
+ * WAL recovery (a checkpoint on a connection that has not read yet does
+ * nothing); the FULL checkpoint then reports how many frames recovery
+ * accepted: all of them, or the copied WAL's checksum chain broke and the
+ * copy is refused.  Closing the only connection deletes the WAL.
+ * synchronous=OFF: the result is fsynced once, at the end. */
 static int checkpoint_copy(const char *path, const cairn_pactdb_snapshot *snap)
 {
 	sqlite3 *conn = NULL;
 	int rc = sqlite3_open_v2(path, &conn, SQLITE_OPEN_READWRITE, NULL);
 	int log = -1, done = -1;
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(conn, "PRAGMA synchronous = OFF", NULL, NULL, NULL);
+		rc = sqlite3_exec(conn, "PRAGMA synchronous = OFF; SELECT count(*) FROM sqlite_master",
+			NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+		rc = sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_FULL, &log, &done);
 	int result = rc == SQLITE_OK ? CAIRN_OK : cairn_pactdb__sqlite_error(conn, rc, "checkpoint copy");
 	if (result == CAIRN_OK && (log != (int)snap->wal_frames || done != log))
 		result = cairn_error_set(CAIRN_EIO, "copy recovered %d of %u WAL frames, checkpointed %d",
@@ -453,8 +461,10 @@ int cairn_pactdb_snapshot_copy(const cairn_pactdb_snapshot *snap, const char *de
 	int rc = make_paths(&p, dest_path);
 	if (rc != CAIRN_OK)
 		return rc;
-	if (cairn_fs_exists(p.dest))
-		return cairn_error_set(CAIRN_EEXISTS, "pactdb: copy destination '%s' already exists", p.dest);
+	/* SQLite would apply a WAL found next to the copy, whatever wrote it */
+	if (cairn_fs_exists(p.dest) || cairn_fs_exists(p.dest_wal))
+		return cairn_error_set(CAIRN_EEXISTS, "pactdb: copy destination '%s' (or its -wal) already exists",
+			p.dest);
 	remove_partial(&p); /* leftovers of an interrupted copy */
 	st->method = method == CAIRN_PACTDB_COPY_FILES && snap->files_usable ? CAIRN_PACTDB_COPY_FILES
 		: CAIRN_PACTDB_COPY_BACKUP_API;
