@@ -55,6 +55,7 @@
 
 #define FORMAT_VERSION 1u
 #define WRITE_BUFFER_BYTES ((size_t)16 << 20)
+#define MANIFEST_BYTES ((size_t)4 << 20)
 
 enum {
 	KIND_META = 'M',
@@ -167,6 +168,7 @@ static void configure(cairn_chaindb *db, const cairn_chaindb_options *opts)
 	rocksdb_options_set_level_compaction_dynamic_level_bytes(db->options, 1);
 	rocksdb_options_set_wal_recovery_mode(db->options, rocksdb_point_in_time_recovery);
 	rocksdb_options_set_keep_log_file_num(db->options, 4);
+	rocksdb_options_set_max_manifest_file_size(db->options, MANIFEST_BYTES);
 	db->read_options = rocksdb_readoptions_create();
 	db->write_options = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(db->write_options, opts->sync_every_block);
@@ -386,6 +388,16 @@ int cairn_chaindb_sync(cairn_chaindb *db)
 	char *err = NULL;
 	rocksdb_flush_wal(db->db, 1, &err);
 	return err != NULL ? rocks_error(err, "sync WAL") : CAIRN_OK;
+}
+
+int cairn_chaindb_flush(cairn_chaindb *db)
+{
+	char *err = NULL;
+	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+	rocksdb_flushoptions_set_wait(fo, 1);
+	rocksdb_flush(db->db, fo, &err);
+	rocksdb_flushoptions_destroy(fo);
+	return err != NULL ? rocks_error(err, "flush memtable") : CAIRN_OK;
 }
 
 int cairn_chaindb_get_header(uint8_t **out, size_t *out_len, cairn_chaindb *db, const uint8_t *hash)

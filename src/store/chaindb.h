@@ -75,6 +75,11 @@ int cairn_chaindb_put_block(cairn_chaindb *db, const cairn_chaindb_block *block)
  * that pairs with sync_every_block = false. */
 int cairn_chaindb_sync(cairn_chaindb *db);
 
+/* Writes the memtable to a table file and starts a new WAL, waiting until
+ * done.  Call it before taking the commit lock for a checkpoint: the
+ * checkpoint then copies a live WAL holding only what was written since. */
+int cairn_chaindb_flush(cairn_chaindb *db);
+
 /* Header or payload bytes by hash, malloc'd into *out (release with free()).
  * CAIRN_ENOTFOUND when absent. */
 int cairn_chaindb_get_header(uint8_t **out, size_t *out_len, cairn_chaindb *db, const uint8_t *hash);

@@ -30,9 +30,14 @@
  * per block (about 0.3 ms here, bench/store measures it) for no state the
  * node could not rebuild.  A killed process loses nothing in either mode.
  *
- * The WAL is checkpointed by the committing connection every
- * wal_autocheckpoint_pages pages (PASSIVE, never waiting for readers), and
- * journal_size_limit truncates a WAL that grew, e.g. during a backup.
+ * Checkpoints: by default the committing connection checkpoints the WAL
+ * every 1000 pages (SQLite's autocheckpoint: PASSIVE, never waiting for
+ * readers), paying two fsyncs per checkpoint inside apply_block.  With a
+ * thread calling cairn_pactdb_checkpoint and the autocheckpoint raised to a
+ * valve, apply_block rarely pays (pactdb.h).  The autocheckpoint is never
+ * off: without it a writer that never pauses grows the WAL without bound
+ * (the WAL restarts only when a write begins with every frame folded).  journal_size_limit truncates a WAL
+ * that grew, e.g. during a backup, when it restarts.
  *
  * Statements: the fixed ones are prepared at open; each versioned table gets
  * its insert and read statements on first use, cached in a list (there are
@@ -57,6 +62,9 @@
 #define BUSY_TIMEOUT_MS 10000
 #define JOURNAL_SIZE_LIMIT (64 << 20)
 #define MAX_TABLE_NAME 255
+#define RESTART_FRAMES 4096 /* a WAL this long (16 MB of 4 KB pages) is restarted */
+#define TAIL_FRAMES 256     /* ...when no more than this is left to fold */
+#define PASSIVE_PASSES 4
 
 struct pactdb_table {
 	pactdb_table *next;
@@ -372,6 +380,24 @@ static int prepare_location(const char *path, const cairn_pactdb_options *opts)
 	return cairn_fs_mkdir_p(dir);
 }
 
+int cairn_pactdb__open_aux(sqlite3 **out, const cairn_pactdb *db, bool read_only)
+{
+	sqlite3 *conn = NULL;
+	int flags = SQLITE_OPEN_FULLMUTEX | (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
+	int rc = sqlite3_open_v2(db->path, &conn, flags, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(conn, BUSY_TIMEOUT_MS);
+		rc = sqlite3_exec(conn, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK) {
+		int err = cairn_pactdb__sqlite_error(conn, rc, "open connection");
+		sqlite3_close(conn);
+		return err;
+	}
+	*out = conn;
+	return CAIRN_OK;
+}
+
 static int open_connection(cairn_pactdb *db, const cairn_pactdb_options *opts)
 {
 	int flags = SQLITE_OPEN_NOMUTEX | (opts->read_only ? SQLITE_OPEN_READONLY
@@ -390,11 +416,15 @@ static int open_connection(cairn_pactdb *db, const cairn_pactdb_options *opts)
 		rc = load_last_block(db);
 	if (rc == CAIRN_OK && !opts->read_only)
 		rc = open_descriptors(db);
+	if (rc == CAIRN_OK && !opts->read_only)
+		rc = cairn_pactdb__open_aux(&db->snapshot_conn, db, true);
 	return rc;
 }
 
 int cairn_pactdb_open(cairn_pactdb **out, const char *path, const cairn_pactdb_options *opts)
 {
+	if (opts->wal_autocheckpoint_pages < 1) /* 0 would let the WAL grow without bound */
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: wal_autocheckpoint_pages must be positive");
 	int rc = prepare_location(path, opts);
 	if (rc != CAIRN_OK)
 		return rc;
@@ -404,6 +434,7 @@ int cairn_pactdb_open(cairn_pactdb **out, const char *path, const cairn_pactdb_o
 		return cairn_error_set(CAIRN_ENOMEM, "pactdb: out of memory");
 	}
 	pthread_mutex_init(&db->lock, NULL);
+	pthread_mutex_init(&db->checkpoint_lock, NULL);
 	db->db_fd = db->wal_fd = -1;
 	db->read_only = opts->read_only;
 	rc = open_connection(db, opts);
@@ -425,12 +456,15 @@ void cairn_pactdb_close(cairn_pactdb *db)
 	forget_tables(db);
 	for (int i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(db->stmt[i]);
-	sqlite3_close(db->conn);
+	sqlite3_close(db->snapshot_conn);
+	sqlite3_close(db->checkpoint_conn);
+	sqlite3_close(db->conn); /* the last: it checkpoints and removes the WAL */
 	if (db->db_fd >= 0)
 		close(db->db_fd);
 	if (db->wal_fd >= 0)
 		close(db->wal_fd);
 	pthread_mutex_destroy(&db->lock);
+	pthread_mutex_destroy(&db->checkpoint_lock);
 	free(db->path);
 	free(db);
 }
@@ -749,5 +783,47 @@ int cairn_pactdb_rollback_above(cairn_pactdb *db, uint64_t height)
 	pthread_mutex_unlock(&db->lock);
 	if (rc == CAIRN_OK)
 		cairn_log_info("pactdb", "'%s' rolled back above height %llu", db->path, (unsigned long long)height);
+	return rc;
+}
+
+/* One checkpoint step on the checkpoint connection.  PASSIVE passes copy
+ * WAL frames into the file without blocking anyone, repeated while they
+ * gain on the writer.  The WAL restarts only when a writer starts while
+ * every frame is copied, which a writer that never pauses never sees; so
+ * when the WAL is long and the passes left a short tail, RESTART folds the
+ * tail and restarts it.  RESTART takes the writer lock, and the connection
+ * has no busy timeout: it only runs between two commits, never waits for
+ * the writer or for a snapshot's readers, and holds the writer for the
+ * short tail only. */
+static int checkpoint_step(sqlite3 *conn)
+{
+	int log = 0, done = 0, rc = SQLITE_OK;
+	for (int pass = 0; pass < PASSIVE_PASSES; pass++) {
+		rc = sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+		if (rc != SQLITE_OK || log - done <= TAIL_FRAMES)
+			break;
+	}
+	if (rc == SQLITE_OK && log >= RESTART_FRAMES && log - done <= TAIL_FRAMES)
+		rc = sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	return rc == SQLITE_BUSY ? SQLITE_OK : rc;
+}
+
+int cairn_pactdb_checkpoint(cairn_pactdb *db)
+{
+	if (db->read_only)
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: '%s' is open read-only", db->path);
+	pthread_mutex_lock(&db->checkpoint_lock);
+	int rc = CAIRN_OK;
+	if (db->checkpoint_conn == NULL) {
+		rc = cairn_pactdb__open_aux(&db->checkpoint_conn, db, false);
+		if (rc == CAIRN_OK)
+			sqlite3_busy_timeout(db->checkpoint_conn, 0);
+	}
+	if (rc == CAIRN_OK) {
+		int step = checkpoint_step(db->checkpoint_conn);
+		if (step != SQLITE_OK)
+			rc = cairn_pactdb__sqlite_error(db->checkpoint_conn, step, "checkpoint");
+	}
+	pthread_mutex_unlock(&db->checkpoint_lock);
 	return rc;
 }

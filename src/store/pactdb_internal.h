@@ -44,7 +44,19 @@ struct cairn_pactdb {
 	uint64_t last_height;
 	uint64_t next_txid;
 	int snapshots; /* live snapshots; close requires none */
+	/* An idle read-only connection kept for the next snapshot, so that
+	 * snapshot_begin (under the commit lock) does not open one; NULL while
+	 * a snapshot uses it. */
+	sqlite3 *snapshot_conn;
+	/* The connection of cairn_pactdb_checkpoint, opened on first use and
+	 * guarded by its own mutex so checkpoints never wait for apply_block. */
+	pthread_mutex_t checkpoint_lock;
+	sqlite3 *checkpoint_conn;
 };
+
+/* Opens a connection of the handle's file for snapshots or checkpoints,
+ * with WAL recovery done (its first read). */
+int cairn_pactdb__open_aux(sqlite3 **out, const cairn_pactdb *db, bool read_only);
 
 /* Reads the last block (height, hash, endingtxid) on `conn` with the
  * caller's prepared statement; CAIRN_ENOTFOUND when BlockHistory is empty. */

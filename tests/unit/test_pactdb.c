@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "store/pactdb.h"
 #include "store_fixture.h"
@@ -332,6 +333,44 @@ static void test_reopen_persists_and_continues(void **state)
 	assert_false(cairn_fs_exists(absent));
 }
 
+static long long file_bytes(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Below the valve the committer does not checkpoint, so nothing reaches the
+ * main file until cairn_pactdb_checkpoint runs; then the WAL is folded and,
+ * once long, restarted, so it stops growing.  An autocheckpoint of 0 is
+ * refused. */
+static void test_background_checkpoint_folds_and_restarts_wal(void **state)
+{
+	char path[PATH_MAX], wal[PATH_MAX + 8];
+	db_path(path, sizeof(path), state);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	cairn_pactdb_options opts = CAIRN_PACTDB_OPTIONS_INIT;
+	opts.wal_autocheckpoint_pages = 0;
+	cairn_pactdb *db;
+	assert_int_equal(cairn_pactdb_open(&db, path, &opts), CAIRN_EINVALID);
+	opts.wal_autocheckpoint_pages = CAIRN_PACTDB_VALVE_PAGES;
+	assert_int_equal(cairn_pactdb_open(&db, path, &opts), CAIRN_OK);
+	long long empty = file_bytes(path);
+	for (uint64_t h = 0; h < 300; h++) /* some 4,000 pages, half the valve */
+		apply(db, h, 4, COIN);
+	assert_int_equal(file_bytes(path), empty);
+	long long grown = file_bytes(wal);
+	assert_int_equal(cairn_pactdb_checkpoint(db), CAIRN_OK);
+	assert_true(file_bytes(path) > empty);
+	for (uint64_t h = 300; h < 900; h++) {
+		apply(db, h, 4, COIN);
+		if (h % 20 == 0)
+			assert_int_equal(cairn_pactdb_checkpoint(db), CAIRN_OK);
+	}
+	assert_true(file_bytes(wal) <= grown); /* restarted: it was rewritten from its start */
+	expect_row(db, COIN, "miner", "{\"balance\":899.0}");
+	cairn_pactdb_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +382,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_restores_earlier_state, store_fixture_setup, store_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_below_first_block_empties, store_fixture_setup, store_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_persists_and_continues, store_fixture_setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_background_checkpoint_folds_and_restarts_wal, store_fixture_setup, store_fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

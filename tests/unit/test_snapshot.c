@@ -31,7 +31,8 @@
 typedef struct writer {
 	cairn_pactdb *db;
 	pthread_mutex_t commit_lock; /* the node's commit lock */
-	pthread_t thread;
+	pthread_t thread, checkpointer;
+	bool background_checkpoints;
 	atomic_bool stop;
 	atomic_uint_fast64_t blocks; /* blocks committed: heights 0..blocks-1 */
 	int failures;
@@ -73,6 +74,17 @@ static void *write_blocks(void *arg)
 	return NULL;
 }
 
+static void *checkpoint_blocks(void *arg)
+{
+	writer *w = arg;
+	while (!atomic_load(&w->stop)) {
+		if (cairn_pactdb_checkpoint(w->db) != CAIRN_OK)
+			w->failures++;
+		usleep(2000);
+	}
+	return NULL;
+}
+
 static cairn_pactdb *open_db(const char *path, int autocheckpoint)
 {
 	cairn_pactdb_options opts = CAIRN_PACTDB_OPTIONS_INIT;
@@ -83,7 +95,8 @@ static cairn_pactdb *open_db(const char *path, int autocheckpoint)
 	return db;
 }
 
-/* Opens a database with `prefill` blocks and starts the writer on it. */
+/* Opens a database with `prefill` blocks and starts the writer on it, and
+ * a background checkpointer when autocheckpoint is the valve. */
 static void start_writer(writer *w, void **state, uint64_t prefill, int autocheckpoint)
 {
 	char path[PATH_MAX];
@@ -95,12 +108,17 @@ static void start_writer(writer *w, void **state, uint64_t prefill, int autochec
 	atomic_init(&w->stop, false);
 	pthread_mutex_init(&w->commit_lock, NULL);
 	assert_int_equal(pthread_create(&w->thread, NULL, write_blocks, w), 0);
+	w->background_checkpoints = autocheckpoint == CAIRN_PACTDB_VALVE_PAGES;
+	if (w->background_checkpoints)
+		assert_int_equal(pthread_create(&w->checkpointer, NULL, checkpoint_blocks, w), 0);
 }
 
 static void stop_writer(writer *w)
 {
 	atomic_store(&w->stop, true);
 	pthread_join(w->thread, NULL);
+	if (w->background_checkpoints)
+		pthread_join(w->checkpointer, NULL);
 	assert_int_equal(w->failures, 0);
 	cairn_pactdb_close(w->db);
 	pthread_mutex_destroy(&w->commit_lock);
@@ -190,16 +208,14 @@ static void copy_and_verify(const cairn_pactdb_snapshot *snap, const char *dest,
 	remove_copy(dest);
 }
 
-static void test_copies_under_committing_writer(void **state)
+static void copies_under_committing_writer(void **state, int autocheckpoint)
 {
 	writer w;
-	/* a small autocheckpoint (a block writes about 10 pages) keeps the writer
-	 * checkpointing every few blocks, during copies too */
-	start_writer(&w, state, 2000, 40);
+	start_writer(&w, state, 1000, autocheckpoint);
 	char dest[PATH_MAX];
 	store_fixture_path(dest, sizeof(dest), state, "copy.sqlite");
 	int with_wal = 0;
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < 30; i++) {
 		cairn_pactdb_snapshot *snap;
 		uint64_t blocks = begin_snapshot(&snap, &w);
 		if (i % 4 == 3)
@@ -212,6 +228,20 @@ static void test_copies_under_committing_writer(void **state)
 	}
 	assert_true(with_wal > 0);
 	stop_writer(&w);
+}
+
+/* A small autocheckpoint (a block writes about 10 pages) keeps the writer
+ * checkpointing every few blocks, during copies too. */
+static void test_copies_under_committing_writer(void **state)
+{
+	copies_under_committing_writer(state, 40);
+}
+
+/* The same with a background thread checkpointing (and restarting the WAL
+ * whenever it can) all the time instead. */
+static void test_copies_under_background_checkpoints(void **state)
+{
+	copies_under_committing_writer(state, CAIRN_PACTDB_VALVE_PAGES);
 }
 
 /* The WAL header's salts, which change whenever the WAL restarts. */
@@ -404,6 +434,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_copies_under_committing_writer, store_fixture_setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_copies_under_background_checkpoints, store_fixture_setup, store_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_of_checkpointed_state_survives_wal_restart, store_fixture_setup, store_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_parallel_copies_of_many_chains, store_fixture_setup, store_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_failures_are_clean, store_fixture_setup, store_fixture_teardown),
