@@ -791,20 +791,25 @@ int cairn_pactdb_rollback_above(cairn_pactdb *db, uint64_t height)
  * gain on the writer.  The WAL restarts only when a writer starts while
  * every frame is copied, which a writer that never pauses never sees; so
  * when the WAL is long and the passes left a short tail, RESTART folds the
- * tail and restarts it.  RESTART takes the writer lock, and the connection
- * has no busy timeout: it only runs between two commits, never waits for
- * the writer or for a snapshot's readers, and holds the writer for the
- * short tail only. */
-static int checkpoint_step(sqlite3 *conn)
+ * tail and restarts it.  RESTART takes the writer lock and the connection
+ * has no busy timeout, so it never waits for the writer or for a snapshot's
+ * readers.  It runs under the handle's mutex, taken only if free: then it
+ * never holds up apply_block in this process, and it cannot reset the
+ * WAL-index while snapshot_begin reads it (pactdb_snapshot.c). */
+static int checkpoint_step(cairn_pactdb *db)
 {
+	sqlite3 *conn = db->checkpoint_conn;
 	int log = 0, done = 0, rc = SQLITE_OK;
 	for (int pass = 0; pass < PASSIVE_PASSES; pass++) {
 		rc = sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 		if (rc != SQLITE_OK || log - done <= TAIL_FRAMES)
 			break;
 	}
-	if (rc == SQLITE_OK && log >= RESTART_FRAMES && log - done <= TAIL_FRAMES)
+	if (rc == SQLITE_OK && log >= RESTART_FRAMES && log - done <= TAIL_FRAMES
+	    && pthread_mutex_trylock(&db->lock) == 0) {
 		rc = sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+		pthread_mutex_unlock(&db->lock);
+	}
 	return rc == SQLITE_BUSY ? SQLITE_OK : rc;
 }
 
@@ -820,7 +825,7 @@ int cairn_pactdb_checkpoint(cairn_pactdb *db)
 			sqlite3_busy_timeout(db->checkpoint_conn, 0);
 	}
 	if (rc == CAIRN_OK) {
-		int step = checkpoint_step(db->checkpoint_conn);
+		int step = checkpoint_step(db);
 		if (step != SQLITE_OK)
 			rc = cairn_pactdb__sqlite_error(db->checkpoint_conn, step, "checkpoint");
 	}

@@ -34,8 +34,16 @@
  *   exclusively to backfill, so the main file does not change at all; the
  *   WAL may be restarted and is not needed.  We copy the main file only.
  *
- * The WAL-index header is read under the handle's mutex (no apply_block in
- * flight, so it cannot move) through SQLite's own mapping of the -shm file
+ * The WAL-index is read under the handle's mutex: no apply_block is in
+ * flight (no frames appended, no WAL restart by a writer or its
+ * autocheckpoint) and cairn_pactdb_checkpoint restarts the WAL only under
+ * that mutex, so mxFrame cannot move.  A concurrent passive checkpoint can
+ * only raise nBackfill towards mxFrame, which never misleads: reading
+ * nBackfill < mxFrame means it was below at BEGIN too (slot 1..N); reading
+ * them equal while we in fact hold slot 1..N with mark mxFrame means the
+ * main file already holds every frame of the snapshot, and no checkpoint
+ * can go past our mark, so the main file alone is exact and stable.  The
+ * index is read through SQLite's own mapping of the -shm file
  * (xShmMap on the connection's file): opening and closing another
  * descriptor on the -shm file would drop the process's POSIX locks.  The
  * copy reads through the descriptors the handle keeps open for its

@@ -38,6 +38,9 @@ static inline int store_fixture_teardown(void **state)
 	return 0;
 }
 
+/* Registers a test that gets a fresh directory (cmocka's setup/teardown). */
+#define STORE_TEST(f) cmocka_unit_test_setup_teardown(f, store_fixture_setup, store_fixture_teardown)
+
 /* "<fixture dir>/<name>" into buf. */
 static inline const char *store_fixture_path(char *buf, size_t size, void **state, const char *name)
 {

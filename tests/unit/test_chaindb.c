@@ -284,13 +284,13 @@ static void test_checkpoint_freezes_state(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_put_get_and_reopen, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_refused_block_leaves_nothing, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_version_mismatch_refused, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_missing_database_not_created_when_asked, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_rank_iteration_order, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_block_appears_whole_to_concurrent_reader, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_checkpoint_freezes_state, store_fixture_setup, store_fixture_teardown),
+		STORE_TEST(test_put_get_and_reopen),
+		STORE_TEST(test_refused_block_leaves_nothing),
+		STORE_TEST(test_version_mismatch_refused),
+		STORE_TEST(test_missing_database_not_created_when_asked),
+		STORE_TEST(test_rank_iteration_order),
+		STORE_TEST(test_block_appears_whole_to_concurrent_reader),
+		STORE_TEST(test_checkpoint_freezes_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -375,14 +375,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_layout),
-		cmocka_unit_test_setup_teardown(test_schema_has_chainweb_shape, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_apply_assigns_txids_and_indexes, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_versions_are_never_overwritten, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_refused_blocks_change_nothing, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_restores_earlier_state, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_below_first_block_empties, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_reopen_persists_and_continues, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_background_checkpoint_folds_and_restarts_wal, store_fixture_setup, store_fixture_teardown),
+		STORE_TEST(test_schema_has_chainweb_shape),
+		STORE_TEST(test_apply_assigns_txids_and_indexes),
+		STORE_TEST(test_versions_are_never_overwritten),
+		STORE_TEST(test_refused_blocks_change_nothing),
+		STORE_TEST(test_rollback_restores_earlier_state),
+		STORE_TEST(test_rollback_below_first_block_empties),
+		STORE_TEST(test_reopen_persists_and_continues),
+		STORE_TEST(test_background_checkpoint_folds_and_restarts_wal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -433,11 +433,11 @@ static void test_copy_failures_are_clean(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_copies_under_committing_writer, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_copies_under_background_checkpoints, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_copy_of_checkpointed_state_survives_wal_restart, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_parallel_copies_of_many_chains, store_fixture_setup, store_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_copy_failures_are_clean, store_fixture_setup, store_fixture_teardown),
+		STORE_TEST(test_copies_under_committing_writer),
+		STORE_TEST(test_copies_under_background_checkpoints),
+		STORE_TEST(test_copy_of_checkpointed_state_survives_wal_restart),
+		STORE_TEST(test_parallel_copies_of_many_chains),
+		STORE_TEST(test_copy_failures_are_clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
