@@ -113,6 +113,8 @@ void cairn_chaindb_rank_iter_free(cairn_chaindb_rank_iter *it);
 /* Creates a RocksDB checkpoint in `target_dir` (which must not exist; its
  * parent must): table files are hard-linked on the same file system and
  * copied otherwise; the live WAL is copied, the memtable is never flushed.
+ * The WAL copy (and its fsync) is most of the cost, up to the 16 MB write
+ * buffer: call cairn_chaindb_flush() first, outside the commit lock.
  * The checkpoint holds every block whose put_block returned before the call
  * (blocks written concurrently may or may not be in it, each one whole; the
  * node calls it under its commit lock to pin the cut).  It is a complete

@@ -26,9 +26,10 @@
  * file: SQLite recovers the WAL up to the last intact commit.  Losing the
  * last blocks is already handled: at start-up the node compares PactDB with
  * the ChainDB cut, rolls PactDB back when it is ahead (ChainDB lost more) and
- * replays blocks from ChainDB when it is behind.  FULL would add an fsync
- * per block (about 0.3 ms here, bench/store measures it) for no state the
- * node could not rebuild.  A killed process loses nothing in either mode.
+ * replays blocks from ChainDB when it is behind.  FULL adds an fsync of
+ * the WAL per block (bench/store: 1,130 against 1,650 blocks/s with 10
+ * writes each) for no state the node could not rebuild.  A killed process
+ * loses nothing in either mode.
  *
  * Checkpoints: by default the committing connection checkpoints the WAL
  * every 1000 pages (SQLite's autocheckpoint: PASSIVE, never waiting for
