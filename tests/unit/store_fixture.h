@@ -1,4 +1,4 @@
-/* Shared helpers for the store tests: a fresh temporary directory per test,
+/* Support code shared by the store tests: a fresh temporary directory per test,
  * removed afterwards, and deterministic 32-byte hashes. */
 #ifndef CAIRN_TESTS_STORE_FIXTURE_H
 #define CAIRN_TESTS_STORE_FIXTURE_H
