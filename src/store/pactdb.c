@@ -1,0 +1,835 @@
+/*
+ * pactdb.c: PactDB on SQLite (pactdb.h).
+ *
+ * Schema (the shape of chainweb-node's Pact state):
+ *
+ *   BlockHistory(blockheight UNIQUE, hash, endingtxid)
+ *   TransactionIndex(txhash UNIQUE, blockheight), indexed by blockheight
+ *   VersionedTableCreation(tablename, createBlockheight)
+ *   VersionedTableMutation(tablename, blockheight)
+ *   versioned tables [name](rowkey, txid, rowdata, hash, UNIQUE(rowkey, txid)),
+ *     indexed by txid: the system tables SYS:KeySets, SYS:Modules,
+ *     SYS:Namespaces, SYS:Pacts are created with the schema, user tables
+ *     such as coin_coin-table on their first write.  The `hash` column
+ *     (chainweb-node's per-row SHA3 chain) is kept for shape and left NULL.
+ *
+ * Invariants: BlockHistory heights are contiguous; every row version has a
+ * txid below its block's endingtxid; every table written at height h has a
+ * VersionedTableMutation (table, h) row; every table created at h has a
+ * VersionedTableCreation row.  Hence rollback_above(h) is exact: drop tables
+ * created above h, delete rows with txid >= endingtxid(h) from the tables
+ * mutated above h, and delete the bookkeeping above h.
+ *
+ * Durability: WAL mode with synchronous=NORMAL by default.  A commit then
+ * appends to the WAL without fsync (the WAL is fsynced at checkpoints), so
+ * an OS crash or power loss can lose the last blocks but never corrupts the
+ * file: SQLite recovers the WAL up to the last intact commit.  Losing the
+ * last blocks is already handled: at start-up the node compares PactDB with
+ * the ChainDB cut, rolls PactDB back when it is ahead (ChainDB lost more) and
+ * replays blocks from ChainDB when it is behind.  FULL adds an fsync of
+ * the WAL per block (bench/store: 1,130 against 1,650 blocks/s with 10
+ * writes each) for no state the node could not rebuild.  A killed process
+ * loses nothing in either mode.
+ *
+ * Checkpoints: by default the committing connection checkpoints the WAL
+ * every 1000 pages (SQLite's autocheckpoint: PASSIVE, never waiting for
+ * readers), paying two fsyncs per checkpoint inside apply_block.  With a
+ * thread calling cairn_pactdb_checkpoint and the autocheckpoint raised to a
+ * valve, apply_block rarely pays (pactdb.h).  The autocheckpoint is never
+ * off: without it a writer that never pauses grows the WAL without bound
+ * (the WAL restarts only when a write begins with every frame folded).  journal_size_limit truncates a WAL
+ * that grew, e.g. during a backup, when it restarts.
+ *
+ * Statements: the fixed ones are prepared at open; each versioned table gets
+ * its insert and read statements on first use, cached in a list (there are
+ * few tables).  The list is dropped whenever a transaction fails or tables
+ * are dropped, since it may then name tables that no longer exist.
+ */
+#include "store/pactdb_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+#define BUSY_TIMEOUT_MS 10000
+#define JOURNAL_SIZE_LIMIT (64 << 20)
+#define MAX_TABLE_NAME 255
+#define RESTART_FRAMES 4096 /* a WAL this long (16 MB of 4 KB pages) is restarted */
+#define TAIL_FRAMES 256     /* ...when no more than this is left to fold */
+#define PASSIVE_PASSES 4
+
+struct pactdb_table {
+	pactdb_table *next;
+	char *name;
+	sqlite3_stmt *insert_row;
+	sqlite3_stmt *read_row;
+	bool mutation_marked; /* VersionedTableMutation row written in this transaction */
+};
+
+static const char *const stmt_sql[STMT_COUNT] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_INSERT_BLOCK] = "INSERT INTO BlockHistory (blockheight, hash, endingtxid) VALUES (?1, ?2, ?3)",
+	[STMT_INSERT_TX] = "INSERT INTO TransactionIndex (txhash, blockheight) VALUES (?1, ?2)",
+	[STMT_MARK_MUTATION] = "INSERT OR IGNORE INTO VersionedTableMutation (tablename, blockheight) VALUES (?1, ?2)",
+	[STMT_MARK_CREATION] = "INSERT OR IGNORE INTO VersionedTableCreation (tablename, createBlockheight) VALUES (?1, ?2)",
+	[STMT_LAST_BLOCK] = "SELECT blockheight, hash, endingtxid FROM BlockHistory ORDER BY blockheight DESC LIMIT 1",
+	[STMT_BLOCK_AT] = "SELECT hash, endingtxid FROM BlockHistory WHERE blockheight = ?1",
+	[STMT_TX_HEIGHT] = "SELECT blockheight FROM TransactionIndex WHERE txhash = ?1",
+	[STMT_TABLE_EXISTS] = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS BlockHistory"
+	" (blockheight UNSIGNED BIGINT NOT NULL, hash BLOB NOT NULL, endingtxid UNSIGNED BIGINT NOT NULL,"
+	" CONSTRAINT blockHashConstraint UNIQUE (blockheight));"
+	"CREATE TABLE IF NOT EXISTS VersionedTableCreation"
+	" (tablename TEXT NOT NULL, createBlockheight UNSIGNED BIGINT NOT NULL,"
+	" CONSTRAINT creation_unique UNIQUE (createBlockheight, tablename));"
+	"CREATE TABLE IF NOT EXISTS VersionedTableMutation"
+	" (tablename TEXT NOT NULL, blockheight UNSIGNED BIGINT NOT NULL,"
+	" CONSTRAINT mutation_unique UNIQUE (blockheight, tablename));"
+	"CREATE TABLE IF NOT EXISTS TransactionIndex"
+	" (txhash BLOB NOT NULL, blockheight UNSIGNED BIGINT NOT NULL,"
+	" CONSTRAINT transactionIndexConstraint UNIQUE (txhash));"
+	"CREATE INDEX IF NOT EXISTS transactionIndexByBH ON TransactionIndex (blockheight);";
+
+static const char *const system_tables[] = {
+	"SYS:KeySets", "SYS:Modules", "SYS:Namespaces", "SYS:Pacts",
+};
+
+/* Tables a block may not write: SQLite's own and the bookkeeping above. */
+static const char *const reserved_tables[] = {
+	"BlockHistory", "TransactionIndex", "VersionedTableCreation", "VersionedTableMutation",
+};
+
+int cairn_pactdb__sqlite_error(sqlite3 *conn, int rc, const char *what)
+{
+	int code = CAIRN_EIO;
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM: code = CAIRN_ENOMEM; break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: code = CAIRN_EBUSY; break;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_TOOBIG: code = CAIRN_EINVALID; break;
+	default: break;
+	}
+	const char *msg = conn != NULL ? sqlite3_errmsg(conn) : sqlite3_errstr(rc);
+	return cairn_error_set(code, "pactdb: %s: %s", what, msg);
+}
+
+int cairn_pactdb_path(char *buf, size_t size, const char *database_dir, uint32_t chain)
+{
+	int n = snprintf(buf, size, "%s/0/sqlite/pact-v1-chain-%u.sqlite", database_dir, chain);
+	if (n < 0 || (size_t)n >= size)
+		return cairn_error_set(CAIRN_EINVALID, "database directory path too long: '%s'", database_dir);
+	return CAIRN_OK;
+}
+
+/* Steps a statement that returns no row, then resets it. */
+static int run(cairn_pactdb *db, sqlite3_stmt *stmt, const char *what)
+{
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? CAIRN_OK : cairn_pactdb__sqlite_error(db->conn, rc, what);
+}
+
+static int exec_sql(cairn_pactdb *db, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(db->conn, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? CAIRN_OK : cairn_pactdb__sqlite_error(db->conn, rc, what);
+}
+
+static int prepare(cairn_pactdb *db, sqlite3_stmt **out, const char *sql)
+{
+	int rc = sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+	return rc == SQLITE_OK ? CAIRN_OK : cairn_pactdb__sqlite_error(db->conn, rc, "prepare statement");
+}
+
+static bool valid_table_name(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > MAX_TABLE_NAME || strchr(name, ']') != NULL
+	    || strncasecmp(name, "sqlite_", 7) == 0)
+		return false;
+	for (size_t i = 0; i < sizeof(reserved_tables) / sizeof(reserved_tables[0]); i++)
+		if (strcasecmp(name, reserved_tables[i]) == 0)
+			return false;
+	return true;
+}
+
+/* Formats SQL naming one table: `fmt` refers to the name as %1$s, inside
+ * brackets (valid names contain no ']').  malloc'd; NULL when out of memory. */
+static char *table_sql(const char *fmt, const char *table)
+{
+	size_t size = strlen(fmt) + 3 * strlen(table) + 1;
+	char *sql = malloc(size);
+	if (sql != NULL)
+		snprintf(sql, size, fmt, table);
+	return sql;
+}
+
+static int exec_table_sql(cairn_pactdb *db, const char *fmt, const char *table, const char *what)
+{
+	char *sql = table_sql(fmt, table);
+	if (sql == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "pactdb: out of memory");
+	int rc = exec_sql(db, sql, what);
+	free(sql);
+	return rc;
+}
+
+static int create_versioned_table(cairn_pactdb *db, const char *name)
+{
+	return exec_table_sql(db,
+		"CREATE TABLE IF NOT EXISTS [%1$s] (rowkey TEXT, txid UNSIGNED BIGINT NOT NULL,"
+		" rowdata BLOB NOT NULL, hash BLOB, UNIQUE (rowkey, txid));"
+		"CREATE INDEX IF NOT EXISTS [%1$s_ix] ON [%1$s] (txid DESC);",
+		name, "create versioned table");
+}
+
+static void free_table(pactdb_table *t)
+{
+	sqlite3_finalize(t->insert_row);
+	sqlite3_finalize(t->read_row);
+	free(t->name);
+	free(t);
+}
+
+/* Drops the statement cache (after a failed transaction or dropped tables). */
+static void forget_tables(cairn_pactdb *db)
+{
+	while (db->tables != NULL) {
+		pactdb_table *next = db->tables->next;
+		free_table(db->tables);
+		db->tables = next;
+	}
+}
+
+static int table_exists(bool *exists, cairn_pactdb *db, const char *name)
+{
+	sqlite3_stmt *s = db->stmt[STMT_TABLE_EXISTS];
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return cairn_pactdb__sqlite_error(db->conn, rc, "look up table");
+	*exists = rc == SQLITE_ROW;
+	return CAIRN_OK;
+}
+
+static int cache_table(pactdb_table **out, cairn_pactdb *db, const char *name)
+{
+	pactdb_table *t = calloc(1, sizeof(*t));
+	char *insert_sql = table_sql("INSERT OR REPLACE INTO [%1$s] (rowkey, txid, rowdata) VALUES (?1, ?2, ?3)", name);
+	char *read_sql = table_sql("SELECT rowdata FROM [%1$s] WHERE rowkey = ?1 ORDER BY txid DESC LIMIT 1", name);
+	int rc = t && insert_sql && read_sql && (t->name = strdup(name)) != NULL ? CAIRN_OK
+		: cairn_error_set(CAIRN_ENOMEM, "pactdb: out of memory");
+	if (rc == CAIRN_OK)
+		rc = prepare(db, &t->insert_row, insert_sql);
+	if (rc == CAIRN_OK)
+		rc = prepare(db, &t->read_row, read_sql);
+	free(insert_sql);
+	free(read_sql);
+	if (rc != CAIRN_OK) {
+		if (t != NULL)
+			free_table(t);
+		return rc;
+	}
+	t->next = db->tables;
+	db->tables = t;
+	*out = t;
+	return CAIRN_OK;
+}
+
+/* Finds a versioned table; with `create_at` non-NULL a missing table is
+ * created and its creation recorded at *create_at, otherwise a missing
+ * table is CAIRN_ENOTFOUND. */
+static int find_table(pactdb_table **out, cairn_pactdb *db, const char *name, const uint64_t *create_at)
+{
+	for (pactdb_table *t = db->tables; t != NULL; t = t->next)
+		if (strcmp(t->name, name) == 0) {
+			*out = t;
+			return CAIRN_OK;
+		}
+	bool exists = false;
+	int rc = table_exists(&exists, db, name);
+	if (rc != CAIRN_OK)
+		return rc;
+	if (!exists && create_at == NULL)
+		return cairn_error_set(CAIRN_ENOTFOUND, "pactdb: no table '%s'", name);
+	if (!exists) {
+		sqlite3_stmt *s = db->stmt[STMT_MARK_CREATION];
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)*create_at);
+		rc = create_versioned_table(db, name);
+		if (rc == CAIRN_OK)
+			rc = run(db, s, "record table creation");
+		if (rc != CAIRN_OK)
+			return rc;
+	}
+	return cache_table(out, db, name);
+}
+
+static int load_last_block(cairn_pactdb *db)
+{
+	uint64_t endingtxid = 0;
+	int rc = cairn_pactdb__last_block(&db->last_height, NULL, &endingtxid, db->stmt[STMT_LAST_BLOCK]);
+	if (rc != CAIRN_OK && rc != CAIRN_ENOTFOUND)
+		return cairn_pactdb__sqlite_error(db->conn, SQLITE_ERROR, "read last block");
+	db->has_block = rc == CAIRN_OK;
+	db->next_txid = endingtxid;
+	return CAIRN_OK;
+}
+
+int cairn_pactdb__last_block(uint64_t *height, uint8_t *hash, uint64_t *endingtxid,
+	sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	int result = CAIRN_OK;
+	if (rc == SQLITE_ROW) {
+		*height = (uint64_t)sqlite3_column_int64(s, 0);
+		if (hash != NULL && sqlite3_column_bytes(s, 1) == CAIRN_PACTDB_HASH_LEN)
+			memcpy(hash, sqlite3_column_blob(s, 1), CAIRN_PACTDB_HASH_LEN);
+		if (endingtxid != NULL)
+			*endingtxid = (uint64_t)sqlite3_column_int64(s, 2);
+	} else {
+		result = rc == SQLITE_DONE ? CAIRN_ENOTFOUND
+			: cairn_error_set(CAIRN_EIO, "pactdb: read last block: %s", sqlite3_errstr(rc));
+	}
+	sqlite3_reset(s);
+	return result;
+}
+
+static int configure(cairn_pactdb *db, const cairn_pactdb_options *opts)
+{
+	char pragmas[256];
+	snprintf(pragmas, sizeof(pragmas),
+		"PRAGMA synchronous = %s; PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d;",
+		opts->synchronous_full ? "FULL" : "NORMAL", opts->wal_autocheckpoint_pages, JOURNAL_SIZE_LIMIT);
+	sqlite3_busy_timeout(db->conn, BUSY_TIMEOUT_MS);
+	int rc = opts->read_only ? CAIRN_OK : exec_sql(db, "PRAGMA journal_mode = WAL", "enable WAL mode");
+	if (rc == CAIRN_OK)
+		rc = exec_sql(db, pragmas, "configure");
+	return rc;
+}
+
+static int create_schema(cairn_pactdb *db)
+{
+	int rc = exec_sql(db, "BEGIN IMMEDIATE", "begin schema");
+	if (rc == CAIRN_OK)
+		rc = exec_sql(db, schema_sql, "create schema");
+	for (size_t i = 0; rc == CAIRN_OK && i < sizeof(system_tables) / sizeof(system_tables[0]); i++)
+		rc = create_versioned_table(db, system_tables[i]);
+	if (rc == CAIRN_OK)
+		return exec_sql(db, "COMMIT", "commit schema");
+	sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Checks the file is in WAL mode (a read-only handle cannot switch it). */
+static int require_wal(cairn_pactdb *db)
+{
+	sqlite3_stmt *s;
+	int rc = prepare(db, &s, "PRAGMA journal_mode");
+	if (rc != CAIRN_OK)
+		return rc;
+	bool wal = sqlite3_step(s) == SQLITE_ROW
+		&& strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+	sqlite3_finalize(s);
+	return wal ? CAIRN_OK : cairn_error_set(CAIRN_EINVALID, "pactdb: '%s' is not in WAL mode", db->path);
+}
+
+static int open_descriptors(cairn_pactdb *db)
+{
+	char wal[PATH_MAX];
+	if (snprintf(wal, sizeof(wal), "%s-wal", db->path) >= (int)sizeof(wal))
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: path too long: '%s'", db->path);
+	db->db_fd = open(db->path, O_RDONLY | O_CLOEXEC);
+	if (db->db_fd < 0)
+		return cairn_error_set_errno(CAIRN_EIO, errno, "pactdb: cannot open '%s'", db->path);
+	db->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (db->wal_fd < 0)
+		return cairn_error_set_errno(CAIRN_EIO, errno, "pactdb: cannot open '%s'", wal);
+	return CAIRN_OK;
+}
+
+static int prepare_location(const char *path, const cairn_pactdb_options *opts)
+{
+	if (opts->read_only || !opts->create_if_missing) {
+		return cairn_fs_exists(path) ? CAIRN_OK
+			: cairn_error_set(CAIRN_ENOTFOUND, "no Pact database at '%s'", path);
+	}
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: path too long: '%s'", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return CAIRN_OK;
+	*slash = '\0';
+	return cairn_fs_mkdir_p(dir);
+}
+
+int cairn_pactdb__open_aux(sqlite3 **out, const cairn_pactdb *db, bool read_only)
+{
+	sqlite3 *conn = NULL;
+	int flags = SQLITE_OPEN_FULLMUTEX | (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
+	int rc = sqlite3_open_v2(db->path, &conn, flags, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(conn, BUSY_TIMEOUT_MS);
+		rc = sqlite3_exec(conn, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK) {
+		int err = cairn_pactdb__sqlite_error(conn, rc, "open connection");
+		sqlite3_close(conn);
+		return err;
+	}
+	*out = conn;
+	return CAIRN_OK;
+}
+
+static int open_connection(cairn_pactdb *db, const cairn_pactdb_options *opts)
+{
+	int flags = SQLITE_OPEN_NOMUTEX | (opts->read_only ? SQLITE_OPEN_READONLY
+		: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	int rc = sqlite3_open_v2(db->path, &db->conn, flags, NULL);
+	if (rc != SQLITE_OK)
+		return cairn_pactdb__sqlite_error(db->conn, rc, "open");
+	rc = configure(db, opts);
+	if (rc == CAIRN_OK && !opts->read_only)
+		rc = create_schema(db);
+	for (int i = 0; rc == CAIRN_OK && i < STMT_COUNT; i++)
+		rc = prepare(db, &db->stmt[i], stmt_sql[i]);
+	if (rc == CAIRN_OK)
+		rc = require_wal(db);
+	if (rc == CAIRN_OK)
+		rc = load_last_block(db);
+	if (rc == CAIRN_OK && !opts->read_only)
+		rc = open_descriptors(db);
+	if (rc == CAIRN_OK && !opts->read_only)
+		rc = cairn_pactdb__open_aux(&db->snapshot_conn, db, true);
+	return rc;
+}
+
+int cairn_pactdb_open(cairn_pactdb **out, const char *path, const cairn_pactdb_options *opts)
+{
+	if (opts->wal_autocheckpoint_pages < 1) /* 0 would let the WAL grow without bound */
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: wal_autocheckpoint_pages must be positive");
+	int rc = prepare_location(path, opts);
+	if (rc != CAIRN_OK)
+		return rc;
+	cairn_pactdb *db = calloc(1, sizeof(*db));
+	if (db == NULL || (db->path = strdup(path)) == NULL) {
+		free(db);
+		return cairn_error_set(CAIRN_ENOMEM, "pactdb: out of memory");
+	}
+	pthread_mutex_init(&db->lock, NULL);
+	pthread_mutex_init(&db->checkpoint_lock, NULL);
+	db->db_fd = db->wal_fd = -1;
+	db->read_only = opts->read_only;
+	rc = open_connection(db, opts);
+	if (rc != CAIRN_OK) {
+		cairn_error_prefix(rc, "cannot open Pact database '%s'", path);
+		cairn_pactdb_close(db);
+		return rc;
+	}
+	*out = db;
+	return CAIRN_OK;
+}
+
+void cairn_pactdb_close(cairn_pactdb *db)
+{
+	if (db == NULL)
+		return;
+	if (db->snapshots > 0)
+		cairn_log_error("pactdb", "closing '%s' with %d live snapshots", db->path, db->snapshots);
+	forget_tables(db);
+	for (int i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(db->stmt[i]);
+	sqlite3_close(db->snapshot_conn);
+	sqlite3_close(db->checkpoint_conn);
+	sqlite3_close(db->conn); /* the last: it checkpoints and removes the WAL */
+	if (db->db_fd >= 0)
+		close(db->db_fd);
+	if (db->wal_fd >= 0)
+		close(db->wal_fd);
+	pthread_mutex_destroy(&db->lock);
+	pthread_mutex_destroy(&db->checkpoint_lock);
+	free(db->path);
+	free(db);
+}
+
+static int check_block(const cairn_pactdb *db, const cairn_pactdb_block *b)
+{
+	if (db->read_only)
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: '%s' is open read-only", db->path);
+	if (b->hash == NULL)
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: block without hash");
+	if (db->has_block && b->height != db->last_height + 1)
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: block at height %llu does not follow %llu",
+			(unsigned long long)b->height, (unsigned long long)db->last_height);
+	for (size_t i = 0; i < b->ntxs; i++)
+		for (size_t j = 0; j < b->txs[i].nwrites; j++) {
+			const cairn_pactdb_write *w = &b->txs[i].writes[j];
+			if (w->table == NULL || !valid_table_name(w->table) || w->rowkey == NULL
+			    || w->rowdata == NULL || w->rowdata_len > INT_MAX)
+				return cairn_error_set(CAIRN_EINVALID, "pactdb: invalid write %zu of transaction %zu (table '%s')",
+					j, i, w->table ? w->table : "(null)");
+		}
+	return CAIRN_OK;
+}
+
+static int insert_row(cairn_pactdb *db, const cairn_pactdb_write *w, uint64_t txid, uint64_t height)
+{
+	pactdb_table *t;
+	int rc = find_table(&t, db, w->table, &height);
+	if (rc != CAIRN_OK)
+		return rc;
+	if (!t->mutation_marked) {
+		sqlite3_stmt *m = db->stmt[STMT_MARK_MUTATION];
+		sqlite3_bind_text(m, 1, t->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(m, 2, (sqlite3_int64)height);
+		rc = run(db, m, "record table mutation");
+		if (rc != CAIRN_OK)
+			return rc;
+		t->mutation_marked = true;
+	}
+	sqlite3_bind_text(t->insert_row, 1, w->rowkey, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(t->insert_row, 2, (sqlite3_int64)txid);
+	sqlite3_bind_blob(t->insert_row, 3, w->rowdata, (int)w->rowdata_len, SQLITE_STATIC);
+	return run(db, t->insert_row, "insert row");
+}
+
+static int index_tx(cairn_pactdb *db, const uint8_t *hash, uint64_t height)
+{
+	sqlite3_stmt *s = db->stmt[STMT_INSERT_TX];
+	sqlite3_bind_blob(s, 1, hash, CAIRN_PACTDB_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)height);
+	return run(db, s, "index transaction");
+}
+
+static int write_block(cairn_pactdb *db, const cairn_pactdb_block *b)
+{
+	int rc = CAIRN_OK;
+	for (size_t i = 0; rc == CAIRN_OK && i < b->ntxs; i++) {
+		const cairn_pactdb_tx *tx = &b->txs[i];
+		if (tx->hash != NULL)
+			rc = index_tx(db, tx->hash, b->height);
+		for (size_t j = 0; rc == CAIRN_OK && j < tx->nwrites; j++)
+			rc = insert_row(db, &tx->writes[j], db->next_txid + i, b->height);
+	}
+	if (rc != CAIRN_OK)
+		return rc;
+	sqlite3_stmt *s = db->stmt[STMT_INSERT_BLOCK];
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)b->height);
+	sqlite3_bind_blob(s, 2, b->hash, CAIRN_PACTDB_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)(db->next_txid + b->ntxs));
+	return run(db, s, "insert block history");
+}
+
+/* Runs `body` inside BEGIN IMMEDIATE ... COMMIT; on failure rolls back and
+ * drops the statement cache, which may name tables the rollback removed. */
+static int in_transaction(cairn_pactdb *db, int (*body)(cairn_pactdb *, const void *), const void *arg)
+{
+	for (pactdb_table *t = db->tables; t != NULL; t = t->next)
+		t->mutation_marked = false;
+	int rc = run(db, db->stmt[STMT_BEGIN], "begin");
+	if (rc != CAIRN_OK)
+		return rc;
+	rc = body(db, arg);
+	if (rc == CAIRN_OK)
+		rc = run(db, db->stmt[STMT_COMMIT], "commit");
+	if (rc != CAIRN_OK) {
+		if (!sqlite3_get_autocommit(db->conn))
+			sqlite3_step(db->stmt[STMT_ROLLBACK]);
+		sqlite3_reset(db->stmt[STMT_ROLLBACK]);
+		forget_tables(db);
+	}
+	return rc;
+}
+
+static int apply_body(cairn_pactdb *db, const void *arg)
+{
+	return write_block(db, arg);
+}
+
+int cairn_pactdb_apply_block(cairn_pactdb *db, const cairn_pactdb_block *block)
+{
+	pthread_mutex_lock(&db->lock);
+	int rc = check_block(db, block);
+	if (rc == CAIRN_OK)
+		rc = in_transaction(db, apply_body, block);
+	if (rc == CAIRN_OK) {
+		db->has_block = true;
+		db->last_height = block->height;
+		db->next_txid += block->ntxs;
+	}
+	pthread_mutex_unlock(&db->lock);
+	if (rc != CAIRN_OK)
+		cairn_error_prefix(rc, "apply block %llu to '%s'", (unsigned long long)block->height, db->path);
+	return rc;
+}
+
+static int read_row_locked(char **out, size_t *out_len, cairn_pactdb *db, const char *table,
+	const char *rowkey)
+{
+	pactdb_table *t;
+	int rc = find_table(&t, db, table, NULL);
+	if (rc != CAIRN_OK)
+		return rc;
+	sqlite3_bind_text(t->read_row, 1, rowkey, -1, SQLITE_STATIC);
+	int step = sqlite3_step(t->read_row);
+	if (step == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(t->read_row, 0);
+		char *copy = malloc(len + 1);
+		if (copy == NULL) {
+			rc = cairn_error_set(CAIRN_ENOMEM, "pactdb: out of memory");
+		} else {
+			memcpy(copy, sqlite3_column_blob(t->read_row, 0), len);
+			copy[len] = '\0';
+			*out = copy;
+			if (out_len != NULL)
+				*out_len = len;
+		}
+	} else {
+		rc = step == SQLITE_DONE ? cairn_error_set(CAIRN_ENOTFOUND, "pactdb: no row '%s' in '%s'", rowkey, table)
+			: cairn_pactdb__sqlite_error(db->conn, step, "read row");
+	}
+	sqlite3_reset(t->read_row);
+	return rc;
+}
+
+int cairn_pactdb_read_row(char **out, size_t *out_len, cairn_pactdb *db, const char *table,
+	const char *rowkey)
+{
+	if (!valid_table_name(table))
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: invalid table name '%s'", table);
+	pthread_mutex_lock(&db->lock);
+	int rc = read_row_locked(out, out_len, db, table, rowkey);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int cairn_pactdb_last_block(uint64_t *out_height, uint8_t *out_hash, uint64_t *out_endingtxid,
+	cairn_pactdb *db)
+{
+	pthread_mutex_lock(&db->lock);
+	int rc = cairn_pactdb__last_block(out_height, out_hash, out_endingtxid, db->stmt[STMT_LAST_BLOCK]);
+	pthread_mutex_unlock(&db->lock);
+	if (rc == CAIRN_ENOTFOUND)
+		cairn_error_set(rc, "pactdb: '%s' has no blocks", db->path);
+	return rc;
+}
+
+/* Steps a statement bound to one key and returns its first row's first
+ * column: a hash (into out_hash) or an integer (into out_int). */
+static int lookup_locked(uint8_t *out_hash, uint64_t *out_int, cairn_pactdb *db, sqlite3_stmt *s,
+	const char *what)
+{
+	int step = sqlite3_step(s);
+	int rc = CAIRN_OK;
+	if (step == SQLITE_ROW && out_hash != NULL && sqlite3_column_bytes(s, 0) == CAIRN_PACTDB_HASH_LEN)
+		memcpy(out_hash, sqlite3_column_blob(s, 0), CAIRN_PACTDB_HASH_LEN);
+	else if (step == SQLITE_ROW && out_int != NULL)
+		*out_int = (uint64_t)sqlite3_column_int64(s, 0);
+	else if (step == SQLITE_ROW || step == SQLITE_DONE)
+		rc = cairn_error_set(step == SQLITE_DONE ? CAIRN_ENOTFOUND : CAIRN_EIO, "pactdb: %s: %s", what,
+			step == SQLITE_DONE ? "not found" : "malformed row");
+	else
+		rc = cairn_pactdb__sqlite_error(db->conn, step, what);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int cairn_pactdb_block_hash_at(uint8_t *out_hash, cairn_pactdb *db, uint64_t height)
+{
+	pthread_mutex_lock(&db->lock);
+	sqlite3_stmt *s = db->stmt[STMT_BLOCK_AT];
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)height);
+	int rc = lookup_locked(out_hash, NULL, db, s, "block hash");
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int cairn_pactdb_tx_height(uint64_t *out_height, cairn_pactdb *db, const uint8_t *tx_hash)
+{
+	pthread_mutex_lock(&db->lock);
+	sqlite3_stmt *s = db->stmt[STMT_TX_HEIGHT];
+	sqlite3_bind_blob(s, 1, tx_hash, CAIRN_PACTDB_HASH_LEN, SQLITE_STATIC);
+	int rc = lookup_locked(NULL, out_height, db, s, "transaction height");
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+/* The first txid written above `height`: endingtxid(height), or 0 when the
+ * height is below the first block. */
+static int txid_above(uint64_t *out, cairn_pactdb *db, uint64_t height)
+{
+	sqlite3_stmt *s = db->stmt[STMT_BLOCK_AT];
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)height);
+	int step = sqlite3_step(s);
+	*out = step == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 1) : 0;
+	sqlite3_reset(s);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? CAIRN_OK
+		: cairn_pactdb__sqlite_error(db->conn, step, "read endingtxid");
+}
+
+/* The table names returned by `select_sql` bound to `height`, collected
+ * first because SQLite refuses to drop a table while a statement reads. */
+static int list_tables(char ***out, size_t *count, cairn_pactdb *db, const char *select_sql,
+	uint64_t height)
+{
+	*out = NULL;
+	*count = 0;
+	sqlite3_stmt *sel;
+	int rc = prepare(db, &sel, select_sql);
+	if (rc != CAIRN_OK)
+		return rc;
+	sqlite3_bind_int64(sel, 1, (sqlite3_int64)height);
+	char **names = NULL;
+	size_t n = 0;
+	int step;
+	while (rc == CAIRN_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+		char **grown = realloc(names, (n + 1) * sizeof(*names));
+		char *name = strdup((const char *)sqlite3_column_text(sel, 0));
+		if (grown != NULL)
+			names = grown;
+		if (grown == NULL || name == NULL) {
+			free(name);
+			rc = cairn_error_set(CAIRN_ENOMEM, "pactdb: out of memory");
+		} else {
+			names[n++] = name;
+		}
+	}
+	if (rc == CAIRN_OK && step != SQLITE_DONE)
+		rc = cairn_pactdb__sqlite_error(db->conn, step, "list tables");
+	sqlite3_finalize(sel);
+	*out = names;
+	*count = n;
+	return rc;
+}
+
+/* Runs `fmt` (SQL naming a table as %1$s, with at most one parameter, bound
+ * to `txid`) on every table `select_sql` lists for `height`. */
+static int for_each_table(cairn_pactdb *db, const char *select_sql, uint64_t height,
+	const char *fmt, uint64_t txid)
+{
+	char **names;
+	size_t n;
+	int rc = list_tables(&names, &n, db, select_sql, height);
+	for (size_t i = 0; i < n; i++) {
+		char *sql = rc == CAIRN_OK ? table_sql(fmt, names[i]) : NULL;
+		sqlite3_stmt *s = NULL;
+		if (rc == CAIRN_OK)
+			rc = sql == NULL ? cairn_error_set(CAIRN_ENOMEM, "pactdb: out of memory") : prepare(db, &s, sql);
+		if (rc == CAIRN_OK && sqlite3_bind_parameter_count(s) > 0)
+			sqlite3_bind_int64(s, 1, (sqlite3_int64)txid);
+		if (rc == CAIRN_OK)
+			rc = run(db, s, "roll back table");
+		sqlite3_finalize(s);
+		free(sql);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static int rollback_body(cairn_pactdb *db, const void *arg)
+{
+	uint64_t height = *(const uint64_t *)arg, txid;
+	int rc = txid_above(&txid, db, height);
+	if (rc == CAIRN_OK)
+		rc = for_each_table(db, "SELECT tablename FROM VersionedTableCreation WHERE createBlockheight > ?1",
+			height, "DROP TABLE IF EXISTS [%1$s]", 0);
+	if (rc == CAIRN_OK)
+		rc = for_each_table(db, "SELECT DISTINCT tablename FROM VersionedTableMutation WHERE blockheight > ?1"
+			" AND tablename NOT IN (SELECT tablename FROM VersionedTableCreation WHERE createBlockheight > ?1)",
+			height, "DELETE FROM [%1$s] WHERE txid >= ?1", txid);
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		"DELETE FROM VersionedTableCreation WHERE createBlockheight > %1$llu;"
+		"DELETE FROM VersionedTableMutation WHERE blockheight > %1$llu;"
+		"DELETE FROM TransactionIndex WHERE blockheight > %1$llu;"
+		"DELETE FROM BlockHistory WHERE blockheight > %1$llu;", (unsigned long long)height);
+	if (rc == CAIRN_OK)
+		rc = exec_sql(db, sql, "delete history");
+	return rc;
+}
+
+int cairn_pactdb_rollback_above(cairn_pactdb *db, uint64_t height)
+{
+	if (height > INT64_MAX)
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: height %llu out of range", (unsigned long long)height);
+	pthread_mutex_lock(&db->lock);
+	int rc = CAIRN_OK;
+	if (db->read_only)
+		rc = cairn_error_set(CAIRN_EINVALID, "pactdb: '%s' is open read-only", db->path);
+	else if (db->has_block && height < db->last_height)
+		rc = in_transaction(db, rollback_body, &height);
+	if (rc == CAIRN_OK) {
+		forget_tables(db);
+		rc = load_last_block(db);
+	}
+	pthread_mutex_unlock(&db->lock);
+	if (rc == CAIRN_OK)
+		cairn_log_info("pactdb", "'%s' rolled back above height %llu", db->path, (unsigned long long)height);
+	return rc;
+}
+
+/* One checkpoint step on the checkpoint connection.  PASSIVE passes copy
+ * WAL frames into the file without blocking anyone, repeated while they
+ * gain on the writer.  The WAL restarts only when a writer starts while
+ * every frame is copied, which a writer that never pauses never sees; so
+ * when the WAL is long and the passes left a short tail, RESTART folds the
+ * tail and restarts it.  RESTART takes the writer lock and the connection
+ * has no busy timeout, so it never waits for the writer or for a snapshot's
+ * readers.  It runs under the handle's mutex, taken only if free: then it
+ * never holds up apply_block in this process, and it cannot reset the
+ * WAL-index while snapshot_begin reads it (pactdb_snapshot.c). */
+static int checkpoint_step(cairn_pactdb *db)
+{
+	sqlite3 *conn = db->checkpoint_conn;
+	int log = 0, done = 0, rc = SQLITE_OK;
+	for (int pass = 0; pass < PASSIVE_PASSES; pass++) {
+		rc = sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+		if (rc != SQLITE_OK || log - done <= TAIL_FRAMES)
+			break;
+	}
+	if (rc == SQLITE_OK && log >= RESTART_FRAMES && log - done <= TAIL_FRAMES
+	    && pthread_mutex_trylock(&db->lock) == 0) {
+		rc = sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+		pthread_mutex_unlock(&db->lock);
+	}
+	return rc == SQLITE_BUSY ? SQLITE_OK : rc;
+}
+
+int cairn_pactdb_checkpoint(cairn_pactdb *db)
+{
+	if (db->read_only)
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: '%s' is open read-only", db->path);
+	pthread_mutex_lock(&db->checkpoint_lock);
+	int rc = CAIRN_OK;
+	if (db->checkpoint_conn == NULL) {
+		rc = cairn_pactdb__open_aux(&db->checkpoint_conn, db, false);
+		if (rc == CAIRN_OK)
+			sqlite3_busy_timeout(db->checkpoint_conn, 0);
+	}
+	if (rc == CAIRN_OK) {
+		int step = checkpoint_step(db);
+		if (step != SQLITE_OK)
+			rc = cairn_pactdb__sqlite_error(db->checkpoint_conn, step, "checkpoint");
+	}
+	pthread_mutex_unlock(&db->checkpoint_lock);
+	return rc;
+}
