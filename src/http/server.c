@@ -76,6 +76,7 @@ struct stream_conn {
 	struct MHD_Connection *connection;
 	cairn_http_subscriber *subscriber;
 	stream_conn *prev, *next; /* server->streams, under server->lock */
+	int fd;                   /* the connection's socket */
 	char peer[CAIRN_HTTP_PEER_MAX];
 };
 
@@ -200,6 +201,18 @@ static void stream_resume(void *ctx)
 	MHD_resume_connection(((stream_conn *)ctx)->connection);
 }
 
+/* Cuts a connection whose client stopped reading.  Safe from the publisher's
+ * thread: the library destroys a response (unsubscribing it, which waits
+ * for the topic lock held around this call) before it closes the socket, so
+ * `fd` is still this connection's.  The worker sees the shut socket and
+ * closes the connection. */
+static void stream_drop(void *ctx)
+{
+	stream_conn *sc = ctx;
+	cairn_log_warn("http", "event stream to %s dropped: the client fell too far behind", sc->peer);
+	shutdown(sc->fd, SHUT_RDWR);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
@@ -215,7 +228,6 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	case CAIRN_HTTP_STREAM_OVERFLOW:
 		break;
 	}
-	cairn_log_warn("http", "event stream to %s dropped: the client fell too far behind", sc->peer);
 	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
@@ -244,7 +256,7 @@ static void stream_free(void *cls)
 static int stream_register(stream_conn *sc, cairn_http_topic *topic)
 {
 	cairn_http_server *s = sc->server;
-	cairn_http_stream_hooks hooks = {stream_suspend, stream_resume, sc};
+	cairn_http_stream_hooks hooks = {stream_suspend, stream_resume, stream_drop, sc};
 	pthread_mutex_lock(&s->lock);
 	int rc = s->streams_closed ? cairn_error_set(CAIRN_EBUSY, "the server is shutting down")
 		: cairn_http_subscriber_open(&sc->subscriber, topic, &hooks);
@@ -266,8 +278,10 @@ static struct MHD_Response *open_stream(cairn_http_server *s, struct MHD_Connect
 		cairn_error_set(CAIRN_ENOMEM, "out of memory");
 		return NULL;
 	}
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
 	sc->server = s;
 	sc->connection = connection;
+	sc->fd = info ? info->connect_fd : -1;
 	snprintf(sc->peer, sizeof(sc->peer), "%s", peer);
 	if (stream_register(sc, topic) != CAIRN_OK) {
 		free(sc);
@@ -572,6 +586,11 @@ const char *cairn_http_server_address(const cairn_http_server *server)
 int cairn_http_server_port(const cairn_http_server *server)
 {
 	return server->port;
+}
+
+unsigned cairn_http_server_in_flight(const cairn_http_server *server)
+{
+	return atomic_load(&((cairn_http_server *)server)->in_flight);
 }
 
 void cairn_http_server_begin_drain(cairn_http_server *server)

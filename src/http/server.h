@@ -44,6 +44,9 @@ int cairn_http_server_start(cairn_http_server **out, const cairn_http_router *ro
 const char *cairn_http_server_address(const cairn_http_server *server);
 int cairn_http_server_port(const cairn_http_server *server);
 
+/* Requests between their request line and their completion (streams included). */
+unsigned cairn_http_server_in_flight(const cairn_http_server *server);
+
 /* From now on every response carries "Connection: close". */
 void cairn_http_server_begin_drain(cairn_http_server *server);
 

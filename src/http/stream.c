@@ -8,9 +8,13 @@
  *
  * Invariants, under the subscriber lock:
  *  - `waiting` is true exactly while the connection is parked by our
- *    suspend hook; whoever clears it calls resume once.
+ *    suspend hook; whoever clears it calls resume once.  Only an empty
+ *    queue parks, and the first event queued wakes it.
  *  - an overflowed subscriber receives nothing more; its reader reports
- *    CAIRN_HTTP_STREAM_OVERFLOW and the server drops the connection.
+ *    CAIRN_HTTP_STREAM_OVERFLOW and the server drops the connection, which
+ *    the drop hook has already cut if it was not parked.
+ *  - the drop hook runs while the subscriber is still in its topic's list,
+ *    so the connection it names has not been torn down yet.
  *  - a closed subscriber never parks again: it sends what is queued, then ends.
  * The topic list (under the topic lock) holds every open subscriber; each
  * holds one topic reference, released by cairn_http_subscriber_free.
@@ -139,13 +143,14 @@ static bool enqueue(cairn_http_subscriber *sub, cairn_http_event *event)
 	pthread_mutex_lock(&sub->lock);
 	bool queued = false;
 	if (!sub->closed && !sub->overflowed) {
-		if (sub->count == sub->capacity) {
-			sub->overflowed = true;
-		} else {
+		if (sub->count < sub->capacity) {
 			sub->ring[(sub->head + sub->count++) % sub->capacity] = cairn_http_event_ref(event);
 			queued = true;
+			wake_locked(sub);
+		} else {
+			sub->overflowed = true;
+			sub->hooks.drop(sub->hooks.ctx); /* a full queue is never parked */
 		}
-		wake_locked(sub);
 	}
 	pthread_mutex_unlock(&sub->lock);
 	return queued;

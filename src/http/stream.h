@@ -14,7 +14,8 @@
  *
  * The publisher never waits for a subscriber: a subscriber whose queue is
  * full when an event arrives is marked overflowed and its connection is
- * dropped; it must reconnect.  Closing a topic (or the server) ends every
+ * dropped at once through the `drop` hook (a full queue is never parked:
+ * typically the connection is blocked on a full socket); it must reconnect.  Closing a topic (or the server) ends every
  * stream after the events already queued.
  *
  * Locks: topic before subscriber; hooks are called with the subscriber lock
@@ -66,6 +67,7 @@ size_t cairn_http_topic_subscriber_count(cairn_http_topic *topic);
 typedef struct cairn_http_stream_hooks {
 	void (*suspend)(void *ctx); /* park the connection: nothing to send */
 	void (*resume)(void *ctx);  /* wake a parked connection */
+	void (*drop)(void *ctx);    /* disconnect now; the connection is not parked */
 	void *ctx;
 } cairn_http_stream_hooks;
 
