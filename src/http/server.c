@@ -28,6 +28,7 @@
  * Locks: server lock before topic lock before subscriber lock.
  */
 #include "http/server.h"
+#include "http/list.h"
 #include "http/stream.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -68,14 +69,14 @@ struct cairn_http_server {
 	pthread_mutex_t lock; /* guards idle waits and the stream list */
 	pthread_cond_t idle;  /* broadcast when in_flight reaches zero */
 	bool streams_closed;
-	stream_conn *streams;
+	cairn_http_link *streams;
 };
 
 struct stream_conn {
 	cairn_http_server *server;
 	struct MHD_Connection *connection;
 	cairn_http_subscriber *subscriber;
-	stream_conn *prev, *next; /* server->streams, under server->lock */
+	cairn_http_link link;     /* in server->streams, under server->lock */
 	int fd;                   /* the connection's socket */
 	char peer[CAIRN_HTTP_PEER_MAX];
 };
@@ -231,23 +232,12 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
-static void stream_unlink(stream_conn *sc)
-{
-	cairn_http_server *s = sc->server;
-	pthread_mutex_lock(&s->lock);
-	if (sc->prev)
-		sc->prev->next = sc->next;
-	else
-		s->streams = sc->next;
-	if (sc->next)
-		sc->next->prev = sc->prev;
-	pthread_mutex_unlock(&s->lock);
-}
-
 static void stream_free(void *cls)
 {
 	stream_conn *sc = cls;
-	stream_unlink(sc);
+	pthread_mutex_lock(&sc->server->lock);
+	cairn_http_list_remove(&sc->server->streams, &sc->link);
+	pthread_mutex_unlock(&sc->server->lock);
 	cairn_http_subscriber_free(sc->subscriber);
 	free(sc);
 }
@@ -260,12 +250,8 @@ static int stream_register(stream_conn *sc, cairn_http_topic *topic)
 	pthread_mutex_lock(&s->lock);
 	int rc = s->streams_closed ? cairn_error_set(CAIRN_EBUSY, "the server is shutting down")
 		: cairn_http_subscriber_open(&sc->subscriber, topic, &hooks);
-	if (rc == CAIRN_OK) {
-		sc->next = s->streams;
-		if (s->streams)
-			s->streams->prev = sc;
-		s->streams = sc;
-	}
+	if (rc == CAIRN_OK)
+		cairn_http_list_push(&s->streams, &sc->link);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -300,8 +286,8 @@ static void close_streams(cairn_http_server *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->streams_closed = true;
-	for (stream_conn *sc = s->streams; sc; sc = sc->next)
-		cairn_http_subscriber_close(sc->subscriber);
+	for (cairn_http_link *l = s->streams; l; l = l->next)
+		cairn_http_subscriber_close(CAIRN_HTTP_CONTAINER(l, stream_conn, link)->subscriber);
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -20,6 +20,7 @@
  * holds one topic reference, released by cairn_http_subscriber_free.
  */
 #include "http/stream.h"
+#include "http/list.h"
 #include "util/error.h"
 
 #include <limits.h>
@@ -41,13 +42,13 @@ struct cairn_http_topic {
 	bool closed;
 	size_t queue_limit;
 	size_t count;
-	cairn_http_subscriber *head;
+	cairn_http_link *subscribers;
 };
 
 struct cairn_http_subscriber {
 	pthread_mutex_t lock;
 	cairn_http_topic *topic;
-	cairn_http_subscriber *prev, *next; /* topic list, under the topic lock */
+	cairn_http_link link; /* in topic->subscribers, under the topic lock */
 	cairn_http_stream_hooks hooks;
 	bool waiting, closed, overflowed;
 	size_t capacity, head, count, offset;
@@ -161,8 +162,8 @@ size_t cairn_http_topic_publish(cairn_http_topic *topic, cairn_http_event *event
 	size_t delivered = 0;
 	pthread_mutex_lock(&topic->lock);
 	if (!topic->closed)
-		for (cairn_http_subscriber *s = topic->head; s; s = s->next)
-			delivered += enqueue(s, event);
+		for (cairn_http_link *l = topic->subscribers; l; l = l->next)
+			delivered += enqueue(CAIRN_HTTP_CONTAINER(l, cairn_http_subscriber, link), event);
 	pthread_mutex_unlock(&topic->lock);
 	return delivered;
 }
@@ -171,8 +172,8 @@ void cairn_http_topic_close(cairn_http_topic *topic)
 {
 	pthread_mutex_lock(&topic->lock);
 	topic->closed = true;
-	for (cairn_http_subscriber *s = topic->head; s; s = s->next)
-		cairn_http_subscriber_close(s);
+	for (cairn_http_link *l = topic->subscribers; l; l = l->next)
+		cairn_http_subscriber_close(CAIRN_HTTP_CONTAINER(l, cairn_http_subscriber, link));
 	pthread_mutex_unlock(&topic->lock);
 }
 
@@ -203,10 +204,7 @@ int cairn_http_subscriber_open(cairn_http_subscriber **out, cairn_http_topic *to
 		free(sub);
 		return cairn_error_set(CAIRN_EBUSY, "the event stream is closed");
 	}
-	sub->next = topic->head;
-	if (topic->head)
-		topic->head->prev = sub;
-	topic->head = sub;
+	cairn_http_list_push(&topic->subscribers, &sub->link);
 	topic->count++;
 	atomic_fetch_add_explicit(&topic->refs, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&topic->lock);
@@ -271,12 +269,7 @@ void cairn_http_subscriber_free(cairn_http_subscriber *sub)
 		return;
 	cairn_http_topic *topic = sub->topic;
 	pthread_mutex_lock(&topic->lock);
-	if (sub->prev)
-		sub->prev->next = sub->next;
-	else
-		topic->head = sub->next;
-	if (sub->next)
-		sub->next->prev = sub->prev;
+	cairn_http_list_remove(&topic->subscribers, &sub->link);
 	topic->count--;
 	pthread_mutex_unlock(&topic->lock);
 	while (sub->count > 0) {
