@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SHUTDOWN_BUDGET_MS 4500 /* the rest of 5 s is for closing the stores */
+#define SHUTDOWN_BUDGET_MS 4000 /* the last second of 5 is for stopping workers, closing stores, exiting */
 
 static int64_t monotonic_ms(void)
 {

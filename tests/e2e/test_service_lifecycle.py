@@ -92,6 +92,17 @@ class ServiceLifecycleTest(cairnlib.TestCase):
             self.assertIn("http: stopped", node.log)
             self.assertNotIn("still in flight", node.log)
 
+    def test_stalled_request_does_not_hold_up_the_exit(self):
+        with cairnlib.Node(["--drain-seconds", "0.5"]) as node:
+            with node.connect() as s:
+                s.sendall(b"GET /info HTTP/1.1\r\nHost: test\r\n")  # and nothing more
+                time.sleep(0.2)
+                signalled = time.monotonic()
+                self.assertEqual(node.stop(timeout=10), 0)
+                self.assertLess(time.monotonic() - signalled, 5.0)
+                self.assertEqual(s.recv(1), b"")  # cut off, without an answer
+            self.assertIn("http: stopped with 1 requests still in flight", node.log)
+
     def test_second_node_on_the_same_directory_is_refused(self):
         with cairnlib.Node(["--drain-seconds", "0"]) as first:
             second = cairnlib.Node(["--drain-seconds", "0"], database_directory=first.database_directory,
