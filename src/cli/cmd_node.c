@@ -53,11 +53,11 @@ static int open_signal_fd(void)
 /* Returns the next shutdown signal, or 0 when none came within timeout_ms (-1: wait forever). */
 static int wait_for_signal(int fd, int timeout_ms)
 {
-	int64_t end = monotonic_ms() + timeout_ms;
+	int64_t end = monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	for (;;) {
+		int64_t left = end - monotonic_ms();
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int wait = timeout_ms < 0 ? -1 : (int)(end - monotonic_ms());
-		int n = poll(&p, 1, wait < -1 ? 0 : wait);
+		int n = poll(&p, 1, timeout_ms < 0 ? -1 : (int)(left > 0 ? left : 0));
 		if (n < 0 && errno == EINTR)
 			continue;
 		struct signalfd_siginfo info;
