@@ -96,27 +96,58 @@ static char request_new, request_reading;
 
 /* ---- addresses ---- */
 
-/* "1.2.3.4:5678" or "[::1]:5678"; IPv4-mapped IPv6 addresses print as IPv4. */
+/* Writes `value` in decimal at `p`; returns the end.  Every response
+ * formats an address and a timestamp, and printf costs more than the rest
+ * of our per-request work. */
+static char *put_decimal(char *p, unsigned long long value)
+{
+	char digits[20];
+	int n = 0;
+	do {
+		digits[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value != 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return p;
+}
+
+static char *put_ipv4(char *p, const uint8_t octets[4])
+{
+	for (int i = 0; i < 4; i++) {
+		p = put_decimal(p, octets[i]);
+		*p++ = i < 3 ? '.' : ':';
+	}
+	return p;
+}
+
+/* "1.2.3.4:5678" or "[::1]:5678" (at most CAIRN_HTTP_PEER_MAX bytes with
+ * the NUL); IPv4-mapped IPv6 addresses print as IPv4. */
 static void format_address(char *out, const struct sockaddr *sa)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
+	char *p = out;
 	unsigned port = 0;
 	if (sa != NULL && sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
+		p = put_ipv4(p, (const uint8_t *)&in4->sin_addr);
 		port = ntohs(in4->sin_port);
 	} else if (sa != NULL && sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		port = ntohs(in6->sin6_port);
 		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof(host));
+			p = put_ipv4(p, &in6->sin6_addr.s6_addr[12]);
 		} else {
-			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-			snprintf(out, CAIRN_HTTP_PEER_MAX, "[%s]:%u", host, port);
-			return;
+			*p++ = '[';
+			inet_ntop(AF_INET6, &in6->sin6_addr, p, INET6_ADDRSTRLEN);
+			p += strlen(p);
+			*p++ = ']';
+			*p++ = ':';
 		}
+		port = ntohs(in6->sin6_port);
+	} else {
+		*p++ = '?';
+		*p++ = ':';
 	}
-	snprintf(out, CAIRN_HTTP_PEER_MAX, "%s:%u", host, port);
+	*put_decimal(p, port) = '\0';
 }
 
 static void format_peer(char *out, struct MHD_Connection *connection)
@@ -321,8 +352,14 @@ static struct MHD_Response *body_response(cairn_http_response *res)
 static bool add_headers(cairn_http_server *s, struct MHD_Response *r, const char *peer,
 	const cairn_http_response *res)
 {
-	char timestamp[24];
-	snprintf(timestamp, sizeof(timestamp), "%lld", (long long)time(NULL));
+	/* One formatting per second and thread. */
+	static _Thread_local time_t formatted_second = -1;
+	static _Thread_local char timestamp[24];
+	time_t now = time(NULL);
+	if (now != formatted_second) {
+		*put_decimal(timestamp, (unsigned long long)now) = '\0';
+		formatted_second = now;
+	}
 	bool ok = MHD_add_response_header(r, "x-peer-addr", peer) == MHD_YES &&
 		MHD_add_response_header(r, "x-server-timestamp", timestamp) == MHD_YES &&
 		MHD_add_response_header(r, "x-chainweb-node-version", s->node_version) == MHD_YES;
