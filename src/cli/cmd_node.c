@@ -1,11 +1,117 @@
 /*
- * cmd_node.c: `cairn node`: build the configuration, then run the node.
+ * cmd_node.c: `cairn node`: build the configuration, then run the node
+ * until SIGTERM or SIGINT.
+ *
+ * Signals are read from a signalfd by the main thread; SIGTERM and SIGINT
+ * are blocked before any thread starts, so every thread inherits the mask
+ * and no work ever happens in a signal handler.  SIGPIPE is ignored.
+ *
+ * Shutdown is bounded: within SHUTDOWN_BUDGET_MS of the signal the process
+ * has drained (health-check answers 503 for drain_seconds while everything
+ * else is still served), stopped accepting, ended event streams, let
+ * requests in flight finish, and closed the node.  A second signal during
+ * the drain cuts the drain short.
  */
+#include "api/api.h"
 #include "cli/commands.h"
 #include "config/config.h"
+#include "node/node.h"
 #include "util/error.h"
+#include "util/log.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SHUTDOWN_BUDGET_MS 4000 /* the last second of 5 is for stopping workers, closing stores, exiting */
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static int open_signal_fd(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+/* Returns the next shutdown signal, or 0 when none came within timeout_ms (-1: wait forever). */
+static int wait_for_signal(int fd, int timeout_ms)
+{
+	int64_t end = monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	for (;;) {
+		int64_t left = end - monotonic_ms();
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int n = poll(&p, 1, timeout_ms < 0 ? -1 : (int)(left > 0 ? left : 0));
+		if (n < 0 && errno == EINTR)
+			continue;
+		struct signalfd_siginfo info;
+		if (n <= 0 || read(fd, &info, sizeof(info)) != (ssize_t)sizeof(info))
+			return 0;
+		return (int)info.ssi_signo;
+	}
+}
+
+/* Event streams hold one descriptor per subscriber: allow as many as the hard limit. */
+static void raise_descriptor_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void shut_down(cairn_node *node, cairn_api_service *service, int signal_fd, int signo, double drain_seconds)
+{
+	int64_t start = monotonic_ms();
+	cairn_log_info("node", "%s received: draining for %g s", signo == SIGINT ? "SIGINT" : "SIGTERM", drain_seconds);
+	cairn_node_begin_drain(node);
+	cairn_api_service_begin_drain(service);
+	if (wait_for_signal(signal_fd, (int)(drain_seconds * 1000)) != 0)
+		cairn_log_info("node", "second signal: ending the drain now");
+	cairn_api_service_stop(service, SHUTDOWN_BUDGET_MS - (monotonic_ms() - start));
+	cairn_node_close(node);
+	cairn_log_info("node", "stopped cleanly");
+}
+
+static int run_node(const cairn_config *cfg)
+{
+	cairn_log_set_level(cfg->log_level);
+	int signal_fd = open_signal_fd();
+	if (signal_fd < 0) {
+		cairn_log_error("node", "cannot set up signal handling: %s", strerror(errno));
+		return CAIRN_EXIT_FAILURE;
+	}
+	raise_descriptor_limit();
+	cairn_node *node = NULL;
+	cairn_api_service *service = NULL;
+	int status = CAIRN_EXIT_OK;
+	if (cairn_node_open(&node, cfg) != CAIRN_OK || cairn_api_service_start(&service, node, cfg) != CAIRN_OK) {
+		cairn_log_error("node", "%s", cairn_error_last());
+		cairn_node_close(node);
+		status = CAIRN_EXIT_FAILURE;
+	} else {
+		shut_down(node, service, signal_fd, wait_for_signal(signal_fd, -1), cfg->drain_seconds);
+	}
+	close(signal_fd);
+	return status;
+}
 
 int cairn_cmd_node(int argc, char **argv)
 {
@@ -24,8 +130,7 @@ int cairn_cmd_node(int argc, char **argv)
 	} else if (action == CAIRN_CONFIG_PRINT) {
 		status = cairn_config_write_yaml(stdout, &cfg) == CAIRN_OK ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
 	} else {
-		fprintf(stderr, "cairn: the node is not implemented yet\n");
-		status = CAIRN_EXIT_FAILURE;
+		status = run_node(&cfg);
 	}
 	cairn_config_free(&cfg);
 	return status;

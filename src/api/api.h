@@ -1,0 +1,48 @@
+/*
+ * api.h: the Chainweb service API: endpoint groups over the node core, and
+ * the service that serves them.
+ *
+ * Each endpoint group (one source file each) registers its routes on a
+ * router with the node as context; handlers read everything through
+ * node/node.h.  cairn_api_service_start builds the router for the node's
+ * version, registers every group and starts the HTTP server.
+ *
+ * Adding an endpoint group: write src/api/<group>.c with a
+ * cairn_api_<group>_register function, declare it here and call it from
+ * register_endpoints() in service.c.
+ */
+#ifndef CAIRN_API_API_H
+#define CAIRN_API_API_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "http/router.h"
+#include "node/node.h"
+
+struct json_object;
+
+typedef struct cairn_api_service cairn_api_service;
+
+/* Serves the API of `node` on the configured interface and port; logs
+ * "listening on ADDRESS" once the port is bound. */
+int cairn_api_service_start(cairn_api_service **out, cairn_node *node, const cairn_config *cfg);
+
+/* The bound address, e.g. "127.0.0.1:1848". */
+const char *cairn_api_service_address(const cairn_api_service *service);
+
+/* Connections close after their next response from now on. */
+void cairn_api_service_begin_drain(cairn_api_service *service);
+
+/* Stops accepting, ends event streams, lets requests in flight finish for
+ * at most `grace_ms`, then stops and frees the service. */
+void cairn_api_service_stop(cairn_api_service *service, int64_t grace_ms);
+
+/* Endpoint groups. */
+int cairn_api_health_register(cairn_http_router *router, cairn_node *node); /* GET /health-check */
+int cairn_api_info_register(cairn_http_router *router, cairn_node *node);   /* GET /info */
+
+/* Sends `json` (consumed) as a compact application/json body with `status`. */
+void cairn_api_respond_json(cairn_http_response *res, int status, struct json_object *json);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * service.c: the service API server: one router for the node's version,
+ * every endpoint group registered on it, one HTTP server.
+ *
+ * The router is read-only once the server starts and is freed only after
+ * the server has stopped, so handlers never race with its teardown.
+ */
+#include "api/api.h"
+#include "http/server.h"
+#include "util/log.h"
+
+#include <stdlib.h>
+
+struct cairn_api_service {
+	cairn_http_router *router;
+	cairn_http_server *server;
+};
+
+typedef int (*endpoint_group)(cairn_http_router *router, cairn_node *node);
+
+static const endpoint_group endpoint_groups[] = {
+	cairn_api_health_register,
+	cairn_api_info_register,
+};
+
+static int register_endpoints(cairn_http_router *router, cairn_node *node)
+{
+	for (size_t i = 0; i < sizeof(endpoint_groups) / sizeof(endpoint_groups[0]); i++) {
+		int rc = endpoint_groups[i](router, node);
+		if (rc != CAIRN_OK)
+			return rc;
+	}
+	return CAIRN_OK;
+}
+
+static void service_free(cairn_api_service *service)
+{
+	cairn_http_server_free(service->server);
+	cairn_http_router_free(service->router);
+	free(service);
+}
+
+int cairn_api_service_start(cairn_api_service **out, cairn_node *node, const cairn_config *cfg)
+{
+	cairn_api_service *service = calloc(1, sizeof(*service));
+	if (service == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	int rc = cairn_http_router_create(&service->router, cairn_node_version(node)->name);
+	if (rc == CAIRN_OK)
+		rc = register_endpoints(service->router, node);
+	if (rc == CAIRN_OK) {
+		cairn_http_server_options opts = CAIRN_HTTP_SERVER_OPTIONS_INIT;
+		opts.interface = cfg->service_interface;
+		opts.port = cfg->service_port;
+		rc = cairn_http_server_start(&service->server, service->router, &opts);
+	}
+	if (rc != CAIRN_OK) {
+		service_free(service);
+		return rc;
+	}
+	cairn_log_info("http", "listening on %s", cairn_http_server_address(service->server));
+	*out = service;
+	return CAIRN_OK;
+}
+
+const char *cairn_api_service_address(const cairn_api_service *service)
+{
+	return cairn_http_server_address(service->server);
+}
+
+void cairn_api_service_begin_drain(cairn_api_service *service)
+{
+	cairn_http_server_begin_drain(service->server);
+}
+
+void cairn_api_service_stop(cairn_api_service *service, int64_t grace_ms)
+{
+	unsigned cut_off = cairn_http_server_shutdown(service->server, grace_ms);
+	if (cut_off > 0)
+		cairn_log_warn("http", "stopped with %u requests still in flight", cut_off);
+	else
+		cairn_log_info("http", "stopped");
+	service_free(service);
+}

@@ -1,0 +1,115 @@
+/*
+ * message.h: the request view and response value that handlers work with.
+ *
+ * Handlers never see the HTTP library: the server fills a cairn_http_request
+ * (method, decoded path parameters, decoded query arguments, peer address)
+ * and hands the handler a cairn_http_response to fill with one of the
+ * cairn_http_respond_* functions.  Everything a request points to lives until
+ * the handler returns; a handler that needs a value later copies it.
+ *
+ * Query arguments keep the distinction the Chainweb API relies on:
+ * `?backupPact` (present, no value: value NULL), `?backupPact=` (present,
+ * value "") and an absent argument (cairn_http_request_query returns false).
+ */
+#ifndef CAIRN_HTTP_MESSAGE_H
+#define CAIRN_HTTP_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+#define CAIRN_HTTP_MAX_PARAMS 4    /* path parameters in one pattern */
+#define CAIRN_HTTP_MAX_QUERY 16    /* query arguments in one request */
+#define CAIRN_HTTP_MAX_TARGET 8192 /* bytes of request target (path and query) */
+#define CAIRN_HTTP_PEER_MAX 64     /* "[ipv6]:port" with its NUL */
+
+#define CAIRN_HTTP_TEXT_PLAIN "text/plain;charset=utf-8" /* as chainweb-node sends them */
+#define CAIRN_HTTP_JSON "application/json;charset=utf-8"
+
+typedef enum {
+	CAIRN_HTTP_GET,
+	CAIRN_HTTP_HEAD,
+	CAIRN_HTTP_POST,
+	CAIRN_HTTP_PUT,
+	CAIRN_HTTP_DELETE,
+	CAIRN_HTTP_PATCH,
+	CAIRN_HTTP_OPTIONS,
+	CAIRN_HTTP_OTHER, /* any other token; never routed */
+	CAIRN_HTTP_METHOD_COUNT,
+} cairn_http_method;
+
+cairn_http_method cairn_http_method_parse(const char *name);
+const char *cairn_http_method_name(cairn_http_method method);
+
+typedef struct cairn_http_pair {
+	const char *name;
+	const char *value; /* NULL for a query argument given without '=' */
+} cairn_http_pair;
+
+typedef struct cairn_http_request {
+	cairn_http_method method; /* HEAD requests reach GET handlers as HEAD */
+	const char *peer;         /* client address as "1.2.3.4:5678" or "[::1]:5678" */
+	size_t param_count;
+	cairn_http_pair params[CAIRN_HTTP_MAX_PARAMS];
+	size_t query_count;
+	cairn_http_pair query[CAIRN_HTTP_MAX_QUERY];
+} cairn_http_request;
+
+/* The decoded value of path parameter `name` ("{id}" in the pattern), or NULL. */
+const char *cairn_http_request_param(const cairn_http_request *req, const char *name);
+
+/* True when query argument `name` is present; *value is its decoded value,
+ * NULL when it was given without '='.  The first occurrence wins. */
+bool cairn_http_request_query(const char **value, const cairn_http_request *req, const char *name);
+
+typedef struct cairn_http_topic cairn_http_topic;
+
+typedef enum {
+	CAIRN_HTTP_BODY_STATIC, /* body outlives the server (string literal, static table) */
+	CAIRN_HTTP_BODY_OWNED,  /* body was malloc'd; the server frees it */
+	CAIRN_HTTP_BODY_INLINE, /* body is res->inline_text */
+} cairn_http_body_kind;
+
+typedef struct cairn_http_response {
+	int status;
+	const char *content_type;
+	const char *body;
+	size_t body_len;
+	cairn_http_body_kind body_kind;
+	cairn_http_topic *stream; /* non-NULL: an event stream subscribed to this topic */
+	const char *allow;        /* Allow header of a 405, set by the server */
+	char inline_text[256];
+} cairn_http_response;
+
+/* A body that outlives the server, typically a string literal. */
+void cairn_http_respond_static(cairn_http_response *res, int status, const char *content_type,
+	const char *body, size_t len);
+
+/* Takes ownership of a malloc'd body (also on failure paths: it is always freed). */
+void cairn_http_respond_owned(cairn_http_response *res, int status, const char *content_type,
+	char *body, size_t len);
+
+/* A one-line text/plain body: the formatted reason followed by "\n",
+ * truncated to fit res->inline_text.  Used for every error response. */
+void cairn_http_respond_text(cairn_http_response *res, int status, const char *fmt, ...)
+	CAIRN_PRINTF(3, 4);
+
+/* A text/event-stream response: the connection receives every event the
+ * topic publishes from now on, until the topic or the server closes. */
+void cairn_http_respond_stream(cairn_http_response *res, cairn_http_topic *topic);
+
+/* Releases what the response owns; the server calls it if it cannot send. */
+void cairn_http_response_release(cairn_http_response *res);
+
+/*
+ * Percent-decodes one path segment or query component of `len` bytes into
+ * `out` (room for len + 1 bytes; the result is NUL-terminated and never
+ * longer than the input).  Rejects, with CAIRN_EINVALID and a reason,
+ * truncated or non-hex escapes, an escaped NUL, and raw bytes that may not
+ * appear in a request target (controls, DEL, non-ASCII, and space unless
+ * `allow_space`: query components arrive with '+' already turned into ' ').
+ */
+int cairn_http_decode_component(char *out, size_t *out_len, const char *in, size_t len, bool allow_space);
+
+#endif

@@ -1,0 +1,743 @@
+/*
+ * server.c: server.h on libmicrohttpd; the only file that includes it.
+ *
+ * Threads: MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL with a pool of
+ * worker threads, and one acceptor thread of ours on a listening socket we
+ * bind ourselves (so a busy port gets a precise message and port 0 a known
+ * result).  The acceptor hands each connection to the pool, which spreads
+ * them evenly over the workers (by descriptor number).  Left to accept on a
+ * shared socket themselves, the workers take connections in bursts: with
+ * wrk's 100 connections one worker often got them all, and the rate and
+ * p99 latency varied twofold from run to run.
+ *
+ * Request phases: the library calls the access handler once when the
+ * headers are complete, again for each piece of body, and a last time with
+ * no data.  Responses are queued only on that last call: a response queued
+ * on the first call makes the library refuse to read further and close the
+ * connection, which defeats keep-alive (measured with wrk: under a third of
+ * the rate, at four times the CPU per request).
+ * The per-request pointer starts as &request_new (from the request-line
+ * callback) and becomes &request_reading after the first call.
+ *
+ * In-flight accounting: a request is in flight from its request line (the
+ * URI log callback) to its completion callback; the library guarantees the
+ * second once the first ran.  Shutdown waits on `idle` for the count to
+ * reach zero.
+ *
+ * Event streams: a stream response is a chunked callback response whose
+ * reader drains a cairn_http_subscriber.  With nothing queued the reader
+ * suspends the connection (allowed from a content reader); a publish
+ * resumes it.  Every stream connection is also listed in the server so
+ * shutdown can end them all: stopping the library with a suspended
+ * connection is not allowed.
+ *
+ * Locks: server lock before topic lock before subscriber lock.
+ */
+#include "http/server.h"
+#include "http/list.h"
+#include "http/stream.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STREAM_BLOCK_SIZE (16 * 1024)
+#define CONNECTION_MEMORY (CAIRN_HTTP_MAX_TARGET + 8 * 1024) /* per-connection buffer pool */
+#define RESERVED_FDS 256 /* descriptors left for stores and logs */
+#define MAX_THREADS 16
+#define ACCEPT_BATCH 64 /* connections accepted between checks for a stop */
+
+typedef struct stream_conn stream_conn;
+
+struct cairn_http_server {
+	const cairn_http_router *router;
+	struct MHD_Daemon *daemon;
+	int listen_fd;
+	int stop_fd;          /* eventfd that ends the acceptor */
+	pthread_t acceptor;
+	bool accepting;       /* the acceptor thread runs */
+	int port;
+	char address[CAIRN_HTTP_PEER_MAX];
+	char *node_version;
+	atomic_bool draining;
+	atomic_uint in_flight;
+
+	pthread_mutex_t lock; /* guards idle waits and the stream list */
+	pthread_cond_t idle;  /* broadcast when in_flight reaches zero */
+	bool streams_closed;
+	cairn_http_link *streams;
+};
+
+struct stream_conn {
+	cairn_http_server *server;
+	struct MHD_Connection *connection;
+	cairn_http_subscriber *subscriber;
+	cairn_http_link link;     /* in server->streams, under server->lock */
+	int fd;                   /* the connection's socket */
+	char peer[CAIRN_HTTP_PEER_MAX];
+};
+
+static char request_new, request_reading;
+
+/* ---- addresses ---- */
+
+/* Writes `value` in decimal at `p`; returns the end.  Every response
+ * formats an address and a timestamp, and printf costs more than the rest
+ * of our per-request work. */
+static char *put_decimal(char *p, unsigned long long value)
+{
+	char digits[20];
+	int n = 0;
+	do {
+		digits[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value != 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return p;
+}
+
+static char *put_ipv4(char *p, const uint8_t octets[4])
+{
+	for (int i = 0; i < 4; i++) {
+		p = put_decimal(p, octets[i]);
+		*p++ = i < 3 ? '.' : ':';
+	}
+	return p;
+}
+
+/* "1.2.3.4:5678" or "[::1]:5678" (at most CAIRN_HTTP_PEER_MAX bytes with
+ * the NUL); IPv4-mapped IPv6 addresses print as IPv4. */
+static void format_address(char *out, const struct sockaddr *sa)
+{
+	char *p = out;
+	unsigned port = 0;
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+		p = put_ipv4(p, (const uint8_t *)&in4->sin_addr);
+		port = ntohs(in4->sin_port);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			p = put_ipv4(p, &in6->sin6_addr.s6_addr[12]);
+		} else {
+			*p++ = '[';
+			inet_ntop(AF_INET6, &in6->sin6_addr, p, INET6_ADDRSTRLEN);
+			p += strlen(p);
+			*p++ = ']';
+			*p++ = ':';
+		}
+		port = ntohs(in6->sin6_port);
+	} else {
+		*p++ = '?';
+		*p++ = ':';
+	}
+	*put_decimal(p, port) = '\0';
+}
+
+static void format_peer(char *out, struct MHD_Connection *connection)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	format_address(out, info ? info->client_addr : NULL);
+}
+
+static int parse_interface(struct sockaddr_storage *ss, socklen_t *len, const char *interface, int port)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, interface, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, interface, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*in6);
+	} else {
+		return cairn_error_set(CAIRN_EINVALID, "'%s' is not an IPv4 or IPv6 address", interface);
+	}
+	return CAIRN_OK;
+}
+
+static int open_listener(cairn_http_server *s, const char *interface, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int rc = parse_interface(&ss, &len, interface, port);
+	if (rc != CAIRN_OK)
+		return rc;
+	char wanted[CAIRN_HTTP_PEER_MAX];
+	format_address(wanted, (struct sockaddr *)&ss);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot listen on %s", wanted);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+		int err = errno;
+		close(fd);
+		if (err == EADDRINUSE)
+			return cairn_error_set(CAIRN_EBUSY, "cannot listen on %s: the port is already in use", wanted);
+		return cairn_error_set_errno(cairn_error_from_errno(err), err, "cannot listen on %s", wanted);
+	}
+	len = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	format_address(s->address, (struct sockaddr *)&ss);
+	s->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+		: ((struct sockaddr_in6 *)&ss)->sin6_port);
+	s->listen_fd = fd;
+	return CAIRN_OK;
+}
+
+/* ---- request accounting ---- */
+
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *connection)
+{
+	(void)uri;
+	(void)connection;
+	cairn_http_server *s = cls;
+	atomic_fetch_add_explicit(&s->in_flight, 1, memory_order_relaxed);
+	return &request_new;
+}
+
+static void on_request_done(void *cls, struct MHD_Connection *connection, void **request_state,
+	enum MHD_RequestTerminationCode code)
+{
+	(void)connection;
+	(void)request_state;
+	(void)code;
+	cairn_http_server *s = cls;
+	if (atomic_fetch_sub_explicit(&s->in_flight, 1, memory_order_acq_rel) != 1)
+		return;
+	/* Broadcast under the lock so a waiter between its check and its wait cannot miss it. */
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- event streams ---- */
+
+static void stream_suspend(void *ctx)
+{
+	MHD_suspend_connection(((stream_conn *)ctx)->connection);
+}
+
+static void stream_resume(void *ctx)
+{
+	MHD_resume_connection(((stream_conn *)ctx)->connection);
+}
+
+/* Cuts a connection whose client stopped reading.  Safe from the publisher's
+ * thread: the library destroys a response (unsubscribing it, which waits
+ * for the topic lock held around this call) before it closes the socket, so
+ * `fd` is still this connection's.  The worker sees the shut socket and
+ * closes the connection. */
+static void stream_drop(void *ctx)
+{
+	stream_conn *sc = ctx;
+	cairn_log_warn("http", "event stream to %s dropped: the client fell too far behind", sc->peer);
+	shutdown(sc->fd, SHUT_RDWR);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	stream_conn *sc = cls;
+	size_t len;
+	switch (cairn_http_subscriber_read(&len, sc->subscriber, buf, max)) {
+	case CAIRN_HTTP_STREAM_DATA:
+		return (ssize_t)len;
+	case CAIRN_HTTP_STREAM_WAIT:
+		return 0;
+	case CAIRN_HTTP_STREAM_END:
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	case CAIRN_HTTP_STREAM_OVERFLOW:
+		break;
+	}
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+	stream_conn *sc = cls;
+	pthread_mutex_lock(&sc->server->lock);
+	cairn_http_list_remove(&sc->server->streams, &sc->link);
+	pthread_mutex_unlock(&sc->server->lock);
+	cairn_http_subscriber_free(sc->subscriber);
+	free(sc);
+}
+
+/* Subscribes the connection; registered in the server unless it is closing. */
+static int stream_register(stream_conn *sc, cairn_http_topic *topic)
+{
+	cairn_http_server *s = sc->server;
+	cairn_http_stream_hooks hooks = {stream_suspend, stream_resume, stream_drop, sc};
+	pthread_mutex_lock(&s->lock);
+	int rc = s->streams_closed ? cairn_error_set(CAIRN_EBUSY, "the server is shutting down")
+		: cairn_http_subscriber_open(&sc->subscriber, topic, &hooks);
+	if (rc == CAIRN_OK)
+		cairn_http_list_push(&s->streams, &sc->link);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static struct MHD_Response *open_stream(cairn_http_server *s, struct MHD_Connection *connection,
+	const char *peer, cairn_http_topic *topic)
+{
+	stream_conn *sc = calloc(1, sizeof(*sc));
+	if (sc == NULL) {
+		cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return NULL;
+	}
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+	sc->server = s;
+	sc->connection = connection;
+	sc->fd = info ? info->connect_fd : -1;
+	snprintf(sc->peer, sizeof(sc->peer), "%s", peer);
+	if (stream_register(sc, topic) != CAIRN_OK) {
+		free(sc);
+		return NULL;
+	}
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK_SIZE,
+		stream_read, sc, stream_free);
+	if (r == NULL) {
+		stream_free(sc);
+		cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	return r;
+}
+
+static void close_streams(cairn_http_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->streams_closed = true;
+	for (cairn_http_link *l = s->streams; l; l = l->next)
+		cairn_http_subscriber_close(CAIRN_HTTP_CONTAINER(l, stream_conn, link)->subscriber);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- responses ---- */
+
+static struct MHD_Response *body_response(cairn_http_response *res)
+{
+	static const enum MHD_ResponseMemoryMode modes[] = {
+		[CAIRN_HTTP_BODY_STATIC] = MHD_RESPMEM_PERSISTENT,
+		[CAIRN_HTTP_BODY_OWNED] = MHD_RESPMEM_MUST_FREE,
+		[CAIRN_HTTP_BODY_INLINE] = MHD_RESPMEM_MUST_COPY,
+	};
+	struct MHD_Response *r = MHD_create_response_from_buffer(res->body_len, (void *)res->body,
+		modes[res->body_kind]);
+	if (r != NULL && res->body_kind == CAIRN_HTTP_BODY_OWNED)
+		res->body_kind = CAIRN_HTTP_BODY_STATIC; /* the library frees it now */
+	return r;
+}
+
+static bool add_headers(cairn_http_server *s, struct MHD_Response *r, const char *peer,
+	const cairn_http_response *res)
+{
+	/* One formatting per second and thread. */
+	static _Thread_local time_t formatted_second = -1;
+	static _Thread_local char timestamp[24];
+	time_t now = time(NULL);
+	if (now != formatted_second) {
+		*put_decimal(timestamp, (unsigned long long)now) = '\0';
+		formatted_second = now;
+	}
+	bool ok = MHD_add_response_header(r, "x-peer-addr", peer) == MHD_YES &&
+		MHD_add_response_header(r, "x-server-timestamp", timestamp) == MHD_YES &&
+		MHD_add_response_header(r, "x-chainweb-node-version", s->node_version) == MHD_YES;
+	if (ok && res->content_type)
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type) == MHD_YES;
+	if (ok && res->allow)
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, res->allow) == MHD_YES;
+	if (ok && res->stream)
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") == MHD_YES;
+	if (ok && atomic_load_explicit(&s->draining, memory_order_relaxed))
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
+	return ok;
+}
+
+static enum MHD_Result send_response(cairn_http_server *s, struct MHD_Connection *connection,
+	const cairn_http_request *req, cairn_http_response *res)
+{
+	struct MHD_Response *r = NULL;
+	if (res->stream && (r = open_stream(s, connection, req->peer, res->stream)) == NULL)
+		cairn_http_respond_text(res, 503, "%s", cairn_error_last());
+	if (r == NULL)
+		r = body_response(res);
+	enum MHD_Result ok = MHD_NO;
+	if (r != NULL && add_headers(s, r, req->peer, res))
+		ok = MHD_queue_response(connection, (unsigned)res->status, r);
+	if (r != NULL)
+		MHD_destroy_response(r);
+	cairn_http_response_release(res);
+	if (ok != MHD_YES)
+		cairn_log_warn("http", "cannot send a response to %s; closing the connection", req->peer);
+	return ok;
+}
+
+/* ---- dispatch ---- */
+
+typedef struct query_collector {
+	cairn_http_request *req;
+	char *cursor, *end;
+	bool too_long;
+	int rc;
+} query_collector;
+
+static int decode_into(const char **out, query_collector *qc, const char *in, size_t len)
+{
+	if ((size_t)(qc->end - qc->cursor) < len + 1) {
+		qc->too_long = true;
+		return CAIRN_EINVALID;
+	}
+	size_t n;
+	int rc = cairn_http_decode_component(qc->cursor, &n, in, len, true);
+	if (rc == CAIRN_OK) {
+		*out = qc->cursor;
+		qc->cursor += n + 1;
+	}
+	return rc;
+}
+
+static enum MHD_Result collect_query_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+	const char *value, size_t value_size)
+{
+	(void)kind;
+	query_collector *qc = cls;
+	cairn_http_request *req = qc->req;
+	if (req->query_count == CAIRN_HTTP_MAX_QUERY) {
+		qc->rc = cairn_error_set(CAIRN_EINVALID, "too many query arguments (at most %d)", CAIRN_HTTP_MAX_QUERY);
+		return MHD_NO;
+	}
+	cairn_http_pair *pair = &req->query[req->query_count];
+	pair->value = NULL;
+	qc->rc = decode_into(&pair->name, qc, key, key_size);
+	if (qc->rc == CAIRN_OK && value != NULL)
+		qc->rc = decode_into(&pair->value, qc, value, value_size);
+	if (qc->rc != CAIRN_OK)
+		return MHD_NO;
+	req->query_count++;
+	return MHD_YES;
+}
+
+static void respond_too_long(cairn_http_response *res)
+{
+	cairn_http_respond_text(res, 414, "request target too long (at most %d bytes)", CAIRN_HTTP_MAX_TARGET);
+}
+
+/* Routes and runs the handler; answers routing and query errors itself. */
+static void dispatch(cairn_http_server *s, cairn_http_response *res, cairn_http_request *req,
+	struct MHD_Connection *connection, const char *url, const char *method_name, char *scratch, size_t size)
+{
+	cairn_http_route_match match;
+	switch (cairn_http_router_match(&match, s->router, req->method, url, scratch, size)) {
+	case CAIRN_HTTP_ROUTE_FOUND:
+		break;
+	case CAIRN_HTTP_ROUTE_NOT_FOUND:
+		if (strncmp(url, "/chainweb/", strlen("/chainweb/")) == 0)
+			cairn_http_respond_text(res, 404, "not found: %s (this node serves /chainweb/0.0/%s/...)",
+				url, cairn_http_router_version(s->router));
+		else
+			cairn_http_respond_text(res, 404, "not found: %s", url);
+		return;
+	case CAIRN_HTTP_ROUTE_METHOD_NOT_ALLOWED:
+		cairn_http_respond_text(res, 405, "method %s not allowed on %s (allowed: %s)", method_name, url, match.allow);
+		res->allow = match.allow;
+		return;
+	case CAIRN_HTTP_ROUTE_BAD_REQUEST:
+		cairn_http_respond_text(res, 400, "bad request: %s", cairn_error_last());
+		return;
+	case CAIRN_HTTP_ROUTE_TOO_LONG:
+		respond_too_long(res);
+		return;
+	}
+	size_t used = strlen(url) + 1;
+	query_collector qc = {req, scratch + used, scratch + size, false, CAIRN_OK};
+	MHD_get_connection_values_n(connection, MHD_GET_ARGUMENT_KIND, collect_query_arg, &qc);
+	if (qc.too_long) {
+		respond_too_long(res);
+		return;
+	}
+	if (qc.rc != CAIRN_OK) {
+		cairn_http_respond_text(res, 400, "bad request: %s", cairn_error_last());
+		return;
+	}
+	req->param_count = match.param_count;
+	memcpy(req->params, match.params, sizeof(match.params));
+	match.handler(res, req, match.ctx);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
+	const char *method, const char *version, const char *upload_data, size_t *upload_data_size,
+	void **request_state)
+{
+	(void)version;
+	(void)upload_data;
+	if (*request_state != &request_reading) {
+		*request_state = &request_reading;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	cairn_http_server *s = cls;
+	char peer[CAIRN_HTTP_PEER_MAX];
+	format_peer(peer, connection);
+	cairn_http_request req = {.method = cairn_http_method_parse(method), .peer = peer};
+	static const char no_response[] = "internal error: the endpoint produced no response\n";
+	cairn_http_response res = {0};
+	cairn_http_respond_static(&res, 500, CAIRN_HTTP_TEXT_PLAIN, no_response, sizeof(no_response) - 1);
+	char scratch[CAIRN_HTTP_MAX_TARGET];
+	dispatch(s, &res, &req, connection, url, method, scratch, sizeof(scratch));
+	cairn_log_debug("http", "%s %.200s %d %s", method, url, res.status, peer);
+	return send_response(s, connection, &req, &res);
+}
+
+/* ---- library hooks ---- */
+
+static size_t keep_escaped(void *cls, struct MHD_Connection *connection, char *s)
+{
+	(void)cls;
+	(void)connection;
+	return strlen(s);
+}
+
+static void log_from_library(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char line[512];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\r\n")] = '\0';
+	cairn_log_debug("http", "libmicrohttpd: %s", line);
+}
+
+static void on_library_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+	(void)cls;
+	cairn_log_error("http", "libmicrohttpd failure at %s:%u: %s", file, line, reason ? reason : "");
+	abort();
+}
+
+/* ---- accepting ---- */
+
+/* Waits until the listener is readable (true) or the server stops (false).
+ * After a failed accept (out of descriptors) it waits 100 ms instead, so a
+ * full descriptor table does not spin the thread. */
+static bool wait_for_connection(cairn_http_server *s, bool backoff)
+{
+	struct pollfd fds[2] = {{.fd = s->stop_fd, .events = POLLIN}, {.fd = s->listen_fd, .events = POLLIN}};
+	int n = poll(fds, backoff ? 1 : 2, backoff ? 100 : -1);
+	return !(n > 0 && (fds[0].revents & POLLIN));
+}
+
+/* Accepts what is pending (at most a batch, so a stop request is never
+ * starved); returns true when accepting failed for lack of resources. */
+static bool accept_batch(cairn_http_server *s)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage addr;
+		socklen_t len = sizeof(addr);
+		int fd = accept4(s->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			bool exhausted = errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
+			if (exhausted)
+				cairn_log_warn("http", "cannot accept a connection: %s", strerror(errno));
+			return exhausted;
+		}
+		/* The library closes the socket itself when it cannot take it. */
+		if (MHD_add_connection(s->daemon, fd, (struct sockaddr *)&addr, len) != MHD_YES)
+			cairn_log_warn("http", "connection refused: %s", strerror(errno));
+	}
+	return false;
+}
+
+static void *accept_connections(void *arg)
+{
+	cairn_http_server *s = arg;
+	bool backoff = false;
+	while (wait_for_connection(s, backoff))
+		backoff = accept_batch(s);
+	return NULL;
+}
+
+static int start_acceptor(cairn_http_server *s)
+{
+	s->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (s->stop_fd < 0)
+		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot create the acceptor's event descriptor");
+	int err = pthread_create(&s->acceptor, NULL, accept_connections, s);
+	if (err != 0)
+		return cairn_error_set_errno(CAIRN_EIO, err, "cannot start the acceptor thread");
+	s->accepting = true;
+	return CAIRN_OK;
+}
+
+/* Ends the acceptor and closes the listener: new connections are refused from now on. */
+static void stop_accepting(cairn_http_server *s)
+{
+	if (s->accepting) {
+		uint64_t one = 1;
+		ssize_t ignored = write(s->stop_fd, &one, sizeof(one));
+		(void)ignored;
+		pthread_join(s->acceptor, NULL);
+		s->accepting = false;
+	}
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	s->listen_fd = -1;
+}
+
+/* ---- lifecycle ---- */
+
+static unsigned worker_threads(unsigned requested)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = requested ? requested : (cpus > 0 ? (unsigned)cpus : 1);
+	return n > MAX_THREADS ? MAX_THREADS : n;
+}
+
+static unsigned connection_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 65536;
+	if (rl.rlim_cur < 2 * RESERVED_FDS)
+		return (unsigned)(rl.rlim_cur / 2);
+	return rl.rlim_cur - RESERVED_FDS > 1000000 ? 1000000 : (unsigned)(rl.rlim_cur - RESERVED_FDS);
+}
+
+static int start_daemon(cairn_http_server *s, const cairn_http_server_options *opts)
+{
+	MHD_set_panic_func(on_library_panic, NULL);
+	unsigned threads = worker_threads(opts->threads);
+	s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, log_from_library, NULL, /* first, so it sees every message */
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+		MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
+		MHD_OPTION_NOTIFY_COMPLETED, on_request_done, s,
+		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+		MHD_OPTION_END);
+	if (s->daemon == NULL)
+		return cairn_error_set(CAIRN_ERROR, "cannot start the HTTP server on %s (see debug log)", s->address);
+	cairn_log_debug("http", "%u worker threads, at most %u connections", threads, connection_limit());
+	return CAIRN_OK;
+}
+
+int cairn_http_server_start(cairn_http_server **out, const cairn_http_router *router,
+	const cairn_http_server_options *opts)
+{
+	cairn_http_server_options defaults = CAIRN_HTTP_SERVER_OPTIONS_INIT;
+	if (opts == NULL)
+		opts = &defaults;
+	cairn_http_server *s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->node_version = strdup(opts->node_version)) == NULL) {
+		free(s);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	s->router = router;
+	s->listen_fd = -1;
+	s->stop_fd = -1;
+	atomic_init(&s->draining, false);
+	atomic_init(&s->in_flight, 0);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->idle, &attr);
+	pthread_condattr_destroy(&attr);
+	int rc = open_listener(s, opts->interface, opts->port);
+	if (rc == CAIRN_OK)
+		rc = start_daemon(s, opts);
+	if (rc == CAIRN_OK)
+		rc = start_acceptor(s);
+	if (rc != CAIRN_OK) {
+		cairn_http_server_free(s);
+		return rc;
+	}
+	*out = s;
+	return CAIRN_OK;
+}
+
+const char *cairn_http_server_address(const cairn_http_server *server)
+{
+	return server->address;
+}
+
+int cairn_http_server_port(const cairn_http_server *server)
+{
+	return server->port;
+}
+
+unsigned cairn_http_server_in_flight(const cairn_http_server *server)
+{
+	return atomic_load(&((cairn_http_server *)server)->in_flight);
+}
+
+void cairn_http_server_begin_drain(cairn_http_server *server)
+{
+	atomic_store(&server->draining, true);
+}
+
+/* Waits until no request is in flight or the grace period ends; returns the count left. */
+static unsigned wait_idle(cairn_http_server *s, int64_t grace_ms)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	int64_t ns = deadline.tv_nsec + (grace_ms > 0 ? grace_ms : 0) % 1000 * 1000000;
+	deadline.tv_sec += (grace_ms > 0 ? grace_ms : 0) / 1000 + ns / 1000000000;
+	deadline.tv_nsec = ns % 1000000000;
+	pthread_mutex_lock(&s->lock);
+	while (atomic_load(&s->in_flight) > 0 && pthread_cond_timedwait(&s->idle, &s->lock, &deadline) == 0)
+		continue;
+	pthread_mutex_unlock(&s->lock);
+	return atomic_load(&s->in_flight);
+}
+
+unsigned cairn_http_server_shutdown(cairn_http_server *server, int64_t grace_ms)
+{
+	stop_accepting(server);
+	if (server->daemon == NULL)
+		return 0;
+	close_streams(server);
+	unsigned left = wait_idle(server, grace_ms);
+	MHD_stop_daemon(server->daemon);
+	server->daemon = NULL;
+	return left;
+}
+
+void cairn_http_server_free(cairn_http_server *server)
+{
+	if (server == NULL)
+		return;
+	cairn_http_server_shutdown(server, 0);
+	if (server->stop_fd >= 0)
+		close(server->stop_fd);
+	pthread_cond_destroy(&server->idle);
+	pthread_mutex_destroy(&server->lock);
+	free(server->node_version);
+	free(server);
+}

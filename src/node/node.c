@@ -1,0 +1,117 @@
+/*
+ * node.c: the node core of node.h.
+ *
+ * The database directory is locked for the whole life of the node with an
+ * open-file-description lock on <database-directory>/LOCK: the kernel drops
+ * it when the process dies, so a crash never leaves a stale lock, and a
+ * second process on the same directory is refused before it touches
+ * anything.
+ *
+ * Until the chain database is attached the node has no cut beyond genesis,
+ * so the current graph is the one in force at height 0.  The stores, the
+ * producer and the event hub attach in cairn_node_open (after the lock) and
+ * detach in cairn_node_close (before the unlock), in reverse order.
+ */
+#include "node/node.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cairn_node {
+	const cairn_version *version;
+	char *database_directory;
+	cairn_fs_lock *lock;
+	uint64_t cut_max_height; /* highest block height in the current cut */
+	atomic_bool draining;
+};
+
+static void log_settings(const cairn_config *cfg)
+{
+	char rate[32];
+	if (cfg->block_rate == CAIRN_BLOCK_RATE_MAX)
+		snprintf(rate, sizeof(rate), "max");
+	else
+		snprintf(rate, sizeof(rate), "%g/s", cfg->block_rate);
+	cairn_log_info("node", "cairn %s: chainweb version %s, database directory %s, service API %s port %d, "
+		"drain %g s, backup API %s%s%s, block rate %s, %d transactions per block, log level %s%s%s",
+		CAIRN_VERSION, cfg->chainweb_version, cfg->database_directory, cfg->service_interface,
+		cfg->service_port, cfg->drain_seconds, cfg->backup_api_enabled ? "enabled" : "disabled",
+		cfg->backup_directory ? ", backup directory " : "", cfg->backup_directory ? cfg->backup_directory : "",
+		rate, cfg->transactions_per_block, cairn_log_level_name(cfg->log_level),
+		cfg->config_file ? ", config file " : "", cfg->config_file ? cfg->config_file : "");
+}
+
+static int lock_database_directory(cairn_node *node)
+{
+	int rc = cairn_fs_mkdir_p(node->database_directory);
+	if (rc != CAIRN_OK)
+		return cairn_error_prefix(rc, "database directory");
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/LOCK", node->database_directory) >= (int)sizeof(path))
+		return cairn_error_set(CAIRN_EINVALID, "database directory path too long: '%s'", node->database_directory);
+	rc = cairn_fs_lock_acquire(&node->lock, path);
+	if (rc == CAIRN_EBUSY)
+		return cairn_error_prefix(rc, "database directory %s is in use", node->database_directory);
+	return rc;
+}
+
+int cairn_node_open(cairn_node **out, const cairn_config *cfg)
+{
+	const cairn_version *version = cairn_version_by_name(cfg->chainweb_version);
+	if (version == NULL)
+		return cairn_error_set(CAIRN_EINVALID, "unknown chainweb version '%s'", cfg->chainweb_version);
+	cairn_node *node = calloc(1, sizeof(*node));
+	if (node == NULL || (node->database_directory = strdup(cfg->database_directory)) == NULL) {
+		free(node);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	node->version = version;
+	atomic_init(&node->draining, false);
+	log_settings(cfg);
+	int rc = lock_database_directory(node);
+	if (rc != CAIRN_OK) {
+		cairn_node_close(node);
+		return rc;
+	}
+	cairn_log_info("node", "database directory %s locked", node->database_directory);
+	*out = node;
+	return CAIRN_OK;
+}
+
+void cairn_node_close(cairn_node *node)
+{
+	if (node == NULL)
+		return;
+	if (node->lock) {
+		cairn_fs_lock_release(node->lock);
+		cairn_log_info("node", "database directory %s released", node->database_directory);
+	}
+	free(node->database_directory);
+	free(node);
+}
+
+const cairn_version *cairn_node_version(const cairn_node *node)
+{
+	return node->version;
+}
+
+const cairn_graph *cairn_node_current_graph(const cairn_node *node)
+{
+	return cairn_version_graph_at(node->version, node->cut_max_height);
+}
+
+void cairn_node_begin_drain(cairn_node *node)
+{
+	atomic_store(&node->draining, true);
+}
+
+bool cairn_node_is_draining(const cairn_node *node)
+{
+	return atomic_load_explicit(&((cairn_node *)node)->draining, memory_order_relaxed);
+}
