@@ -106,6 +106,26 @@ const cairn_graph *cairn_node_current_graph(const cairn_node *node)
 	return cairn_version_graph_at(node->version, node->cut_max_height);
 }
 
+/* Placeholders until the commit path and the stores are attached. */
+int cairn_node_with_commit_lock(cairn_node *node, int (*fn)(void *arg), void *arg)
+{
+	(void)node;
+	return fn(arg);
+}
+
+struct cairn_chaindb *cairn_node_chaindb(cairn_node *node)
+{
+	(void)node;
+	return NULL;
+}
+
+struct cairn_pactdb *cairn_node_pactdb(cairn_node *node, uint32_t chain)
+{
+	(void)node;
+	(void)chain;
+	return NULL;
+}
+
 void cairn_node_begin_drain(cairn_node *node)
 {
 	atomic_store(&node->draining, true);

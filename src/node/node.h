@@ -44,6 +44,21 @@ const cairn_version *cairn_node_version(const cairn_node *node);
  * the highest block height of the current cut (chainweb-format.md 10.5). */
 const cairn_graph *cairn_node_current_graph(const cairn_node *node);
 
+/* ---- attachments for the backup engine (wired in node.c) ---- */
+
+struct cairn_chaindb;
+struct cairn_pactdb;
+
+/* Runs fn(arg) with the commit lock held: no block commits while it runs, so
+ * everything fn reads from the stores is one cut.  Returns fn's result. */
+int cairn_node_with_commit_lock(cairn_node *node, int (*fn)(void *arg), void *arg);
+
+/* The chain database, or NULL before it is attached. */
+struct cairn_chaindb *cairn_node_chaindb(cairn_node *node);
+
+/* The Pact state database of `chain`, or NULL when the chain has none. */
+struct cairn_pactdb *cairn_node_pactdb(cairn_node *node, uint32_t chain);
+
 /* Marks the node as shutting down; health checks fail from now on. */
 void cairn_node_begin_drain(cairn_node *node);
 bool cairn_node_is_draining(const cairn_node *node);
