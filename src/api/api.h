@@ -41,6 +41,8 @@ void cairn_api_service_stop(cairn_api_service *service, int64_t grace_ms);
 /* Endpoint groups. */
 int cairn_api_health_register(cairn_http_router *router, cairn_node *node); /* GET /health-check */
 int cairn_api_info_register(cairn_http_router *router, cairn_node *node);   /* GET /info */
+/* POST /make-backup, GET /check-backup/{backupId}; only with the backup API enabled */
+int cairn_api_backup_register(cairn_http_router *router, cairn_node *node);
 
 /* Sends `json` (consumed) as a compact application/json body with `status`. */
 void cairn_api_respond_json(cairn_http_response *res, int status, struct json_object *json);

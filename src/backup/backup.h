@@ -76,6 +76,10 @@ typedef enum cairn_backup_state {
 	CAIRN_BACKUP_FAILED,
 } cairn_backup_state;
 
+/* Chainweb's name of a state, which is also the text of a status file:
+ * backup-in-progress, backup-done or backup-failed. */
+const char *cairn_backup_status_text(cairn_backup_state state);
+
 typedef struct cairn_backup_request {
 	bool include_pact; /* back up every chain's Pact state too */
 } cairn_backup_request;

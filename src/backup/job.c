@@ -123,7 +123,7 @@ int cairn_backup__job_path(char *buf, size_t size, const char *directory, const 
 
 /* ---- status files ---- */
 
-static const char *status_text(cairn_backup_state state)
+const char *cairn_backup_status_text(cairn_backup_state state)
 {
 	switch (state) {
 	case CAIRN_BACKUP_DONE: return "backup-done";
@@ -139,7 +139,7 @@ int cairn_backup__parse_status(cairn_backup_state *out, const char *text)
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
 		len--;
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
-		const char *name = status_text(states[i]);
+		const char *name = cairn_backup_status_text(states[i]);
 		if (strlen(name) == len && memcmp(text, name, len) == 0) {
 			*out = states[i];
 			return CAIRN_OK;
@@ -171,7 +171,7 @@ int cairn_backup__mark(const char *root, cairn_backup_state state, const char *r
 		if (rc == CAIRN_OK)
 			rc = cairn_fs_write_atomic(path, text, strlen(text));
 	}
-	snprintf(text, sizeof(text), "%s\n", status_text(state));
+	snprintf(text, sizeof(text), "%s\n", cairn_backup_status_text(state));
 	int status_rc = path_join(path, root, "status");
 	if (status_rc == CAIRN_OK)
 		status_rc = cairn_fs_write_atomic(path, text, strlen(text));

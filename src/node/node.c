@@ -7,6 +7,12 @@
  * second process on the same directory is refused before it touches
  * anything.
  *
+ * The backup manager (when a backup directory is configured) reaches the
+ * stores through a cairn_backup_source built from the accessors below, so
+ * the backup engine never depends on the node.  It opens after the stores
+ * attach and closes before they detach: a running job is stopped and its
+ * Pact snapshots ended before any store closes.
+ *
  * Until the chain database is attached the node has no cut beyond genesis,
  * so the current graph is the one in force at height 0.  The stores, the
  * producer and the event hub attach in cairn_node_open (after the lock) and
@@ -29,6 +35,7 @@ struct cairn_node {
 	cairn_fs_lock *lock;
 	uint64_t cut_max_height; /* highest block height in the current cut */
 	atomic_bool draining;
+	cairn_backup_manager *backups;
 };
 
 static void log_settings(const cairn_config *cfg)
@@ -61,6 +68,37 @@ static int lock_database_directory(cairn_node *node)
 	return rc;
 }
 
+/* ---- the backup manager's source ---- */
+
+static int backup_with_commit_lock(void *node, int (*fn)(void *arg), void *arg)
+{
+	return cairn_node_with_commit_lock(node, fn, arg);
+}
+
+static struct cairn_chaindb *backup_chaindb(void *node)
+{
+	return cairn_node_chaindb(node);
+}
+
+static struct cairn_pactdb *backup_pactdb(void *node, uint32_t chain)
+{
+	return cairn_node_pactdb(node, chain);
+}
+
+static int open_backups(cairn_node *node, const cairn_config *cfg)
+{
+	if (cfg->backup_directory == NULL)
+		return CAIRN_OK;
+	char staging[PATH_MAX];
+	if (snprintf(staging, sizeof(staging), "%s/0/backup-staging", node->database_directory) >= (int)sizeof(staging))
+		return cairn_error_set(CAIRN_EINVALID, "database directory path too long: '%s'", node->database_directory);
+	cairn_backup_source source = {node, backup_with_commit_lock, backup_chaindb, backup_pactdb, staging};
+	cairn_backup_options opts = CAIRN_BACKUP_OPTIONS_INIT;
+	opts.directory = cfg->backup_directory;
+	opts.parallelism = cfg->backup_parallelism;
+	return cairn_backup_manager_open(&node->backups, &source, &opts);
+}
+
 int cairn_node_open(cairn_node **out, const cairn_config *cfg)
 {
 	const cairn_version *version = cairn_version_by_name(cfg->chainweb_version);
@@ -80,6 +118,11 @@ int cairn_node_open(cairn_node **out, const cairn_config *cfg)
 		return rc;
 	}
 	cairn_log_info("node", "database directory %s locked", node->database_directory);
+	rc = open_backups(node, cfg);
+	if (rc != CAIRN_OK) {
+		cairn_node_close(node);
+		return rc;
+	}
 	*out = node;
 	return CAIRN_OK;
 }
@@ -88,6 +131,7 @@ void cairn_node_close(cairn_node *node)
 {
 	if (node == NULL)
 		return;
+	cairn_backup_manager_close(node->backups);
 	if (node->lock) {
 		cairn_fs_lock_release(node->lock);
 		cairn_log_info("node", "database directory %s released", node->database_directory);
@@ -124,6 +168,11 @@ struct cairn_pactdb *cairn_node_pactdb(cairn_node *node, uint32_t chain)
 	(void)node;
 	(void)chain;
 	return NULL;
+}
+
+cairn_backup_manager *cairn_node_backups(cairn_node *node)
+{
+	return node->backups;
 }
 
 void cairn_node_begin_drain(cairn_node *node)
