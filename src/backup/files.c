@@ -105,8 +105,6 @@ int cairn_backup__hash_file(cairn_backup_file_digest *out, const char *path, boo
 	if (rc != CAIRN_OK)
 		return rc;
 	rc = stream(out, fd, -1, path);
-	if (rc == CAIRN_OK)
-		rc = sync_fd(fd, path);
 	if (rc == CAIRN_OK && drop_cache)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);

@@ -1,9 +1,8 @@
 /*
  * files.h: file operations of backup jobs (internal to src/backup).
  *
- * Every function here leaves what it wrote durable: a file it copies or
- * hashes has been fsynced before it returns CAIRN_OK, so the job only has
- * to fsync directories before it declares a backup done.  SHA-256 comes
+ * A file copied here has been fsynced when the copy returns CAIRN_OK; the
+ * caller fsyncs the directory that names it.  Hashing only reads.  SHA-256 comes
  * from OpenSSL (SHA-NI where the processor has it: about 1.6 GB/s per core
  * here, several times the disk's write rate).
  */
@@ -21,7 +20,7 @@ typedef struct cairn_backup_file_digest {
 	char sha256[CAIRN_BACKUP_SHA256_HEX];
 } cairn_backup_file_digest;
 
-/* Reads `path` to its end, hashing it, and fsyncs it.  With drop_cache the
+/* Reads `path` to its end, hashing it.  With drop_cache the
  * file's pages leave the page cache afterwards (for backup copies, which
  * nobody reads soon; never for files that share pages with the live
  * database). */

@@ -136,7 +136,6 @@ static json_object *timings_json(const cairn_backup_timings *t)
 	add(obj, "snapshotsMs", milliseconds(t->snapshots));
 	add(obj, "rocksDbFilesMs", milliseconds(t->rocksdb_files));
 	add(obj, "pactCopyMs", milliseconds(t->pact_copy));
-	add(obj, "sealMs", milliseconds(t->seal));
 	add(obj, "totalMs", milliseconds(t->total));
 	return obj;
 }

@@ -31,7 +31,6 @@ typedef struct cairn_backup_timings {
 	double snapshots;     /* of which the Pact snapshots */
 	double rocksdb_files; /* listing, hashing (or copying) and syncing RocksDB files */
 	double pact_copy;     /* copying, checksumming and syncing the Pact files */
-	double seal;          /* fsyncing directories */
 	double total;         /* from the start request to the manifest */
 } cairn_backup_timings;
 
