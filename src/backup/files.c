@@ -19,23 +19,10 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/hex.h"
 
 #define CHUNK ((size_t)4 << 20)
-
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* Starts writeback of the chunk at `offset` and waits for the one before. */
 static void pace_writeback(int fd, off_t offset, size_t len)
@@ -66,7 +53,7 @@ static int stream(cairn_backup_file_digest *digest, int in, int out, const char 
 			break;
 		if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
 			rc = cairn_error_set(CAIRN_ERROR, "cannot hash '%s'", what);
-		else if (out >= 0 && write_all(out, buf, (size_t)n) != 0)
+		else if (out >= 0 && cairn_fs_write_all(out, buf, (size_t)n) != CAIRN_OK)
 			rc = cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot write copy of '%s'", what);
 		else if (out >= 0)
 			pace_writeback(out, (off_t)digest->size, (size_t)n);

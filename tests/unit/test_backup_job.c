@@ -198,17 +198,24 @@ static void test_backup_with_pact_while_producing(void **state)
 	fixture_close(&n);
 }
 
+/* Opens the stores with the backup directory on a tmpfs of `size`; skips
+ * the test where mounting is not permitted (it needs root). */
+static void open_with_tmpfs_backups(test_node *n, void **state, int rounds, const char *size)
+{
+	fixture_open(n, state, rounds);
+	assert_int_equal(cairn_fs_mkdir_p(n->backup_dir), CAIRN_OK);
+	if (mount("cairn-test", n->backup_dir, "tmpfs", 0, size) != 0) {
+		fixture_close(n);
+		skip();
+	}
+}
+
 /* A backup directory on another file system: the checkpoint is staged next
  * to the ChainDB and copied out, so every file has a checksum. */
 static void test_backup_to_another_file_system(void **state)
 {
 	test_node n;
-	fixture_open(&n, state, 100);
-	assert_int_equal(cairn_fs_mkdir_p(n.backup_dir), CAIRN_OK);
-	if (mount("cairn-test", n.backup_dir, "tmpfs", 0, "size=64m") != 0) {
-		fixture_close(&n);
-		skip(); /* mounting needs root */
-	}
+	open_with_tmpfs_backups(&n, state, 100, "size=64m");
 	cairn_backup_manager *m = fixture_manager(&n, 0);
 	fixture_start_producer(&n);
 	char id[CAIRN_BACKUP_ID_MAX + 1];
@@ -239,12 +246,7 @@ static void test_backup_to_another_file_system(void **state)
 static void test_full_file_system_fails_the_job(void **state)
 {
 	test_node n;
-	fixture_open(&n, state, 1500);
-	assert_int_equal(cairn_fs_mkdir_p(n.backup_dir), CAIRN_OK);
-	if (mount("cairn-test", n.backup_dir, "tmpfs", 0, "size=1m") != 0) {
-		fixture_close(&n);
-		skip();
-	}
+	open_with_tmpfs_backups(&n, state, 1500, "size=1m");
 	cairn_backup_manager *m = fixture_manager(&n, 0);
 	fixture_start_producer(&n);
 	char id[CAIRN_BACKUP_ID_MAX + 1];
