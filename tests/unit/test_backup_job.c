@@ -241,7 +241,7 @@ static void test_backup_to_another_file_system(void **state)
 	assert_false(staging_left);
 }
 
-/* A file system too small for the Pact copies: failed, reason recorded,
+/* A file system too small for the backup: failed, reason recorded,
  * data removed; the stores go on committing. */
 static void test_full_file_system_fails_the_job(void **state)
 {
