@@ -573,8 +573,9 @@ static int run_steps(job_run *run)
 {
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		int rc = stopped(run);
-		if (rc == CAIRN_OK)
-			rc = steps[i].run(run);
+		if (rc != CAIRN_OK)
+			return rc;
+		rc = steps[i].run(run);
 		if (rc != CAIRN_OK)
 			return cairn_error_prefix(rc, "%s", steps[i].name);
 	}
