@@ -7,8 +7,8 @@
  *   id, chainwebVersion     the backup id; the version the ChainDB records
  *   completedAt             UNIX milliseconds when the manifest was written
  *   pactIncluded            whether 0/sqlite holds every chain's Pact state
- *   cut                     {"hashes": {"<chain>": {"height": H, "hash": B64}}},
- *                           the shape of the "hashes" field of GET /cut
+ *   cut                     {"hashes": {"<chain>": {"height": H, "hash": B64}},
+ *                            "height": sum of H}, as the same fields of GET /cut
  *   versions                {"cairn", "rocksdb", "sqlite"}
  *   files                   [{"path", "size", "sha256"}] in the order written;
  *                           a linked RocksDB table file has "linked": true
@@ -72,9 +72,11 @@ static void add(json_object *obj, const char *key, json_object *value)
 static json_object *cut_json(const cairn_chaindb_cut *cut)
 {
 	json_object *hashes = json_object_new_object();
+	uint64_t height = 0;
 	for (uint32_t c = 0; c < CAIRN_CHAINDB_MAX_CHAINS; c++) {
 		if (!cut->present[c])
 			continue;
+		height += cut->height[c];
 		char chain[16], hash[64];
 		snprintf(chain, sizeof(chain), "%u", c);
 		cairn_base64url_encode(hash, cut->hash[c], CAIRN_CHAINDB_HASH_LEN);
@@ -85,6 +87,7 @@ static json_object *cut_json(const cairn_chaindb_cut *cut)
 	}
 	json_object *obj = json_object_new_object();
 	add(obj, "hashes", hashes);
+	add(obj, "height", json_object_new_uint64(height));
 	return obj;
 }
 
