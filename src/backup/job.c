@@ -470,8 +470,15 @@ static int copy_chain(job_run *run, pact_chain *slot)
 		rc = cairn_pactdb_snapshot_copy(slot->snap, dest, CAIRN_PACTDB_COPY_FILES, &slot->stats);
 	cairn_pactdb_snapshot_end(slot->snap); /* the WAL may be checkpointed again */
 	slot->snap = NULL;
+	double t0 = cairn_backup__monotonic();
 	if (rc == CAIRN_OK)
 		rc = cairn_backup__hash_file(&slot->digest, dest, true);
+	const cairn_pactdb_copy_stats *st = &slot->stats;
+	if (rc == CAIRN_OK)
+		cairn_log_debug("backup", "backup %s: chain %u: %.1f MB copied in %.0f ms (%llu WAL frames folded in "
+			"%.0f ms, fsync %.0f ms), SHA-256 in %.0f ms", run->job->id, slot->chain, (double)st->result_bytes / 1e6,
+			ms(st->copy_seconds), (unsigned long long)st->wal_frames, ms(st->checkpoint_seconds),
+			ms(st->sync_seconds), ms(cairn_backup__monotonic() - t0));
 	return rc;
 }
 
