@@ -15,9 +15,10 @@
  * so the directory is itself a database directory a node can start from.
  *
  * Guarantees:
- *   - One consistency point: the checkpoint and the read snapshots of every
- *     Pact file are taken under the commit lock, so all stores hold the
- *     same cut; the lock is held for milliseconds (job.c).
+ *   - One cut: the RocksDB checkpoint defines it, the Pact snapshots are
+ *     taken under the commit lock after it (so they hold at least that cut)
+ *     and every Pact copy is rolled back to end exactly at it.  The lock is
+ *     held only for the snapshots, about a millisecond (job.c).
  *   - Done means durable: every file and directory of the backup has been
  *     fsynced, then manifest.json, then status is replaced atomically.
  *   - Failure is a state: any error ends the job as failed with a reason;

@@ -1,23 +1,30 @@
 /*
  * job.c: one backup job, from the consistency point to the status file.
  *
- * Steps, each timed into the manifest:
+ * One cut for everything.  The RocksDB checkpoint defines the backup's cut;
+ * every Pact copy is made to end exactly at it:
  *
- *   prepare       <root>/0 (and 0/sqlite) exist; decide where the
- *                 checkpoint goes (below).
- *   flush         cairn_chaindb_flush, before the lock: the checkpoint
- *                 under the lock then copies a short live WAL instead of
- *                 up to a full 16 MB write buffer (3-9 ms instead of
- *                 24-27 ms for 1.2 GB, bench/store).
- *   consistency   under the commit lock: the RocksDB checkpoint, the cut
- *                 read from the live ChainDB, and a read snapshot of every
- *                 chain's Pact file.  No block commits meanwhile, so all of
- *                 them hold exactly that cut.  The lock is released before
- *                 anything is copied.
- *   agreement     each Pact snapshot's last block must be the cut's block of
- *                 its chain (the node commits both under the same lock); a
- *                 disagreement fails the backup rather than record a state
- *                 that never existed.
+ *   flush         cairn_chaindb_flush, so the checkpoint copies a short
+ *                 live WAL instead of up to a full 16 MB write buffer, and
+ *                 the backup shares table files instead of owning a WAL.
+ *   checkpoint    taken WITHOUT the commit lock: it holds whole blocks (one
+ *                 atomic batch each) up to some cut, which is read from the
+ *                 live ChainDB just before and just after (equal: no block
+ *                 came in between, so that is the cut) or else from the
+ *                 checkpoint itself, opened read-only.
+ *   Pact snapshots (with Pact only) under the commit lock, taken AFTER the
+ *                 checkpoint: the node commits a block to the ChainDB and
+ *                 then to PactDB under that lock, so taking it waits out any
+ *                 commit the checkpoint caught half-way, and every snapshot
+ *                 holds at least the checkpoint's block of its chain.  The
+ *                 lock is held for the snapshots only (about 0.1 ms each)
+ *                 rather than for a checkpoint too, which costs 3-25 ms
+ *                 under load (fsyncs of the files it copies); a backup
+ *                 without Pact never takes the lock.
+ *   agreement     each snapshot's last block must be the cut's block of its
+ *                 chain or above it; anything else (behind, another block
+ *                 at that height) fails the backup rather than record a
+ *                 state that never existed.
  *   rocksdb       every RocksDB file is listed in the manifest.  Files
  *                 RocksDB copied (MANIFEST, CURRENT, OPTIONS, the WAL)
  *                 are hashed.  Table files (*.sst) are hard links to the
@@ -29,8 +36,11 @@
  *                 (docs/backups.md).
  *   pact          the snapshots are copied in parallel (at most
  *                 `parallelism` at a time) with cairn_pactdb_snapshot_copy,
- *                 each snapshot ended as soon as its copy is written, each
- *                 copy hashed from the page cache and then dropped from it.
+ *                 each snapshot ended as soon as its copy is written; a copy
+ *                 whose snapshot was ahead of the cut is rolled back to it
+ *                 (cairn_pactdb_rollback_above: exact, Pact state is
+ *                 versioned by txid) and checked to end at the cut's block;
+ *                 then hashed from the page cache and dropped from it.
  *   seal          manifest.json written atomically, then status
  *                 "backup-done" atomically.
  *
@@ -42,17 +52,19 @@
  * flushes, and a backup without Pact is meant to take tens of ms.
  *
  * The backup directory on another file system: a checkpoint there would
- * copy every table file while the commit lock is held.  Instead the
- * checkpoint is taken in the source's staging directory (on the ChainDB's
- * file system, so it is hard links and milliseconds), the lock released,
- * and the files copied out, hashed as they pass; the staging checkpoint is
- * then removed.  Every RocksDB file of such a backup has a checksum.
+ * copy every table file inside RocksDB (file deletions disabled all along,
+ * nothing hashed).  Instead the checkpoint is taken in the source's staging
+ * directory (on the ChainDB's file system, so it is hard links and
+ * milliseconds) and its files copied out, hashed as they pass; the staging
+ * checkpoint is then removed.  Every RocksDB file of such a backup has a
+ * checksum.
  *
  * Failure at any step (or a stop request between steps or chains): every
  * snapshot still open is ended, the staging checkpoint and the partial
  * data are removed, the reason is written to `failure` and the status to
  * backup-failed, and the job ends.  The node is never touched beyond the
- * commit lock, so it keeps serving and producing whatever happens here.
+ * snapshots taken under its commit lock, so it keeps serving and producing
+ * whatever happens here.
  */
 #include "backup/job.h"
 
@@ -83,6 +95,7 @@ typedef struct pact_chain {
 	cairn_pactdb_copy_stats stats;
 	cairn_backup_file_digest digest;
 	int rc;
+	bool ahead;   /* the snapshot holds blocks above the cut: roll the copy back */
 	bool skipped; /* not copied: another chain had failed */
 	char error[REASON_MAX];
 } pact_chain;
@@ -293,79 +306,123 @@ static int flush_memtable(job_run *run)
 	return rc;
 }
 
-/* Under the commit lock: a snapshot of every chain that has a Pact file. */
-static int begin_snapshots(job_run *run)
+/* The checkpoint's exact cut.  The live cut read just before and just
+ * after it: when they are equal no block was written in between (a block
+ * always raises its chain's height), so that is the checkpoint's cut too;
+ * otherwise the checkpoint is opened read-only and asked. */
+static int read_checkpoint_cut(job_run *run, const cairn_chaindb_cut *before, const cairn_chaindb_cut *after)
 {
+	if (memcmp(before, after, sizeof(*before)) == 0) {
+		run->manifest.cut = *before;
+		return CAIRN_OK;
+	}
+	cairn_chaindb_options opts = CAIRN_CHAINDB_OPTIONS_INIT;
+	opts.create_if_missing = false;
+	opts.read_only = true;
+	opts.block_cache_bytes = (size_t)1 << 20;
+	cairn_chaindb *db = NULL;
+	int rc = cairn_chaindb_open(&db, run->checkpoint, &opts);
+	if (rc == CAIRN_OK)
+		rc = cairn_chaindb_get_cut(&run->manifest.cut, db);
+	cairn_chaindb_close(db);
+	return rc == CAIRN_OK ? CAIRN_OK : cairn_error_prefix(rc, "read the checkpoint's cut");
+}
+
+static int take_checkpoint(job_run *run)
+{
+	cairn_backup_timings *t = &run->manifest.timings;
+	cairn_chaindb_cut before, after;
+	double t0 = cairn_backup__monotonic();
+	int rc = cairn_chaindb_get_cut(&before, run->chaindb);
+	if (rc == CAIRN_OK)
+		rc = cairn_chaindb_checkpoint(run->chaindb, run->checkpoint);
+	double t1 = cairn_backup__monotonic();
+	if (rc == CAIRN_OK)
+		rc = cairn_chaindb_get_cut(&after, run->chaindb);
+	if (rc == CAIRN_OK)
+		rc = read_checkpoint_cut(run, &before, &after);
+	t->checkpoint = t1 - t0;
+	t->cut = cairn_backup__monotonic() - t1;
+	return rc;
+}
+
+/* Under the commit lock: a snapshot of every chain that has a Pact file. */
+static int begin_snapshots(void *arg)
+{
+	job_run *run = arg;
 	const cairn_backup_source *src = run->job->source;
-	for (uint32_t c = 0; c < CAIRN_CHAINDB_MAX_CHAINS; c++) {
+	double t0 = cairn_backup__monotonic();
+	int rc = CAIRN_OK;
+	for (uint32_t c = 0; rc == CAIRN_OK && c < CAIRN_CHAINDB_MAX_CHAINS; c++) {
 		cairn_pactdb *db = src->pactdb(src->ctx, c);
 		if (db == NULL)
 			continue;
 		pact_chain *slot = &run->chains[run->chain_count];
 		slot->chain = c;
-		int rc = cairn_pactdb_snapshot_begin(&slot->snap, db);
-		if (rc != CAIRN_OK)
-			return cairn_error_prefix(rc, "chain %u", c);
-		run->chain_count++;
+		rc = cairn_pactdb_snapshot_begin(&slot->snap, db);
+		if (rc == CAIRN_OK)
+			run->chain_count++;
+		else
+			cairn_error_prefix(rc, "chain %u", c);
 	}
-	if (run->chain_count == 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no Pact database is attached");
-	return CAIRN_OK;
-}
-
-/* Runs under the commit lock: as short as possible, nothing copied. */
-static int under_commit_lock(void *arg)
-{
-	job_run *run = arg;
-	cairn_backup_timings *t = &run->manifest.timings;
-	double t0 = cairn_backup__monotonic();
-	t->lock_wait = t0 - run->lock_called;
-	int rc = cairn_chaindb_checkpoint(run->chaindb, run->checkpoint);
-	double t1 = cairn_backup__monotonic();
-	if (rc == CAIRN_OK)
-		rc = cairn_chaindb_get_cut(&run->manifest.cut, run->chaindb);
-	if (rc == CAIRN_OK && run->job->request.include_pact)
-		rc = begin_snapshots(run);
-	double t2 = cairn_backup__monotonic();
-	t->checkpoint = t1 - t0;
-	t->snapshots = t2 - t1;
-	t->lock_hold = t2 - t0;
+	run->manifest.timings.lock_wait = t0 - run->lock_called;
+	run->manifest.timings.lock_hold = cairn_backup__monotonic() - t0;
+	if (rc == CAIRN_OK && run->chain_count == 0)
+		rc = cairn_error_set(CAIRN_ENOTFOUND, "no Pact database is attached");
 	return rc;
 }
 
-static int consistency_point(job_run *run)
+/* Pins the Pact state of every chain under the commit lock.  Taking the
+ * lock after the checkpoint waits out every commit that was under way when
+ * it was taken, and the node commits a block to the ChainDB and then to
+ * PactDB under that lock: so every snapshot holds at least the
+ * checkpoint's block of its chain (and perhaps a few more, which the copy
+ * rolls back). */
+static int pin_pact(job_run *run)
 {
 	const cairn_backup_source *src = run->job->source;
-	run->lock_called = cairn_backup__monotonic();
-	int rc = src->with_commit_lock(src->ctx, under_commit_lock, run);
 	const cairn_backup_timings *t = &run->manifest.timings;
+	int rc = CAIRN_OK;
+	if (run->job->request.include_pact) {
+		run->lock_called = cairn_backup__monotonic();
+		rc = src->with_commit_lock(src->ctx, begin_snapshots, run);
+	}
+	char snapshots[128] = "no Pact snapshots, commit lock not taken";
+	if (run->job->request.include_pact)
+		snprintf(snapshots, sizeof(snapshots), "%u Pact snapshots under the commit lock: held %.1f ms, waited %.1f ms",
+			run->chain_count, ms(t->lock_hold), ms(t->lock_wait));
 	if (rc == CAIRN_OK)
-		cairn_log_info("backup", "backup %s: consistency point: commit lock held %.1f ms (checkpoint %.1f ms, "
-			"%u Pact snapshots %.1f ms), waited %.1f ms for it, memtable flush before %.1f ms",
-			run->job->id, ms(t->lock_hold), ms(t->checkpoint), run->chain_count, ms(t->snapshots),
-			ms(t->lock_wait), ms(t->flush));
+		cairn_log_info("backup", "backup %s: consistency point: checkpoint %.1f ms after a %.1f ms memtable flush, "
+			"cut read in %.1f ms; %s", run->job->id, ms(t->checkpoint), ms(t->flush), ms(t->cut), snapshots);
 	atomic_store(&run->job->state, CAIRN_BACKUP_COPYING);
 	return rc;
 }
 
-static int chain_agrees(const job_run *run, const pact_chain *slot)
+/* A snapshot must hold the cut's block of its chain, or more blocks on top
+ * of it (*ahead: the copy is rolled back to the cut). */
+static int chain_agrees(bool *ahead, const job_run *run, const pact_chain *slot)
 {
 	const cairn_chaindb_cut *cut = &run->manifest.cut;
 	uint64_t height;
 	uint8_t hash[CAIRN_PACTDB_HASH_LEN];
 	int found = cairn_pactdb_snapshot_last_block(&height, hash, slot->snap);
 	uint32_t c = slot->chain;
+	*ahead = false;
 	if (found != CAIRN_OK && !cut->present[c])
 		return CAIRN_OK;
 	if (found != CAIRN_OK)
-		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u has no block, the cut is at height %llu",
-			c, (unsigned long long)cut->height[c]);
+		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u has no block, the checkpoint's cut is at "
+			"height %llu", c, (unsigned long long)cut->height[c]);
 	if (!cut->present[c])
-		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u is at height %llu, the cut has no block",
-			c, (unsigned long long)height);
-	if (height != cut->height[c] || memcmp(hash, cut->hash[c], sizeof(hash)) != 0)
-		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u is at height %llu, not at the cut's block "
-			"(height %llu)", c, (unsigned long long)height, (unsigned long long)cut->height[c]);
+		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u is at height %llu, the checkpoint's cut has "
+			"no block of that chain", c, (unsigned long long)height);
+	if (height < cut->height[c])
+		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u is at height %llu, behind the checkpoint's "
+			"cut at height %llu", c, (unsigned long long)height, (unsigned long long)cut->height[c]);
+	*ahead = height > cut->height[c];
+	if (!*ahead && memcmp(hash, cut->hash[c], sizeof(hash)) != 0)
+		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u holds another block at height %llu than the "
+			"chain database", c, (unsigned long long)height);
 	return CAIRN_OK;
 }
 
@@ -373,7 +430,7 @@ static int check_agreement(job_run *run)
 {
 	int rc = CAIRN_OK;
 	for (uint32_t i = 0; rc == CAIRN_OK && i < run->chain_count; i++)
-		rc = chain_agrees(run, &run->chains[i]);
+		rc = chain_agrees(&run->chains[i].ahead, run, &run->chains[i]);
 	return rc;
 }
 
@@ -460,6 +517,34 @@ static int rocksdb_files(job_run *run)
 
 /* ---- Pact copies ---- */
 
+/* Rolls a copy whose snapshot was ahead back to the cut's block of its
+ * chain, checks that it ends there, and fsyncs it (closing the handle
+ * folds the WAL into the file and removes it). */
+static int roll_back_copy(const job_run *run, const pact_chain *slot, const char *path)
+{
+	const cairn_chaindb_cut *cut = &run->manifest.cut;
+	cairn_pactdb_options opts = CAIRN_PACTDB_OPTIONS_INIT;
+	opts.create_if_missing = false;
+	cairn_pactdb *db = NULL;
+	uint64_t height = 0;
+	uint8_t hash[CAIRN_PACTDB_HASH_LEN];
+	char wal[PATH_MAX];
+	int rc = cairn_pactdb_open(&db, path, &opts);
+	if (rc == CAIRN_OK)
+		rc = cairn_pactdb_rollback_above(db, cut->height[slot->chain]);
+	if (rc == CAIRN_OK)
+		rc = cairn_pactdb_last_block(&height, hash, NULL, db);
+	cairn_pactdb_close(db);
+	if (rc == CAIRN_OK && (height != cut->height[slot->chain] || memcmp(hash, cut->hash[slot->chain], sizeof(hash)) != 0))
+		rc = cairn_error_set(CAIRN_EIO, "the copy ends at height %llu, not at the cut's block, after the roll-back",
+			(unsigned long long)height);
+	if (rc == CAIRN_OK && snprintf(wal, sizeof(wal), "%s-wal", path) < (int)sizeof(wal) && cairn_fs_exists(wal))
+		rc = cairn_error_set(CAIRN_EIO, "the rolled-back copy still has a WAL");
+	if (rc == CAIRN_OK)
+		rc = cairn_fs_fsync_path(path);
+	return rc == CAIRN_OK ? CAIRN_OK : cairn_error_prefix(rc, "roll back to the cut");
+}
+
 static int copy_chain(job_run *run, pact_chain *slot)
 {
 	char dest[PATH_MAX];
@@ -471,14 +556,20 @@ static int copy_chain(job_run *run, pact_chain *slot)
 	cairn_pactdb_snapshot_end(slot->snap); /* the WAL may be checkpointed again */
 	slot->snap = NULL;
 	double t0 = cairn_backup__monotonic();
+	if (rc == CAIRN_OK && slot->ahead)
+		rc = roll_back_copy(run, slot, dest);
+	double t1 = cairn_backup__monotonic();
 	if (rc == CAIRN_OK)
 		rc = cairn_backup__hash_file(&slot->digest, dest, true);
 	const cairn_pactdb_copy_stats *st = &slot->stats;
+	char rolled_back[64] = "";
+	if (slot->ahead)
+		snprintf(rolled_back, sizeof(rolled_back), "rolled back to the cut in %.0f ms, ", ms(t1 - t0));
 	if (rc == CAIRN_OK)
 		cairn_log_debug("backup", "backup %s: chain %u: %.1f MB copied in %.0f ms (%llu WAL frames folded in "
-			"%.0f ms, fsync %.0f ms), SHA-256 in %.0f ms", run->job->id, slot->chain, (double)st->result_bytes / 1e6,
-			ms(st->copy_seconds), (unsigned long long)st->wal_frames, ms(st->checkpoint_seconds),
-			ms(st->sync_seconds), ms(cairn_backup__monotonic() - t0));
+			"%.0f ms, fsync %.0f ms), %sSHA-256 in %.0f ms", run->job->id, slot->chain,
+			(double)st->result_bytes / 1e6, ms(st->copy_seconds), (unsigned long long)st->wal_frames,
+			ms(st->checkpoint_seconds), ms(st->sync_seconds), rolled_back, ms(cairn_backup__monotonic() - t1));
 	return rc;
 }
 
@@ -569,7 +660,8 @@ static const struct {
 } steps[] = {
 	{"prepare", prepare},
 	{"flush", flush_memtable},
-	{"consistency point", consistency_point},
+	{"checkpoint", take_checkpoint},
+	{"Pact snapshots", pin_pact},
 	{"agreement", check_agreement},
 	{"rocksdb files", rocksdb_files},
 	{"pact files", copy_pact},

@@ -133,10 +133,10 @@ static json_object *timings_json(const cairn_backup_timings *t)
 {
 	json_object *obj = json_object_new_object();
 	add(obj, "flushMs", milliseconds(t->flush));
+	add(obj, "checkpointMs", milliseconds(t->checkpoint));
+	add(obj, "cutMs", milliseconds(t->cut));
 	add(obj, "lockWaitMs", milliseconds(t->lock_wait));
 	add(obj, "lockHoldMs", milliseconds(t->lock_hold));
-	add(obj, "checkpointMs", milliseconds(t->checkpoint));
-	add(obj, "snapshotsMs", milliseconds(t->snapshots));
 	add(obj, "rocksDbFilesMs", milliseconds(t->rocksdb_files));
 	add(obj, "pactCopyMs", milliseconds(t->pact_copy));
 	add(obj, "totalMs", milliseconds(t->total));

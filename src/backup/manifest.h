@@ -25,10 +25,10 @@ typedef struct cairn_backup_manifest_file {
 /* Durations of the job's steps, seconds. */
 typedef struct cairn_backup_timings {
 	double flush;         /* memtable flush before the lock */
-	double lock_wait;     /* waiting for the commit lock */
-	double lock_hold;     /* consistency point: checkpoint, cut, snapshots */
-	double checkpoint;    /* of which the RocksDB checkpoint */
-	double snapshots;     /* of which the Pact snapshots */
+	double checkpoint;    /* the RocksDB checkpoint */
+	double cut;           /* finding the checkpoint's cut */
+	double lock_wait;     /* waiting for the commit lock (Pact only) */
+	double lock_hold;     /* holding it: the Pact snapshots */
 	double rocksdb_files; /* listing, hashing (or copying) and syncing RocksDB files */
 	double pact_copy;     /* copying, checksumming and syncing the Pact files */
 	double total;         /* from the start request to the manifest */

@@ -46,9 +46,8 @@ static inline void fixture_block_hash(uint8_t *out, uint32_t chain, uint64_t hei
 	store_fixture_hash(out, 0xd1, chain, height);
 }
 
-/* Block (chain, height) in both stores: ChainDB first, then PactDB, as the
- * commit path does.  The caller holds the commit lock. */
-static inline int fixture_commit(test_node *n, uint32_t chain, uint64_t height)
+/* Block (chain, height) in the ChainDB only. */
+static inline int fixture_put_chaindb(test_node *n, uint32_t chain, uint64_t height)
 {
 	uint8_t hash[32], payload_hash[32], header[318], payload[FIXTURE_PAYLOAD];
 	fixture_block_hash(hash, chain, height);
@@ -56,9 +55,14 @@ static inline int fixture_commit(test_node *n, uint32_t chain, uint64_t height)
 	memset(header, (int)height, sizeof(header));
 	memset(payload, (int)(height * 7 + chain), sizeof(payload));
 	cairn_chaindb_block b = {chain, height, hash, header, sizeof(header), payload_hash, payload, sizeof(payload)};
-	int rc = cairn_chaindb_put_block(n->chaindb, &b);
-	if (rc != CAIRN_OK)
-		return rc;
+	return cairn_chaindb_put_block(n->chaindb, &b);
+}
+
+/* Block (chain, height) in the PactDB only: one write to the coin table. */
+static inline int fixture_apply_pact(test_node *n, uint32_t chain, uint64_t height)
+{
+	uint8_t hash[32];
+	fixture_block_hash(hash, chain, height);
 	char key[32], value[64];
 	snprintf(key, sizeof(key), "acct-%llu", (unsigned long long)(height % 50));
 	snprintf(value, sizeof(value), "{\"balance\":%llu}", (unsigned long long)height);
@@ -66,6 +70,14 @@ static inline int fixture_commit(test_node *n, uint32_t chain, uint64_t height)
 	cairn_pactdb_tx tx = {NULL, &w, 1};
 	cairn_pactdb_block pb = {height, hash, &tx, 1};
 	return cairn_pactdb_apply_block(n->pact[chain], &pb);
+}
+
+/* Block (chain, height) in both stores: ChainDB first, then PactDB, as the
+ * commit path does.  The caller holds the commit lock. */
+static inline int fixture_commit(test_node *n, uint32_t chain, uint64_t height)
+{
+	int rc = fixture_put_chaindb(n, chain, height);
+	return rc == CAIRN_OK ? fixture_apply_pact(n, chain, height) : rc;
 }
 
 /* One block on every chain, under the commit lock. */

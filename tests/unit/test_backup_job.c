@@ -1,7 +1,8 @@
 /* Unit tests for backup jobs (src/backup/job.c) on real stores while a
  * producer commits blocks: a finished backup holds exactly one cut in every
  * store, its manifest lists every file with the right size and checksum,
- * and failures (no store, a Pact state off the cut, a full file system, a
+ * a Pact state ahead of the checkpoint is rolled back to its cut, and
+ * failures (no store, a Pact state behind the cut, a full file system, a
  * stop request) end as backup-failed with a reason and no data left. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -285,21 +286,43 @@ static void test_job_without_chaindb_fails(void **state)
 	fixture_close(&n);
 }
 
-/* A Pact state that is not at the cut is refused, not recorded. */
-static void test_pact_off_the_cut_fails(void **state)
+/* A Pact state behind the cut is refused, not recorded. */
+static void test_pact_behind_the_cut_fails(void **state)
 {
 	test_node n;
 	fixture_open(&n, state, 5);
-	uint8_t hash[32];
-	fixture_block_hash(hash, 9, 9);
-	cairn_pactdb_block extra = {5, hash, NULL, 0};
-	assert_int_equal(cairn_pactdb_apply_block(n.pact[2], &extra), CAIRN_OK);
+	assert_int_equal(fixture_put_chaindb(&n, 2, 5), CAIRN_OK);
 	cairn_backup_manager *m = fixture_manager(&n, 0);
 	char id[CAIRN_BACKUP_ID_MAX + 1];
 	assert_int_equal(fixture_backup(id, m, true), CAIRN_BACKUP_FAILED);
-	expect_failed(&n, id, "agreement: Pact state of chain 2 is at height 5, not at the cut's block (height 4)");
+	expect_failed(&n, id, "agreement: Pact state of chain 2 is at height 4, behind the checkpoint's cut at height 5");
 	/* without Pact the same stores back up fine */
 	assert_int_equal(fixture_backup(id, m, false), CAIRN_BACKUP_DONE);
+	cairn_backup_manager_close(m);
+	fixture_close(&n);
+}
+
+/* A Pact state ahead of the checkpoint (as when blocks commit between the
+ * checkpoint and the snapshots) is copied and rolled back to the cut. */
+static void test_pact_ahead_of_the_cut_is_rolled_back(void **state)
+{
+	test_node n;
+	fixture_open(&n, state, 5);
+	for (uint64_t h = 5; h < 8; h++)
+		assert_int_equal(fixture_apply_pact(&n, 2, h), CAIRN_OK);
+	cairn_backup_manager *m = fixture_manager(&n, 0);
+	char id[CAIRN_BACKUP_ID_MAX + 1];
+	assert_int_equal(fixture_backup(id, m, true), CAIRN_BACKUP_DONE);
+	json_object *manifest = read_manifest(&n, id);
+	int linked, hashed;
+	expect_files_as_listed(&n, id, manifest, &linked, &hashed);
+	cairn_chaindb_cut cut = expect_checkpoint_cut(&n, id, manifest);
+	assert_int_equal(cut.height[2], 4);
+	expect_pact_at_cut(&n, id, &cut);
+	json_object_put(manifest);
+	uint64_t live;
+	assert_int_equal(cairn_pactdb_last_block(&live, NULL, NULL, n.pact[2]), CAIRN_OK);
+	assert_int_equal(live, 7); /* the live state is untouched */
 	cairn_backup_manager_close(m);
 	fixture_close(&n);
 }
@@ -350,7 +373,8 @@ int main(void)
 		STORE_TEST(test_backup_to_another_file_system),
 		STORE_TEST(test_full_file_system_fails_the_job),
 		STORE_TEST(test_job_without_chaindb_fails),
-		STORE_TEST(test_pact_off_the_cut_fails),
+		STORE_TEST(test_pact_behind_the_cut_fails),
+		STORE_TEST(test_pact_ahead_of_the_cut_is_rolled_back),
 		STORE_TEST(test_close_stops_a_running_job),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,7 +90,7 @@ typedef struct starter {
 static void *start_backup(void *arg)
 {
 	starter *s = arg;
-	cairn_backup_request req = CAIRN_BACKUP_REQUEST_INIT;
+	cairn_backup_request req = {true}; /* with Pact: the job stops at the closed gate */
 	s->rc = cairn_backup_start(s->id, &s->started, s->m, &req);
 	return NULL;
 }
@@ -111,7 +111,7 @@ static void test_single_flight(void **state)
 	}
 	for (int i = 0; i < STARTERS; i++)
 		pthread_join(threads[i], NULL);
-	fixture_wait_at_gate(&n); /* the job is still before its consistency point */
+	fixture_wait_at_gate(&n); /* the job waits for the commit lock */
 	int started = 0;
 	for (int i = 0; i < STARTERS; i++) {
 		assert_int_equal(s[i].rc, CAIRN_OK);
@@ -122,6 +122,9 @@ static void test_single_flight(void **state)
 	cairn_backup_state st;
 	assert_int_equal(cairn_backup_state_of(&st, m, s[0].id), CAIRN_OK);
 	assert_int_equal(st, CAIRN_BACKUP_PREPARING);
+	assert_int_equal(cairn_backup_start(s[0].id, &s[0].started, m, &(cairn_backup_request){false}), CAIRN_OK);
+	assert_false(s[0].started); /* a request without Pact gets the running job's id too */
+	assert_string_equal(s[0].id, s[1].id);
 	fixture_gate(&n, false);
 	cairn_backup_wait_idle(m);
 	assert_int_equal(cairn_backup_state_of(&st, m, s[0].id), CAIRN_OK);
