@@ -76,6 +76,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,6 +89,7 @@
 #include "util/log.h"
 
 #define REASON_MAX 1024
+#define FULL_BELOW ((uint64_t)1 << 20) /* free bytes under which a failure names a full file system */
 
 typedef struct pact_chain {
 	uint32_t chain;
@@ -695,6 +697,17 @@ static void log_done(const job_run *run)
 		run->staged ? ", copied from a staging checkpoint" : "");
 }
 
+/* Names a full backup file system in the reason: SQLite reports a full
+ * disk as "database or disk is full" or even "disk I/O error". */
+static void note_full_file_system(char *reason, size_t size, const char *root)
+{
+	struct statvfs fs;
+	size_t len = strlen(reason);
+	if (statvfs(root, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < FULL_BELOW && len < size)
+		snprintf(reason + len, size - len, " (the backup file system is full: %llu KB free)",
+			(unsigned long long)((uint64_t)fs.f_bavail * fs.f_frsize / 1024));
+}
+
 /* Ends what the failed job holds and records the failure. */
 static void fail(job_run *run, const char *reason)
 {
@@ -729,6 +742,7 @@ void cairn_backup__job_run(cairn_backup_job *job)
 	} else {
 		char reason[REASON_MAX];
 		snprintf(reason, sizeof(reason), "%s", cairn_error_last());
+		note_full_file_system(reason, sizeof(reason), run->root);
 		fail(run, reason);
 	}
 	atomic_store(&job->state, rc == CAIRN_OK ? CAIRN_BACKUP_DONE : CAIRN_BACKUP_FAILED);
