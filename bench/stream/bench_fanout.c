@@ -13,7 +13,9 @@
  *   last   publish -> the last subscriber has the whole event
  *   first  publish -> the first subscriber has its first byte
  *   busy   how long the publishing call kept the caller
- * The first WARMUP events are sent but not counted.
+ *   cpu    CPU time per event of the serving process (all its threads)
+ *          and of the load generator, from the first event to the last
+ * The first WARMUP events are sent but not counted (CPU times count them).
  *
  * The reference, measured in the same run with the same client and the same
  * bytes on the wire (the HTTP chunks cairn sends), is the simplest possible
@@ -25,6 +27,7 @@
  */
 #include "http/server.h"
 #include "http/stream.h"
+#include "util/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +39,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -86,6 +90,15 @@ static void read_all(int fd, void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+}
+
+/* CPU time (user and system) of the calling process so far. */
+static int64_t cpu_ns(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+		((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
 
 typedef struct pipes {
@@ -235,7 +248,10 @@ static void run_client(pipes *p, const settings *cfg)
 	}
 	receive(ep, subs, n, &a, -1);
 	write_all(p->to_server[1], &a.complete, sizeof(a.complete)); /* every subscriber streams */
+	int64_t cpu = cpu_ns();
 	receive(ep, subs, n, &a, (long)n * total);
+	cpu = cpu_ns() - cpu;
+	write_all(p->to_server[1], &cpu, sizeof(cpu));
 	write_all(p->to_server[1], a.first, (size_t)total * sizeof(int64_t));
 	write_all(p->to_server[1], a.last, (size_t)total * sizeof(int64_t));
 	struct linger abort_close = {1, 0}; /* no TIME_WAIT: runs follow each other */
@@ -274,6 +290,7 @@ static void finish_client(pipes *p, pid_t pid)
 typedef struct figures {
 	double last_p50, last_p99, last_max, first_p50; /* ms */
 	double busy_p50;                                  /* us */
+	double server_cpu, client_cpu;                    /* ms per event */
 } figures;
 
 typedef struct publisher {
@@ -315,6 +332,7 @@ static figures measure(pipes *p, const settings *cfg, publisher *pub)
 	char *data = malloc(cfg->event_bytes);
 	struct timespec next;
 	clock_gettime(CLOCK_MONOTONIC, &next);
+	int64_t server_cpu = cpu_ns(), client_cpu;
 	for (int k = 0; k < total; k++) {
 		next.tv_nsec += (long)cfg->period_ms * 1000000;
 		next.tv_sec += next.tv_nsec / 1000000000;
@@ -325,6 +343,8 @@ static figures measure(pipes *p, const settings *cfg, publisher *pub)
 		busy[k] = now_ns() - published[k];
 	}
 	int64_t *first = malloc((size_t)total * sizeof(int64_t)), *last = malloc((size_t)total * sizeof(int64_t));
+	read_all(p->to_server[0], &client_cpu, sizeof(client_cpu));
+	server_cpu = cpu_ns() - server_cpu;
 	read_all(p->to_server[0], first, (size_t)total * sizeof(int64_t));
 	read_all(p->to_server[0], last, (size_t)total * sizeof(int64_t));
 	int n = cfg->events;
@@ -334,7 +354,8 @@ static figures measure(pipes *p, const settings *cfg, publisher *pub)
 		busy[k] = busy[k + WARMUP];
 	}
 	figures f = {percentile(last, n, 0.5) / 1e6, percentile(last, n, 0.99) / 1e6, percentile(last, n, 1.0) / 1e6,
-		percentile(first, n, 0.5) / 1e6, percentile(busy, n, 0.5) / 1e3};
+		percentile(first, n, 0.5) / 1e6, percentile(busy, n, 0.5) / 1e3, (double)server_cpu / total / 1e6,
+		(double)client_cpu / total / 1e6};
 	free(published), free(busy), free(data), free(first), free(last);
 	return f;
 }
@@ -379,6 +400,8 @@ static figures bench_cairn(const settings *cfg)
 	cairn_http_server *server;
 	cairn_http_server_options opts = CAIRN_HTTP_SERVER_OPTIONS_INIT;
 	opts.idle_timeout_s = 0;
+	const char *threads = getenv("CAIRN_BENCH_THREADS");
+	opts.threads = threads ? (unsigned)atoi(threads) : 0;
 	check(cairn_http_topic_create(&pub.topic, NULL));
 	check(cairn_http_router_create(&router, "development"));
 	check(cairn_http_router_add(router, CAIRN_HTTP_GET, "/events", events_handler, pub.topic));
@@ -445,8 +468,8 @@ static figures bench_reference(const settings *cfg)
 
 static void print_row(const settings *cfg, const char *server, const figures *f, const figures *ref)
 {
-	printf("%11d %6zu  %-10s %8.1f %8.1f %8.1f %9.2f %10.1f", cfg->subscribers, cfg->event_bytes, server,
-		f->last_p50, f->last_p99, f->last_max, f->first_p50, f->busy_p50);
+	printf("%11d %6zu  %-10s %8.1f %8.1f %8.1f %9.2f %10.1f %7.1f %7.1f", cfg->subscribers, cfg->event_bytes, server,
+		f->last_p50, f->last_p99, f->last_max, f->first_p50, f->busy_p50, f->server_cpu, f->client_cpu);
 	if (ref != NULL)
 		printf(" %9.2fx", f->last_p50 / ref->last_p50);
 	printf("\n");
@@ -482,12 +505,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	raise_descriptor_limit(cfg.subscribers);
+	cairn_log_set_level(CAIRN_LOG_WARN);
 	const char *header = getenv("CAIRN_BENCH_HEADER");
 	if (header != NULL && strcmp(header, "1") == 0) {
-		printf("%11s %6s  %-10s %8s %8s %8s %9s %10s %10s\n", "", "event", "", "last", "last", "last", "first",
-			"publish", "ratio");
-		printf("%11s %6s  %-10s %8s %8s %8s %9s %10s %10s\n", "subscribers", "bytes", "server", "p50 ms",
-			"p99 ms", "max ms", "p50 ms", "busy us", "last p50");
+		printf("%11s %6s  %-10s %8s %8s %8s %9s %10s %15s %10s\n", "", "event", "", "last", "last", "last", "first",
+			"publish", "cpu ms/event", "ratio");
+		printf("%11s %6s  %-10s %8s %8s %8s %9s %10s %7s %7s %10s\n", "subscribers", "bytes", "server", "p50 ms",
+			"p99 ms", "max ms", "p50 ms", "busy us", "server", "client", "last p50");
 		fflush(stdout);
 	}
 	figures ref = {0}, own = {0};

@@ -3,7 +3,8 @@
  * the same events in order and, at shutdown, the terminating chunk; an
  * HTTP/1.0 stream gets bare events and ends by closing; a client that
  * leaves is unsubscribed; HEAD on a stream answers the head only; and a
- * connection beyond the server's limit gets a complete 503. */
+ * connection beyond the server's limit, or arriving when descriptors have
+ * run out, gets a complete 503. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -219,6 +220,36 @@ static void test_connection_beyond_the_limit_gets_503(void **state)
 	stop(f);
 }
 
+/* With the descriptor table full, the server still answers: it gives up
+ * its spare descriptor to accept the connection and send the 503. */
+static void test_connection_without_descriptors_gets_503(void **state)
+{
+	(void)state;
+	fixture *f = start(8);
+	enum { MAX_FILLERS = 1 << 20 };
+	int *fillers = malloc(MAX_FILLERS * sizeof(int));
+	int count = 0;
+	while (count < MAX_FILLERS && (fillers[count] = dup(STDERR_FILENO)) >= 0)
+		count++;
+	assert_true(count > 0 && count < MAX_FILLERS);
+	close(fillers[--count]); /* room for the client's socket */
+	client *c = client_connect(f, 0);
+	client_send(c, "GET /plain HTTP/1.1\r\nHost: test\r\n\r\n");
+	char *head = client_head(c);
+	for (int i = 0; i < count; i++)
+		close(fillers[i]);
+	free(fillers);
+	assert_true(strncmp(head, "HTTP/1.1 503", 12) == 0);
+	assert_non_null(strstr(head, "x-server-timestamp: "));
+	free(head);
+	while (client_fill(c))
+		continue;
+	assert_non_null(strstr(c->raw, "out of file descriptors"));
+	client_close(c);
+	assert_int_equal(plain_status(f, NULL), 200); /* the spare is back */
+	stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_client_that_leaves_is_unsubscribed),
 		cmocka_unit_test(test_head_on_a_stream_sends_the_head_only),
 		cmocka_unit_test(test_connection_beyond_the_limit_gets_503),
+		cmocka_unit_test(test_connection_without_descriptors_gets_503),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
