@@ -9,7 +9,8 @@
  *
  * Adding an endpoint group: write src/api/<group>.c with a
  * cairn_api_<group>_register function, declare it here and call it from
- * register_endpoints() in service.c.
+ * register_endpoints() in service.c.  A group with state (the event
+ * streams) has a start/free pair that service.c calls itself.
  */
 #ifndef CAIRN_API_API_H
 #define CAIRN_API_API_H
@@ -41,6 +42,17 @@ void cairn_api_service_stop(cairn_api_service *service, int64_t grace_ms);
 /* Endpoint groups. */
 int cairn_api_health_register(cairn_http_router *router, cairn_node *node); /* GET /health-check */
 int cairn_api_info_register(cairn_http_router *router, cairn_node *node);   /* GET /info */
+int cairn_api_cut_register(cairn_http_router *router, cairn_node *node);    /* GET /cut */
+
+/* GET /header/updates and GET /block/updates: event streams fed by a block
+ * listener on the node, so unlike the groups above they have state. */
+typedef struct cairn_api_updates cairn_api_updates;
+
+int cairn_api_updates_start(cairn_api_updates **out, cairn_http_router *router, cairn_node *node);
+
+/* Stops feeding the streams (the node's listener is removed before this
+ * returns) and closes them once their queued events are sent. */
+void cairn_api_updates_free(cairn_api_updates *u);
 
 /* Sends `json` (consumed) as a compact application/json body with `status`. */
 void cairn_api_respond_json(cairn_http_response *res, int status, struct json_object *json);

@@ -3,7 +3,9 @@
  * every endpoint group registered on it, one HTTP server.
  *
  * The router is read-only once the server starts and is freed only after
- * the server has stopped, so handlers never race with its teardown.
+ * the server has stopped, so handlers never race with its teardown.  The
+ * event streams stop being fed before the server stops, so no block event
+ * is queued once shutdown has begun closing the streams.
  */
 #include "api/api.h"
 #include "http/server.h"
@@ -13,6 +15,7 @@
 
 struct cairn_api_service {
 	cairn_http_router *router;
+	cairn_api_updates *updates;
 	cairn_http_server *server;
 };
 
@@ -21,6 +24,7 @@ typedef int (*endpoint_group)(cairn_http_router *router, cairn_node *node);
 static const endpoint_group endpoint_groups[] = {
 	cairn_api_health_register,
 	cairn_api_info_register,
+	cairn_api_cut_register,
 };
 
 static int register_endpoints(cairn_http_router *router, cairn_node *node)
@@ -35,6 +39,7 @@ static int register_endpoints(cairn_http_router *router, cairn_node *node)
 
 static void service_free(cairn_api_service *service)
 {
+	cairn_api_updates_free(service->updates);
 	cairn_http_server_free(service->server);
 	cairn_http_router_free(service->router);
 	free(service);
@@ -48,6 +53,8 @@ int cairn_api_service_start(cairn_api_service **out, cairn_node *node, const cai
 	int rc = cairn_http_router_create(&service->router, cairn_node_version(node)->name);
 	if (rc == CAIRN_OK)
 		rc = register_endpoints(service->router, node);
+	if (rc == CAIRN_OK)
+		rc = cairn_api_updates_start(&service->updates, service->router, node);
 	if (rc == CAIRN_OK) {
 		cairn_http_server_options opts = CAIRN_HTTP_SERVER_OPTIONS_INIT;
 		opts.interface = cfg->service_interface;
@@ -75,6 +82,8 @@ void cairn_api_service_begin_drain(cairn_api_service *service)
 
 void cairn_api_service_stop(cairn_api_service *service, int64_t grace_ms)
 {
+	cairn_api_updates_free(service->updates);
+	service->updates = NULL;
 	unsigned cut_off = cairn_http_server_shutdown(service->server, grace_ms);
 	if (cut_off > 0)
 		cairn_log_warn("http", "stopped with %u requests still in flight", cut_off);

@@ -16,55 +16,13 @@
 #include "chain/json.h"
 #include "chain/version.h"
 #include "cli/commands.h"
+#include "cli/lines.h"
 #include "util/base64url.h"
 #include "util/error.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Handles one non-blank input line; returns an exit status. */
-typedef int (*line_fn)(size_t line, char *text, size_t len);
-
-static bool starts_with(const char *text, size_t len, const char *prefix)
-{
-	size_t n = strlen(prefix);
-	return len >= n && memcmp(text, prefix, n) == 0;
-}
-
-static bool is_blank(const char *text, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (text[i] != ' ' && text[i] != '\t')
-			return false;
-	return true;
-}
-
-/* Calls fn for every line of `in` without its line terminator, skipping
- * blank lines; returns the worst status, stopping at the first malformed
- * line when asked to. */
-static int for_each_line(FILE *in, line_fn fn, bool stop_at_malformed)
-{
-	char *buf = NULL;
-	size_t cap = 0, line = 0;
-	ssize_t n;
-	int status = CAIRN_EXIT_OK;
-	while ((n = getline(&buf, &cap, in)) >= 0) {
-		line++;
-		size_t len = (size_t)n;
-		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-			buf[--len] = '\0';
-		if (is_blank(buf, len))
-			continue;
-		int rc = fn(line, buf, len);
-		if (rc > status)
-			status = rc;
-		if (rc == CAIRN_EXIT_USAGE && stop_at_malformed)
-			break;
-	}
-	free(buf);
-	return status;
-}
 
 static int malformed(const char *cmd, size_t line, const char *what)
 {
@@ -170,76 +128,39 @@ static void verify_event(verify_line *v, const cairn_event *e)
 		verify_payload(v, e);
 }
 
-/* A JSON line: an event object (with "header") or a header object. */
-static int verify_json(verify_line *v, const char *text, size_t len)
+static int verify_one(void *ctx, size_t line, char *text, size_t len)
 {
-	json_object *obj;
-	int rc = cairn_json_parse(&obj, text, len);
-	if (rc != CAIRN_OK)
-		return rc;
-	if (json_object_is_type(obj, json_type_object) && json_object_object_get_ex(obj, "header", NULL)) {
-		cairn_event e;
-		if ((rc = cairn_event_from_json(&e, obj)) == CAIRN_OK) {
-			cairn_json_add(v->report, "kind", json_object_new_string("event"));
-			verify_event(v, &e);
-			cairn_event_free(&e);
-		}
-	} else {
-		cairn_header h;
-		if ((rc = cairn_header_from_json(&h, obj)) == CAIRN_OK) {
-			cairn_json_add(v->report, "kind", json_object_new_string("header"));
-			verify_header(v, &h);
-		}
+	(void)ctx;
+	cairn_line parsed;
+	if (cairn_line_parse(&parsed, text, len) != CAIRN_OK) {
+		cairn_line_free(&parsed);
+		return malformed("verify", line, "malformed header");
 	}
-	json_object_put(obj);
-	return rc;
-}
-
-static int verify_binary(verify_line *v, const char *text, size_t len)
-{
-	cairn_header h;
-	int rc = cairn_header_from_base64(&h, text, len);
-	if (rc == CAIRN_OK) {
-		cairn_json_add(v->report, "kind", json_object_new_string("binary"));
-		verify_header(v, &h);
-	}
-	return rc;
-}
-
-static int verify_one(size_t line, char *text, size_t len)
-{
-	if (starts_with(text, len, "event:") || starts_with(text, len, "id:") ||
-	    starts_with(text, len, "retry:") || starts_with(text, len, ":"))
+	if (parsed.kind == CAIRN_LINE_SKIP)
 		return CAIRN_EXIT_OK;
 	verify_line v = {line, json_object_new_object(), true};
-	if (!v.report)
+	if (!v.report) {
+		cairn_line_free(&parsed);
 		return malformed("verify", line, "out of memory");
+	}
 	cairn_json_add(v.report, "line", json_object_new_uint64(line));
-	int rc;
-	if (starts_with(text, len, "data:")) {
-		size_t skip = len > 5 && text[5] == ' ' ? 6 : 5;
-		rc = verify_json(&v, text + skip, len - skip);
-	} else if (text[0] == '{') {
-		rc = verify_json(&v, text, len);
-	} else {
-		rc = verify_binary(&v, text, len);
-	}
-	int status = CAIRN_EXIT_OK;
-	if (rc != CAIRN_OK) {
-		status = malformed("verify", line, "malformed header");
-	} else {
-		add_bool(&v, "ok", v.ok);
-		printf("%s\n", cairn_json_text(v.report));
-		status = v.ok ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
-	}
+	cairn_json_add(v.report, "kind", json_object_new_string(cairn_line_kind_name(parsed.kind)));
+	if (parsed.kind == CAIRN_LINE_EVENT)
+		verify_event(&v, &parsed.event);
+	else
+		verify_header(&v, &parsed.event.header);
+	add_bool(&v, "ok", v.ok);
+	printf("%s\n", cairn_json_text(v.report));
 	json_object_put(v.report);
-	return status;
+	cairn_line_free(&parsed);
+	return v.ok ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
 }
 
 /* ---- decode / encode ---- */
 
-static int decode_one(size_t line, char *text, size_t len)
+static int decode_one(void *ctx, size_t line, char *text, size_t len)
 {
+	(void)ctx;
 	cairn_header h;
 	json_object *obj;
 	if (cairn_header_from_base64(&h, text, len) != CAIRN_OK || cairn_header_to_json(&obj, &h) != CAIRN_OK)
@@ -249,8 +170,9 @@ static int decode_one(size_t line, char *text, size_t len)
 	return CAIRN_EXIT_OK;
 }
 
-static int encode_one(size_t line, char *text, size_t len)
+static int encode_one(void *ctx, size_t line, char *text, size_t len)
 {
+	(void)ctx;
 	cairn_header h;
 	json_object *obj;
 	char b64[CAIRN_HEADER_BASE64_MAX];
@@ -270,7 +192,7 @@ typedef struct subcommand {
 	const char *name;
 	const char *summary;
 	const char *help;
-	line_fn fn;
+	cairn_line_fn fn;
 	bool stop_at_malformed;
 } subcommand;
 
@@ -346,7 +268,7 @@ int cairn_cmd_header(int argc, char **argv)
 			fprintf(stderr, "cairn header %s: unexpected argument '%s' (see --help)\n", s->name, argv[2]);
 			return CAIRN_EXIT_USAGE;
 		}
-		return for_each_line(stdin, s->fn, s->stop_at_malformed);
+		return cairn_for_each_line(stdin, s->fn, NULL, s->stop_at_malformed ? CAIRN_EXIT_USAGE : 0);
 	}
 	fprintf(stderr, "cairn header: unknown command '%s'\n", argv[1]);
 	usage(stderr);

@@ -7,28 +7,48 @@
  * second process on the same directory is refused before it touches
  * anything.
  *
- * Until the chain database is attached the node has no cut beyond genesis,
- * so the current graph is the one in force at height 0.  The stores, the
- * producer and the event hub attach in cairn_node_open (after the lock) and
- * detach in cairn_node_close (before the unlock), in reverse order.
+ * Opening order: lock, chain database, Pact databases (one per chain of the
+ * version's largest graph, opened for background checkpoints), commit path,
+ * recovery, missing genesis blocks, checkpointer, producer.  Closing runs it
+ * backwards: the producer stops before anything it writes to closes, the
+ * commit path publishes what is committed, and the validated cut is
+ * recorded only after that.
+ *
+ * A chain database without blocks is new (first start, or its directory
+ * was removed): Pact databases left beside it cannot belong to it and are
+ * removed before they are opened, so they are rebuilt with the chain.
  */
 #include "node/node.h"
+#include "node/checkpointer.h"
+#include "node/commit.h"
+#include "node/producer.h"
+#include "node/recovery.h"
+#include "store/chaindb.h"
+#include "store/pactdb.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct cairn_node {
 	const cairn_version *version;
 	char *database_directory;
 	cairn_fs_lock *lock;
-	uint64_t cut_max_height; /* highest block height in the current cut */
 	atomic_bool draining;
+	uint32_t chains; /* chains of the version's largest graph */
+	cairn_chaindb *chaindb;
+	cairn_pactdb *pactdbs[CAIRN_GRAPH_MAX_ORDER];
+	cairn_commit *commit;
+	cairn_checkpointer *checkpointer;
+	cairn_producer *producer;
+	bool recovered; /* the stores agree and were validated: the cut may be recorded at close */
 };
 
 static void log_settings(const cairn_config *cfg)
@@ -61,6 +81,104 @@ static int lock_database_directory(cairn_node *node)
 	return rc;
 }
 
+static int open_chaindb(cairn_node *node, bool *is_new)
+{
+	char path[PATH_MAX];
+	cairn_chaindb_options opts = CAIRN_CHAINDB_OPTIONS_INIT;
+	opts.version = node->version->name;
+	int rc = cairn_chaindb_path(path, sizeof(path), node->database_directory);
+	if (rc == CAIRN_OK)
+		rc = cairn_chaindb_open(&node->chaindb, path, &opts);
+	cairn_chaindb_cut cut;
+	if (rc == CAIRN_OK)
+		rc = cairn_chaindb_get_cut(&cut, node->chaindb);
+	*is_new = true;
+	for (uint32_t chain = 0; rc == CAIRN_OK && chain < CAIRN_CHAINDB_MAX_CHAINS; chain++)
+		*is_new = *is_new && !cut.present[chain];
+	return rc;
+}
+
+/* Removes a Pact database file with its WAL and shared-memory files. */
+static int remove_pactdb(const char *path)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char file[PATH_MAX];
+		if (snprintf(file, sizeof(file), "%s%s", path, suffixes[i]) >= (int)sizeof(file))
+			return cairn_error_set(CAIRN_EINVALID, "path too long: '%s'", path);
+		if (unlink(file) != 0 && errno != ENOENT)
+			return cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove '%s'", file);
+	}
+	return CAIRN_OK;
+}
+
+static int open_pactdbs(cairn_node *node, bool remove_stale)
+{
+	cairn_pactdb_options opts = CAIRN_PACTDB_OPTIONS_INIT;
+	opts.wal_autocheckpoint_pages = CAIRN_PACTDB_VALVE_PAGES;
+	int rc = CAIRN_OK;
+	for (uint32_t chain = 0; rc == CAIRN_OK && chain < node->chains; chain++) {
+		char path[PATH_MAX];
+		rc = cairn_pactdb_path(path, sizeof(path), node->database_directory, chain);
+		if (rc == CAIRN_OK && remove_stale && cairn_fs_exists(path)) {
+			cairn_log_warn("node", "the chain database is new: removing the stale Pact database '%s'", path);
+			rc = remove_pactdb(path);
+		}
+		if (rc == CAIRN_OK)
+			rc = cairn_pactdb_open(&node->pactdbs[chain], path, &opts);
+	}
+	return rc;
+}
+
+/* Genesis blocks of the chains that exist from the version's start; chains
+ * added later by a graph change get theirs when first needed (commit.h). */
+static int write_genesis_blocks(cairn_node *node)
+{
+	uint64_t first = UINT64_MAX, height;
+	for (uint32_t chain = 0; chain < node->chains; chain++)
+		if (cairn_version_genesis_height(&height, node->version, chain) == CAIRN_OK && height < first)
+			first = height;
+	int rc = CAIRN_OK;
+	for (uint32_t chain = 0; rc == CAIRN_OK && chain < node->chains; chain++)
+		if (cairn_version_genesis_height(&height, node->version, chain) == CAIRN_OK && height == first)
+			rc = cairn_commit_genesis(node->commit, chain);
+	return rc;
+}
+
+static int start_producer(cairn_node *node, const cairn_config *cfg)
+{
+	if (cfg->block_rate == 0)
+		return CAIRN_OK;
+	if (!node->version->has_block_producer) {
+		cairn_log_info("producer", "%s has no block producer: not producing", node->version->name);
+		return CAIRN_OK;
+	}
+	cairn_producer_options opts = CAIRN_PRODUCER_OPTIONS_INIT;
+	opts.block_rate = cfg->block_rate;
+	opts.transactions_per_block = (size_t)cfg->transactions_per_block;
+	return cairn_producer_start(&node->producer, node->commit, node->version, &opts);
+}
+
+static int attach(cairn_node *node, const cairn_config *cfg)
+{
+	bool is_new;
+	int rc = open_chaindb(node, &is_new);
+	if (rc == CAIRN_OK)
+		rc = open_pactdbs(node, is_new);
+	if (rc == CAIRN_OK)
+		rc = cairn_commit_create(&node->commit, node->version, node->chaindb, node->pactdbs);
+	if (rc == CAIRN_OK)
+		rc = cairn_recovery_run(node->commit, node->version, node->pactdbs, node->database_directory);
+	node->recovered = rc == CAIRN_OK;
+	if (rc == CAIRN_OK)
+		rc = write_genesis_blocks(node);
+	if (rc == CAIRN_OK)
+		rc = cairn_checkpointer_start(&node->checkpointer, node->pactdbs, node->chains);
+	if (rc == CAIRN_OK)
+		rc = start_producer(node, cfg);
+	return rc;
+}
+
 int cairn_node_open(cairn_node **out, const cairn_config *cfg)
 {
 	const cairn_version *version = cairn_version_by_name(cfg->chainweb_version);
@@ -72,22 +190,43 @@ int cairn_node_open(cairn_node **out, const cairn_config *cfg)
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	}
 	node->version = version;
+	node->chains = cairn_version_latest_graph(version)->order;
 	atomic_init(&node->draining, false);
 	log_settings(cfg);
 	int rc = lock_database_directory(node);
+	if (rc == CAIRN_OK) {
+		cairn_log_info("node", "database directory %s locked", node->database_directory);
+		rc = attach(node, cfg);
+	}
 	if (rc != CAIRN_OK) {
 		cairn_node_close(node);
 		return rc;
 	}
-	cairn_log_info("node", "database directory %s locked", node->database_directory);
 	*out = node;
 	return CAIRN_OK;
+}
+
+static void detach(cairn_node *node)
+{
+	cairn_producer_stop(node->producer);
+	if (node->commit != NULL) {
+		cairn_commit_flush(node->commit);
+		if (node->recovered && cairn_recovery_mark_validated(node->commit, node->version,
+			node->database_directory) != CAIRN_OK)
+			cairn_log_warn("node", "%s", cairn_error_last());
+	}
+	cairn_checkpointer_stop(node->checkpointer);
+	cairn_commit_free(node->commit);
+	for (uint32_t chain = 0; chain < node->chains; chain++)
+		cairn_pactdb_close(node->pactdbs[chain]);
+	cairn_chaindb_close(node->chaindb);
 }
 
 void cairn_node_close(cairn_node *node)
 {
 	if (node == NULL)
 		return;
+	detach(node);
 	if (node->lock) {
 		cairn_fs_lock_release(node->lock);
 		cairn_log_info("node", "database directory %s released", node->database_directory);
@@ -101,29 +240,62 @@ const cairn_version *cairn_node_version(const cairn_node *node)
 	return node->version;
 }
 
-const cairn_graph *cairn_node_current_graph(const cairn_node *node)
+void cairn_node_get_cut(cairn_node_cut *out, cairn_node *node)
 {
-	return cairn_version_graph_at(node->version, node->cut_max_height);
+	cairn_commit_get_cut(out, node->commit);
 }
 
-/* Placeholders until the commit path and the stores are attached. */
+const cairn_graph *cairn_node_current_graph(const cairn_node *node)
+{
+	cairn_node_cut cut;
+	cairn_commit_get_cut(&cut, node->commit);
+	uint64_t highest = 0;
+	for (uint32_t chain = 0; chain < CAIRN_GRAPH_MAX_ORDER; chain++)
+		if (cut.present[chain] && cut.height[chain] > highest)
+			highest = cut.height[chain];
+	return cairn_version_graph_at(node->version, highest);
+}
+
+int cairn_node_commit_block(cairn_node *node, const cairn_header *header, cairn_payload *payload,
+	unsigned flags)
+{
+	return cairn_commit_block(node->commit, header, payload, flags);
+}
+
+void cairn_node_flush(cairn_node *node)
+{
+	cairn_commit_flush(node->commit);
+}
+
+int cairn_node_load_block(cairn_header *header, cairn_payload *payload, bool *has_payload, cairn_node *node,
+	uint32_t chain, uint64_t height)
+{
+	return cairn_commit_load_block(header, payload, has_payload, node->commit, chain, height);
+}
+
+int cairn_node_add_block_listener(cairn_node *node, cairn_node_block_listener fn, void *ctx)
+{
+	return cairn_commit_add_listener(node->commit, fn, ctx);
+}
+
+void cairn_node_remove_block_listener(cairn_node *node, cairn_node_block_listener fn, void *ctx)
+{
+	cairn_commit_remove_listener(node->commit, fn, ctx);
+}
+
 int cairn_node_with_commit_lock(cairn_node *node, int (*fn)(void *arg), void *arg)
 {
-	(void)node;
-	return fn(arg);
+	return cairn_commit_with_lock(node->commit, fn, arg);
 }
 
 struct cairn_chaindb *cairn_node_chaindb(cairn_node *node)
 {
-	(void)node;
-	return NULL;
+	return node->chaindb;
 }
 
 struct cairn_pactdb *cairn_node_pactdb(cairn_node *node, uint32_t chain)
 {
-	(void)node;
-	(void)chain;
-	return NULL;
+	return chain < node->chains ? node->pactdbs[chain] : NULL;
 }
 
 void cairn_node_begin_drain(cairn_node *node)

@@ -35,8 +35,20 @@ typedef struct writer {
 	bool background_checkpoints;
 	atomic_bool stop;
 	atomic_uint_fast64_t blocks; /* blocks committed: heights 0..blocks-1 */
+	atomic_uint_fast64_t max_blocks; /* the writer idles from here on */
+	atomic_bool running;
 	int failures;
 } writer;
+
+/* Blocks a writer adds beyond its prefill.  Back-to-back snapshots keep the
+ * WAL from restarting, so an unbounded writer on a slow machine would grow
+ * it until the disk is full; this bounds it to a few hundred megabytes. */
+#define WRITER_MAX_EXTRA_BLOCKS 4000
+
+/* The writer lives in static storage, and the teardown stops it, so a failed
+ * assertion (which leaves the test function early) never leaves a thread
+ * running on memory that is gone. */
+static writer the_writer;
 
 /* Block h: transaction i writes acct-2i and acct-2i+1 with value "h". */
 static int apply_block(cairn_pactdb *db, uint64_t h)
@@ -63,6 +75,10 @@ static void *write_blocks(void *arg)
 {
 	writer *w = arg;
 	while (!atomic_load(&w->stop)) {
+		if (atomic_load(&w->blocks) >= atomic_load(&w->max_blocks)) {
+			usleep(1000);
+			continue;
+		}
 		pthread_mutex_lock(&w->commit_lock);
 		uint64_t h = atomic_load(&w->blocks);
 		if (apply_block(w->db, h) == CAIRN_OK)
@@ -105,7 +121,9 @@ static void start_writer(writer *w, void **state, uint64_t prefill, int autochec
 	for (uint64_t h = 0; h < prefill; h++)
 		assert_int_equal(apply_block(w->db, h), CAIRN_OK);
 	atomic_init(&w->blocks, prefill);
+	atomic_init(&w->max_blocks, prefill + WRITER_MAX_EXTRA_BLOCKS);
 	atomic_init(&w->stop, false);
+	atomic_init(&w->running, true);
 	pthread_mutex_init(&w->commit_lock, NULL);
 	assert_int_equal(pthread_create(&w->thread, NULL, write_blocks, w), 0);
 	w->background_checkpoints = autocheckpoint == CAIRN_PACTDB_VALVE_PAGES;
@@ -113,15 +131,29 @@ static void start_writer(writer *w, void **state, uint64_t prefill, int autochec
 		assert_int_equal(pthread_create(&w->checkpointer, NULL, checkpoint_blocks, w), 0);
 }
 
-static void stop_writer(writer *w)
+/* Stops and joins the writer's threads and closes its database; idempotent. */
+static void halt_writer(writer *w)
 {
+	if (!atomic_exchange(&w->running, false))
+		return;
 	atomic_store(&w->stop, true);
 	pthread_join(w->thread, NULL);
 	if (w->background_checkpoints)
 		pthread_join(w->checkpointer, NULL);
-	assert_int_equal(w->failures, 0);
 	cairn_pactdb_close(w->db);
 	pthread_mutex_destroy(&w->commit_lock);
+}
+
+static void stop_writer(writer *w)
+{
+	halt_writer(w);
+	assert_int_equal(w->failures, 0);
+}
+
+static int writer_teardown(void **state)
+{
+	halt_writer(&the_writer);
+	return store_fixture_teardown(state);
 }
 
 /* Takes a snapshot under the commit lock; returns the blocks committed then. */
@@ -141,6 +173,9 @@ static uint64_t begin_snapshot(cairn_pactdb_snapshot **snap, writer *w)
 /* Waits (bounded) until the writer committed `more` blocks past `blocks`. */
 static void wait_for_writer(writer *w, uint64_t blocks, uint64_t more)
 {
+	uint64_t cap = atomic_load(&w->max_blocks);
+	if (cap < blocks + more)
+		atomic_store(&w->max_blocks, blocks + more);
 	for (int i = 0; i < 60000 && atomic_load(&w->blocks) < blocks + more; i++)
 		usleep(1000);
 	assert_true(atomic_load(&w->blocks) >= blocks + more);
@@ -210,16 +245,16 @@ static void copy_and_verify(const cairn_pactdb_snapshot *snap, const char *dest,
 
 static void copies_under_committing_writer(void **state, int autocheckpoint)
 {
-	writer w;
-	start_writer(&w, state, 1000, autocheckpoint);
+	writer *w = &the_writer;
+	start_writer(w, state, 1000, autocheckpoint);
 	char dest[PATH_MAX];
 	store_fixture_path(dest, sizeof(dest), state, "copy.sqlite");
 	int with_wal = 0;
 	for (int i = 0; i < 30; i++) {
 		cairn_pactdb_snapshot *snap;
-		uint64_t blocks = begin_snapshot(&snap, &w);
+		uint64_t blocks = begin_snapshot(&snap, w);
 		if (i % 4 == 3)
-			wait_for_writer(&w, blocks, 50); /* the snapshot does not hold the writer */
+			wait_for_writer(w, blocks, 50); /* the snapshot does not hold the writer */
 		cairn_pactdb_copy_stats stats;
 		cairn_pactdb_copy_method method = i % 5 == 4 ? CAIRN_PACTDB_COPY_BACKUP_API : CAIRN_PACTDB_COPY_FILES;
 		copy_and_verify(snap, dest, blocks, method, &stats);
@@ -227,7 +262,7 @@ static void copies_under_committing_writer(void **state, int autocheckpoint)
 		cairn_pactdb_snapshot_end(snap);
 	}
 	assert_true(with_wal > 0);
-	stop_writer(&w);
+	stop_writer(w);
 }
 
 /* A small autocheckpoint (a block writes about 10 pages) keeps the writer
@@ -449,8 +484,9 @@ static void test_copy_failures_are_clean(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		STORE_TEST(test_copies_under_committing_writer),
-		STORE_TEST(test_copies_under_background_checkpoints),
+		cmocka_unit_test_setup_teardown(test_copies_under_committing_writer, store_fixture_setup, writer_teardown),
+		cmocka_unit_test_setup_teardown(test_copies_under_background_checkpoints, store_fixture_setup,
+			writer_teardown),
 		STORE_TEST(test_copy_of_checkpointed_state_survives_wal_restart),
 		STORE_TEST(test_parallel_copies_of_many_chains),
 		STORE_TEST(test_copy_failures_are_clean),
