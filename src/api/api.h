@@ -54,6 +54,9 @@ int cairn_api_updates_start(cairn_api_updates **out, cairn_http_router *router, 
  * returns) and closes them once their queued events are sent. */
 void cairn_api_updates_free(cairn_api_updates *u);
 
+/* POST /make-backup, GET /check-backup/{backupId}; only with the backup API enabled */
+int cairn_api_backup_register(cairn_http_router *router, cairn_node *node);
+
 /* Sends `json` (consumed) as a compact application/json body with `status`. */
 void cairn_api_respond_json(cairn_http_response *res, int status, struct json_object *json);
 

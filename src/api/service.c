@@ -1,6 +1,7 @@
 /*
  * service.c: the service API server: one router for the node's version,
- * every endpoint group registered on it, one HTTP server.
+ * every endpoint group registered on it (the backup group only when the
+ * backup API is enabled), one HTTP server.
  *
  * The router is read-only once the server starts and is freed only after
  * the server has stopped, so handlers never race with its teardown.  The
@@ -55,6 +56,8 @@ int cairn_api_service_start(cairn_api_service **out, cairn_node *node, const cai
 		rc = register_endpoints(service->router, node);
 	if (rc == CAIRN_OK)
 		rc = cairn_api_updates_start(&service->updates, service->router, node);
+	if (rc == CAIRN_OK && cfg->backup_api_enabled)
+		rc = cairn_api_backup_register(service->router, node);
 	if (rc == CAIRN_OK) {
 		cairn_http_server_options opts = CAIRN_HTTP_SERVER_OPTIONS_INIT;
 		opts.interface = cfg->service_interface;

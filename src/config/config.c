@@ -67,6 +67,8 @@ static const option_def options[] = {
 	 "Serve make-backup and check-backup (needs a backup directory)"},
 	{"backup-directory", "backup.directory", OPT_PATH, FIELD(backup_directory), "DIR", 0, 0,
 	 "Directory that receives backups; created if missing"},
+	{"backup-parallelism", "backup.parallelism", OPT_INT, FIELD(backup_parallelism), "N", 0, 256,
+	 "Pact state files a backup copies at once; 0 means one per processor core"},
 	{"block-rate", "producer.blockRate", OPT_RATE, FIELD(block_rate), "R|max", 0, 0,
 	 "Blocks per second over all chains from the development producer; 0 stops it, max is unthrottled"},
 	{"transactions-per-block", "producer.transactionsPerBlock", OPT_INT, FIELD(transactions_per_block), "N", 0, 1000,

@@ -29,6 +29,7 @@ typedef struct cairn_config {
 	int service_port;           /* default 1848; 0 picks a free port */
 	bool backup_api_enabled;
 	char *backup_directory;     /* NULL unless configured */
+	int backup_parallelism;     /* Pact files a backup copies at once; 0: one per core */
 	cairn_log_level log_level;
 	double block_rate;          /* blocks/s over all chains; 0 stops; CAIRN_BLOCK_RATE_MAX */
 	int transactions_per_block;

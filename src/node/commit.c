@@ -225,13 +225,20 @@ static int find_parents(parents *p, cairn_commit *c, const cairn_header *h, bool
 	return CAIRN_OK;
 }
 
-static int validate_locked(cairn_commit *c, const cairn_header *h, const cairn_payload *payload, bool create_genesis)
+/* The header belongs to this node's version and one of its chains. */
+static int check_identity(const cairn_commit *c, const cairn_header *h)
 {
 	if (h->version_code != c->version->code)
 		return cairn_error_set(CAIRN_EINVALID, "chainwebVersion: expected %s (0x%08x), found 0x%08x",
 			c->version->name, c->version->code, h->version_code);
 	if (h->chain_id >= c->chains)
 		return cairn_error_set(CAIRN_EINVALID, "chainId: %s has no chain %u", c->version->name, h->chain_id);
+	return CAIRN_OK;
+}
+
+/* Validation proper; check_identity has passed. */
+static int validate_locked(cairn_commit *c, const cairn_header *h, const cairn_payload *payload, bool create_genesis)
+{
 	const char *field = NULL;
 	int rc;
 	if (cairn_version_is_genesis(c->version, h->chain_id, h->height)) {
@@ -250,7 +257,9 @@ static int validate_locked(cairn_commit *c, const cairn_header *h, const cairn_p
 int cairn_commit_verify_block(cairn_commit *c, const cairn_header *header, const cairn_payload *payload)
 {
 	pthread_mutex_lock(&c->lock);
-	int rc = validate_locked(c, header, payload, false);
+	int rc = check_identity(c, header);
+	if (rc == CAIRN_OK)
+		rc = validate_locked(c, header, payload, false);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -350,7 +359,9 @@ static int commit_locked(cairn_commit *c, const cairn_header *h, cairn_payload *
 {
 	if (atomic_load(&c->failed))
 		return cairn_error_set(CAIRN_EIO, "the node stopped committing after a storage failure; restart it");
-	int rc = h->chain_id < c->chains ? check_not_stored(c, h) : CAIRN_OK;
+	int rc = check_identity(c, h);
+	if (rc == CAIRN_OK)
+		rc = check_not_stored(c, h);
 	if (rc == CAIRN_OK)
 		rc = validate_locked(c, h, payload, true);
 	if (rc != CAIRN_OK)

@@ -9,14 +9,20 @@
  *
  * Opening order: lock, chain database, Pact databases (one per chain of the
  * version's largest graph, opened for background checkpoints), commit path,
- * recovery, missing genesis blocks, checkpointer, producer.  Closing runs it
- * backwards: the producer stops before anything it writes to closes, the
+ * recovery, missing genesis blocks, checkpointer, producer, backup manager.
+ * Closing runs it backwards: the producer stops before anything it writes to closes, the
  * commit path publishes what is committed, and the validated cut is
  * recorded only after that.
  *
  * A chain database without blocks is new (first start, or its directory
  * was removed): Pact databases left beside it cannot belong to it and are
  * removed before they are opened, so they are rebuilt with the chain.
+ *
+ * The backup manager (when a backup directory is configured) reaches the
+ * stores through a cairn_backup_source built from the accessors below, so
+ * the backup engine never depends on the node.  It opens last and closes
+ * first: a running job is stopped and its Pact snapshots ended before any
+ * store closes.
  */
 #include "node/node.h"
 #include "node/checkpointer.h"
@@ -49,6 +55,7 @@ struct cairn_node {
 	cairn_checkpointer *checkpointer;
 	cairn_producer *producer;
 	bool recovered; /* the stores agree and were validated: the cut may be recorded at close */
+	cairn_backup_manager *backups;
 };
 
 static void log_settings(const cairn_config *cfg)
@@ -79,6 +86,37 @@ static int lock_database_directory(cairn_node *node)
 	if (rc == CAIRN_EBUSY)
 		return cairn_error_prefix(rc, "database directory %s is in use", node->database_directory);
 	return rc;
+}
+
+/* ---- the backup manager's source ---- */
+
+static int backup_with_commit_lock(void *node, int (*fn)(void *arg), void *arg)
+{
+	return cairn_node_with_commit_lock(node, fn, arg);
+}
+
+static struct cairn_chaindb *backup_chaindb(void *node)
+{
+	return cairn_node_chaindb(node);
+}
+
+static struct cairn_pactdb *backup_pactdb(void *node, uint32_t chain)
+{
+	return cairn_node_pactdb(node, chain);
+}
+
+static int open_backups(cairn_node *node, const cairn_config *cfg)
+{
+	if (cfg->backup_directory == NULL)
+		return CAIRN_OK;
+	char staging[PATH_MAX];
+	if (snprintf(staging, sizeof(staging), "%s/0/backup-staging", node->database_directory) >= (int)sizeof(staging))
+		return cairn_error_set(CAIRN_EINVALID, "database directory path too long: '%s'", node->database_directory);
+	cairn_backup_source source = {node, backup_with_commit_lock, backup_chaindb, backup_pactdb, staging};
+	cairn_backup_options opts = CAIRN_BACKUP_OPTIONS_INIT;
+	opts.directory = cfg->backup_directory;
+	opts.parallelism = cfg->backup_parallelism;
+	return cairn_backup_manager_open(&node->backups, &source, &opts);
 }
 
 static int open_chaindb(cairn_node *node, bool *is_new)
@@ -176,6 +214,8 @@ static int attach(cairn_node *node, const cairn_config *cfg)
 		rc = cairn_checkpointer_start(&node->checkpointer, node->pactdbs, node->chains);
 	if (rc == CAIRN_OK)
 		rc = start_producer(node, cfg);
+	if (rc == CAIRN_OK)
+		rc = open_backups(node, cfg);
 	return rc;
 }
 
@@ -226,6 +266,7 @@ void cairn_node_close(cairn_node *node)
 {
 	if (node == NULL)
 		return;
+	cairn_backup_manager_close(node->backups);
 	detach(node);
 	if (node->lock) {
 		cairn_fs_lock_release(node->lock);
@@ -296,6 +337,11 @@ struct cairn_chaindb *cairn_node_chaindb(cairn_node *node)
 struct cairn_pactdb *cairn_node_pactdb(cairn_node *node, uint32_t chain)
 {
 	return chain < node->chains ? node->pactdbs[chain] : NULL;
+}
+
+cairn_backup_manager *cairn_node_backups(cairn_node *node)
+{
+	return node->backups;
 }
 
 void cairn_node_begin_drain(cairn_node *node)

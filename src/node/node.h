@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backup/backup.h"
 #include "chain/graph.h"
 #include "chain/header.h"
 #include "chain/payload.h"
@@ -121,6 +122,10 @@ struct cairn_chaindb *cairn_node_chaindb(cairn_node *node);
 /* The Pact state database of `chain`, or NULL when the version has no
  * such chain. */
 struct cairn_pactdb *cairn_node_pactdb(cairn_node *node, uint32_t chain);
+
+/* The backup manager, or NULL when no backup directory is configured.
+ * Created at open (after the stores attach), closed first at close. */
+cairn_backup_manager *cairn_node_backups(cairn_node *node);
 
 /* Marks the node as shutting down; health checks fail from now on. */
 void cairn_node_begin_drain(cairn_node *node);

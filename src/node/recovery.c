@@ -157,7 +157,7 @@ static void read_marker(uint64_t *from, cairn_commit *c, const stored_tips *t, c
 	free(text);
 }
 
-static int validate_block(cairn_commit *c, cairn_pactdb *db, uint32_t chain, uint64_t height)
+static int validate_block(cairn_commit *c, uint32_t chain, uint64_t height)
 {
 	cairn_header h;
 	cairn_payload payload;
@@ -169,16 +169,13 @@ static int validate_block(cairn_commit *c, cairn_pactdb *db, uint32_t chain, uin
 			h.chain_id, h.height);
 	if (rc == CAIRN_OK)
 		rc = cairn_commit_verify_block(c, &h, has_payload ? &payload : NULL);
-	if (rc == CAIRN_OK)
-		rc = check_same_block(c, db, chain, height);
 	cairn_payload_free(&payload);
 	return rc != CAIRN_OK ? cairn_error_prefix(rc, "stored block at chain %u height %" PRIu64, chain, height) : rc;
 }
 
 /* Validates every chain's blocks from from[chain] to its tip, level by
  * level, as they were committed. */
-static int validate_ranges(cairn_commit *c, cairn_pactdb *const *pactdbs, const stored_tips *t,
-	const uint64_t *from)
+static int validate_ranges(cairn_commit *c, const stored_tips *t, const uint64_t *from)
 {
 	uint64_t low = UINT64_MAX, high = 0, total = 0;
 	for (uint32_t chain = 0; chain < t->chains; chain++)
@@ -194,7 +191,7 @@ static int validate_ranges(cairn_commit *c, cairn_pactdb *const *pactdbs, const 
 		for (uint32_t chain = 0; rc == CAIRN_OK && chain < t->chains; chain++)
 			if (t->present[chain] && height >= from[chain] && height <= t->height[chain]) {
 				pr.chain = chain;
-				rc = validate_block(c, pactdbs[chain], chain, height);
+				rc = validate_block(c, chain, height);
 				progress_step(&pr);
 			}
 	if (rc == CAIRN_OK && total > 0)
@@ -223,21 +220,36 @@ int cairn_recovery_mark_validated(cairn_commit *commit, const cairn_version *ver
 	return rc != CAIRN_OK ? cairn_error_prefix(rc, "record the validated cut") : rc;
 }
 
+/* Checks that the Pact databases recorded the validated blocks. */
+static int check_pact_ranges(cairn_commit *c, cairn_pactdb *const *pactdbs, const stored_tips *t,
+	const uint64_t *from)
+{
+	int rc = CAIRN_OK;
+	for (uint32_t chain = 0; chain < t->chains; chain++)
+		for (uint64_t height = from[chain]; rc == CAIRN_OK && t->present[chain] && height <= t->height[chain]; height++)
+			rc = check_same_block(c, pactdbs[chain], chain, height);
+	return rc;
+}
+
+/* Blocks are validated before any of them is replayed into PactDB, so an
+ * invalid stored block never reaches the Pact state. */
 int cairn_recovery_run(cairn_commit *commit, const cairn_version *version, cairn_pactdb *const *pactdbs,
 	const char *database_dir)
 {
 	stored_tips t;
 	load_tips(&t, commit, version);
-	int rc = CAIRN_OK;
-	for (uint32_t chain = 0; rc == CAIRN_OK && chain < t.chains; chain++)
-		rc = reconcile_chain(commit, version, pactdbs[chain], chain, t.present[chain], t.height[chain]);
 	uint64_t from[CAIRN_GRAPH_MAX_ORDER] = {0};
+	int rc = CAIRN_OK;
 	for (uint32_t chain = 0; rc == CAIRN_OK && chain < t.chains; chain++)
 		rc = cairn_version_genesis_height(&from[chain], version, chain);
 	if (rc == CAIRN_OK) {
 		read_marker(from, commit, &t, database_dir);
-		rc = validate_ranges(commit, pactdbs, &t, from);
+		rc = validate_ranges(commit, &t, from);
 	}
+	for (uint32_t chain = 0; rc == CAIRN_OK && chain < t.chains; chain++)
+		rc = reconcile_chain(commit, version, pactdbs[chain], chain, t.present[chain], t.height[chain]);
+	if (rc == CAIRN_OK)
+		rc = check_pact_ranges(commit, pactdbs, &t, from);
 	if (rc == CAIRN_OK)
 		rc = cairn_recovery_mark_validated(commit, version, database_dir);
 	return rc != CAIRN_OK ? cairn_error_prefix(rc, "recovery") : rc;

@@ -19,12 +19,13 @@
  * Validation: the file <database-directory>/0/validated-cut records, per
  * chain, the height and hash up to which the stored blocks are known
  * valid; it is written (atomically) after recovery and at a clean
- * shutdown.  Recovery validates the blocks above it (all of them when it is
- * missing or names a block the chain database does not hold, e.g. after a
- * restore from a backup) with the commit path's checks
- * (cairn_commit_verify_block), and checks that the Pact database recorded
- * the same block at each height.  After a crash this covers every block
- * committed since the last start.
+ * shutdown.  Recovery first validates the blocks above it (all of them
+ * when it is missing or names a block the chain database does not hold,
+ * e.g. after a restore from a backup) with the commit path's checks
+ * (cairn_commit_verify_block), so an invalid block is found before any
+ * replay; after reconciling, it checks that the Pact database recorded
+ * the same block at each of those heights.  After a crash this covers
+ * every block committed since the last start.
  */
 #ifndef CAIRN_NODE_RECOVERY_H
 #define CAIRN_NODE_RECOVERY_H

@@ -73,7 +73,7 @@ int cairn_fs_fsync_parent(const char *path)
 	return cairn_fs_fsync_path(buf);
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int cairn_fs_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len > 0) {
@@ -81,12 +81,12 @@ static int write_all(int fd, const void *data, size_t len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return -1;
+			return CAIRN_EIO;
 		}
 		p += n;
 		len -= (size_t)n;
 	}
-	return 0;
+	return CAIRN_OK;
 }
 
 int cairn_fs_write_atomic(const char *path, const void *data, size_t len)
@@ -97,7 +97,7 @@ int cairn_fs_write_atomic(const char *path, const void *data, size_t len)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot create '%s'", tmp);
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (cairn_fs_write_all(fd, data, len) != CAIRN_OK || fsync(fd) != 0) {
 		int err = errno;
 		close(fd);
 		unlink(tmp);
@@ -208,7 +208,7 @@ int cairn_fs_check_writable_dir(const char *dir)
 	int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return cairn_error_set_errno(CAIRN_EIO, errno, "directory '%s' is not writable", dir);
-	int ok = write_all(fd, "x", 1) == 0 && fsync(fd) == 0;
+	int ok = cairn_fs_write_all(fd, "x", 1) == CAIRN_OK && fsync(fd) == 0;
 	int err = errno;
 	close(fd);
 	unlink(probe);

@@ -24,6 +24,11 @@ int cairn_fs_fsync_parent(const char *path);
 
 int cairn_fs_write_atomic(const char *path, const void *data, size_t len);
 
+/* Writes all `len` bytes to `fd`, continuing after short writes and EINTR.
+ * CAIRN_OK, or CAIRN_EIO with errno set and no message (callers name the
+ * file). */
+int cairn_fs_write_all(int fd, const void *data, size_t len);
+
 /* Reads a whole file into a NUL-terminated malloc'd buffer; *out_len excludes the NUL. */
 int cairn_fs_read_file(char **out, size_t *out_len, const char *path);
 

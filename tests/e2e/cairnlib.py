@@ -18,12 +18,21 @@ A Node runs `cairn node --service-port 0` (unless told otherwise) with its
 database directory in a private temporary directory, reads the chosen port
 from its log, and on leaving the `with` block kills it if it still runs and
 removes the directory.  Its log (stderr) is kept in `node.log` and printed
-when a test fails while the node is in use.
+when a test fails while the node is in use.  A Node can be started again on
+the same directory (start after stop or kill).
+
+Chain data: EventStream reads header/updates and block/updates; cut_tips()
+turns a /cut object into {chain: (height, hash)}; pact_tips() reads the
+last BlockHistory row of every Pact database of a stopped node; export()
+runs `cairn export` and verify_lines() pipes lines into `cairn header
+verify`.
 
 Environment (set by ctest): CAIRN_BIN (required), CAIRN_SOURCE_DIR,
 CAIRN_FIXTURES.
 """
 
+import base64
+import glob
 import http.client
 import json
 import os
@@ -31,6 +40,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -184,7 +194,18 @@ class Node:
 
     # -- process control --
 
-    def start(self):
+    def start(self, args=None):
+        """Starts the process (again, after stop or kill), with `args` instead
+        of the constructor's when given."""
+        if args is not None:
+            self.args = list(args)
+        if self.process is not None:
+            self.process.stdout.close()
+            self.process.stderr.close()
+            with self._lines_changed:
+                self._lines.append("---- restart ----")
+        with self._lines_changed:
+            first_line = len(self._lines)
         cmd = [cairn_bin()] + self.subcommand + [
             "--service-interface", self.interface,
             "--service-port", str(self.requested_port),
@@ -194,7 +215,7 @@ class Node:
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         if self.wait_listening:
-            match = self.wait_for_log(LISTENING, START_TIMEOUT)
+            match = self.wait_for_log(LISTENING, START_TIMEOUT, since=first_line)
             if match is None:
                 self.close()
                 raise AssertionError("cairn did not start listening:\n" + self.log)
@@ -209,17 +230,24 @@ class Node:
         with self._lines_changed:
             self._lines_changed.notify_all()
 
+    def log_mark(self):
+        """The number of log lines so far: pass it as wait_for_log's `since` to look only
+        at what comes later."""
+        with self._lines_changed:
+            return len(self._lines)
+
     @property
     def log(self):
         with self._lines_changed:
             return "\n".join(self._lines)
 
-    def wait_for_log(self, pattern, timeout=10.0):
-        """Waits for a log line matching `pattern` (regex or compiled); returns the match or None
-        (also None as soon as the process has exited without printing it)."""
+    def wait_for_log(self, pattern, timeout=10.0, since=0):
+        """Waits for a log line matching `pattern` (regex or compiled), looking at lines from
+        index `since` on; returns the match or None (also None as soon as the process has
+        exited without printing it)."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         deadline = time.monotonic() + timeout
-        seen = 0
+        seen = since
         with self._lines_changed:
             while True:
                 for line in self._lines[seen:]:
@@ -294,6 +322,117 @@ class Node:
 
     def raw_request(self, data, timeout=10.0):
         return raw_request(self.host, self.port, data, timeout)
+
+    def get_json(self, path, **kw):
+        r = self.get(path, **kw)
+        if r.status != 200:
+            raise AssertionError("GET %s: %r" % (path, r))
+        return r.json()
+
+    def events(self, path, timeout=30.0):
+        """An EventStream on `path` (e.g. "/block/updates")."""
+        return EventStream(self.host, self.port, path, timeout)
+
+    def wait_for_cut(self, predicate, timeout=30.0):
+        """Polls /cut until predicate(cut) holds; returns that cut (raises on timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            cut = self.get_json("/cut")
+            if predicate(cut):
+                return cut
+            if time.monotonic() > deadline:
+                raise AssertionError("cut did not reach the condition: %r" % cut)
+            time.sleep(0.05)
+
+
+class EventStream:
+    """An open text/event-stream response.  next_event() returns (name, data)
+    with data the text after "data:", or None when the server ended the
+    stream.  Chunked transfer decoding is http.client's."""
+
+    def __init__(self, host, port, path, timeout=30.0):
+        self.conn = http.client.HTTPConnection(host.strip("[]"), port, timeout=timeout)
+        self.conn.request("GET", path)
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.headers = {k.lower(): v for k, v in self.response.getheaders()}
+        self._buffer = b""
+
+    def next_event(self):
+        while b"\n\n" not in self._buffer:
+            chunk = self.response.read1(65536)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        raw, self._buffer = self._buffer.split(b"\n\n", 1)
+        fields = dict(line.split(":", 1) for line in raw.decode("utf-8").split("\n"))
+        return fields.get("event"), fields.get("data")
+
+    def read(self, count):
+        """The next `count` events (fewer if the stream ends)."""
+        events = []
+        while len(events) < count:
+            event = self.next_event()
+            if event is None:
+                break
+            events.append(event)
+        return events
+
+    def close(self):
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def b64decode(text):
+    """Decodes base64url with or without padding."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def b64encode(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def cut_tips(cut):
+    """{chain: (height, hash)} of a /cut object."""
+    return {int(c): (e["height"], e["hash"]) for c, e in cut["hashes"].items()}
+
+
+def pact_tips(database_directory):
+    """{chain: (height, hash as base64url)} of the last BlockHistory row of every Pact
+    database of a stopped node (absent chains: no row)."""
+    tips = {}
+    for path in glob.glob(os.path.join(database_directory, "0", "sqlite", "pact-v1-chain-*.sqlite")):
+        chain = int(re.search(r"chain-(\d+)\.sqlite$", path).group(1))
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        try:
+            row = db.execute("SELECT blockheight, hash FROM BlockHistory ORDER BY blockheight DESC LIMIT 1").fetchone()
+        finally:
+            db.close()
+        if row is not None:
+            tips[chain] = (row[0], b64encode(row[1]))
+    return tips
+
+
+def export(database_directory, version="development", timeout=300):
+    """The lines of `cairn export` on a stopped node's directory."""
+    r = run_cairn(["export", "--database-directory", database_directory, "--chainweb-version", version,
+                   "--log-level", "warn"], timeout=timeout)
+    if r.returncode != 0:
+        raise AssertionError("cairn export failed (%d): %s" % (r.returncode, r.stderr))
+    return r.stdout.splitlines()
+
+
+def verify_lines(lines, timeout=300):
+    """Runs `cairn header verify` on the lines; returns (exit status, reports, stderr)."""
+    r = subprocess.run([cairn_bin(), "header", "verify"], input="\n".join(lines) + "\n", capture_output=True,
+                       text=True, timeout=timeout)
+    return r.returncode, [json.loads(line) for line in r.stdout.splitlines()], r.stderr
 
 
 class TestCase(unittest.TestCase):

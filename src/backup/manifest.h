@@ -1,0 +1,58 @@
+/*
+ * manifest.h: manifest.json, the record of what a finished backup holds
+ * (internal to src/backup; the format is described in manifest.c and
+ * docs/backups.md).
+ */
+#ifndef CAIRN_BACKUP_MANIFEST_H
+#define CAIRN_BACKUP_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backup/files.h"
+#include "store/chaindb.h"
+
+#define CAIRN_BACKUP_MANIFEST_FORMAT 1
+
+typedef struct cairn_backup_manifest_file {
+	char *path;      /* relative to the backup's directory: "0/rocksDb/000012.sst" */
+	uint64_t size;
+	bool linked;     /* a hard link to an immutable table file of the live database */
+	char sha256[CAIRN_BACKUP_SHA256_HEX]; /* "" for linked files */
+} cairn_backup_manifest_file;
+
+/* Durations of the job's steps, seconds. */
+typedef struct cairn_backup_timings {
+	double flush;         /* memtable flush before the lock */
+	double checkpoint;    /* the RocksDB checkpoint */
+	double cut;           /* finding the checkpoint's cut */
+	double lock_wait;     /* waiting for the commit lock (Pact only) */
+	double lock_hold;     /* holding it: the Pact snapshots */
+	double rocksdb_files; /* listing, hashing (or copying) and syncing RocksDB files */
+	double pact_copy;     /* copying, checksumming and syncing the Pact files */
+	double total;         /* from the start request to the manifest */
+} cairn_backup_timings;
+
+typedef struct cairn_backup_manifest {
+	const char *id;
+	const char *chainweb_version;
+	bool pact_included;
+	int parallelism;
+	cairn_chaindb_cut cut;
+	char rocksdb_version[32]; /* from the checkpoint's OPTIONS file; "" if unknown */
+	cairn_backup_timings timings;
+	cairn_backup_manifest_file *files;
+	size_t file_count, file_capacity;
+} cairn_backup_manifest;
+
+/* Appends a file; sha256 is NULL for a linked file. */
+int cairn_backup__manifest_add(cairn_backup_manifest *m, const char *path, uint64_t size,
+	const char *sha256, bool linked);
+
+/* Writes the manifest to `path` atomically (fsynced with its directory). */
+int cairn_backup__manifest_write(const cairn_backup_manifest *m, const char *path);
+
+void cairn_backup__manifest_free(cairn_backup_manifest *m);
+
+#endif
