@@ -23,7 +23,13 @@
  *
  *   bench_fanout [subscribers [events [event_bytes [period_ms [servers]]]]]
  *       defaults 10000 40 1200 100 both; servers: both, cairn or reference
- * With CAIRN_BENCH_HEADER=1 the column header is printed first.
+ * With CAIRN_BENCH_HEADER=1 the column header is printed first;
+ * CAIRN_BENCH_THREADS sets the server's thread count.
+ *
+ *   bench_fanout --node PORT PATH SUBSCRIBERS SECONDS
+ * is the load generator alone, against a running node: it prints the
+ * arrivals of every event of SECONDS (see run_node_client), for
+ * bench/stream/run to match with the node's debug trace of each publish.
  */
 #include "http/server.h"
 #include "http/stream.h"
@@ -31,6 +37,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -106,7 +113,15 @@ typedef struct pipes {
 	int to_server[2];
 } pipes;
 
-/* ---- the load generator (child process) ---- */
+/* ---- the load generator ---- */
+
+/* Events are told apart by the first KEY_BYTES bytes of their data (the
+ * serving side's debug trace prints the same bytes), so the load generator
+ * needs no knowledge of the server: subscribers that join while events
+ * flow, as on a node, are matched event by event. */
+#define KEY_BYTES 96
+#define CAPTURE (KEY_BYTES + 96) /* chunk size line, "event:NAME\ndata:", the key */
+#define MAX_EVENTS 100000
 
 /* One subscriber's position in its byte stream.  Events end with "\n\n"
  * (no event contains a blank line, and chunk framing never makes one);
@@ -114,18 +129,31 @@ typedef struct pipes {
  * event's first byte is noted. */
 typedef struct subscriber {
 	int fd;
-	int events;     /* complete events received */
-	bool streaming; /* the response head has been read */
-	bool started;   /* a byte of event `events` has arrived */
-	bool newline;   /* the last byte seen was '\n' */
-	uint8_t skip;   /* framing bytes still to skip */
-	uint32_t head;  /* the last four head bytes, to find the blank line */
+	int next;          /* index of the event expected next; -1 before the first */
+	bool streaming;    /* the response head has been read */
+	bool started;      /* a byte of the current event has arrived */
+	bool newline;      /* the last byte seen was '\n' */
+	uint8_t skip;      /* framing bytes still to skip */
+	uint16_t captured;
+	uint32_t head;     /* the last four head bytes, to find the blank line */
+	size_t bytes;      /* of the current event, framing included */
+	int64_t started_at;
+	char capture[CAPTURE]; /* the current event's first bytes */
 } subscriber;
 
+typedef struct event_stats {
+	int64_t first, last; /* earliest first byte, latest last byte */
+	int count;           /* subscribers that received it */
+	size_t bytes;        /* on the wire */
+	int key_len;
+	char key[KEY_BYTES];
+} event_stats;
+
 typedef struct arrivals {
-	int64_t *first; /* per event: earliest first byte */
-	int64_t *last;  /* per event: latest last byte */
-	long complete;  /* events received, over all subscribers */
+	event_stats *events; /* in order of first arrival */
+	int count;
+	long complete;       /* events received, over all subscribers */
+	long out_of_order;   /* events a subscriber got in another order than the first one did */
 } arrivals;
 
 static size_t scan_head(subscriber *s, const char *buf, size_t n)
@@ -143,21 +171,72 @@ static size_t scan_head(subscriber *s, const char *buf, size_t n)
 	return i;
 }
 
-static void event_started(subscriber *s, arrivals *a, int64_t t)
+/* The event with this key: the expected one, else found or added. */
+static event_stats *find_event(arrivals *a, subscriber *s, const char *key, int len)
 {
-	s->started = true;
-	if (a->first[s->events] == 0 || t < a->first[s->events])
-		a->first[s->events] = t;
+	int k = s->next;
+	bool expected = k >= 0 && k < a->count && a->events[k].key_len == len && memcmp(a->events[k].key, key, len) == 0;
+	if (!expected) {
+		for (k = 0; k < a->count; k++)
+			if (a->events[k].key_len == len && memcmp(a->events[k].key, key, len) == 0)
+				break;
+		if (k == a->count) {
+			if (a->count == MAX_EVENTS) {
+				fprintf(stderr, "bench_fanout: more than %d distinct events\n", MAX_EVENTS);
+				exit(1);
+			}
+			a->events[a->count++] = (event_stats){.key_len = len};
+			memcpy(a->events[k].key, key, len);
+		}
+		a->out_of_order += s->next >= 0 && k != s->next;
+	}
+	s->next = k + 1;
+	return &a->events[k];
 }
 
 static void event_ended(subscriber *s, arrivals *a, int64_t t)
 {
-	if (t > a->last[s->events])
-		a->last[s->events] = t;
+	const char *data = memmem(s->capture, s->captured, "data:", 5);
+	if (data == NULL) {
+		fprintf(stderr, "bench_fanout: an event without data\n");
+		exit(1);
+	}
+	data += 5;
+	const char *end = s->capture + s->captured;
+	const char *nl = memchr(data, '\n', (size_t)(end - data));
+	int len = (int)((nl ? nl : end) - data);
+	event_stats *e = find_event(a, s, data, len < KEY_BYTES ? len : KEY_BYTES);
+	if (e->first == 0 || s->started_at < e->first)
+		e->first = s->started_at;
+	if (t > e->last)
+		e->last = t;
+	e->count++;
+	e->bytes = s->bytes;
 	a->complete++;
-	s->events++;
 	s->started = s->newline = false;
 	s->skip = 2;
+}
+
+/* Where the current event ends in buf[i, n): the index after its "\n\n",
+ * or 0 when it does not end there. */
+static size_t event_end(subscriber *s, const char *buf, size_t i, size_t n)
+{
+	if (s->newline && buf[i] == '\n')
+		return i + 1;
+	for (;;) {
+		const char *nl = memchr(buf + i, '\n', n - i);
+		if (nl == NULL) {
+			s->newline = false;
+			return 0;
+		}
+		i = (size_t)(nl - buf) + 1;
+		if (i == n) {
+			s->newline = true;
+			return 0;
+		}
+		if (buf[i] == '\n')
+			return i + 1;
+	}
 }
 
 static void scan(subscriber *s, arrivals *a, const char *buf, size_t n, int64_t t)
@@ -170,24 +249,28 @@ static void scan(subscriber *s, arrivals *a, const char *buf, size_t n, int64_t 
 			i += k;
 			continue;
 		}
-		if (!s->started)
-			event_started(s, a, t);
-		if (s->newline && buf[i] == '\n') {
-			event_ended(s, a, t);
-			i++;
-			continue;
+		if (!s->started) {
+			s->started = true;
+			s->started_at = t;
+			s->captured = 0;
+			s->bytes = 0;
 		}
-		const char *nl = memchr(buf + i, '\n', n - i);
-		if (nl == NULL) {
-			s->newline = false;
+		size_t end = event_end(s, buf, i, n);
+		size_t take = (end ? end : n) - i;
+		s->bytes += take;
+		size_t room = CAPTURE - (size_t)s->captured;
+		if (take > room)
+			take = room;
+		memcpy(s->capture + s->captured, buf + i, take);
+		s->captured += (uint16_t)take;
+		if (end == 0)
 			return;
-		}
-		i = (size_t)(nl - buf) + 1;
-		s->newline = true;
+		event_ended(s, a, t);
+		i = end;
 	}
 }
 
-static int connect_subscriber(int port)
+static int connect_subscriber(int port, const char *path)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
@@ -196,8 +279,10 @@ static int connect_subscriber(int port)
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		die("connect");
-	static const char request[] = "GET /events HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n";
-	if (write(fd, request, sizeof(request) - 1) != (ssize_t)sizeof(request) - 1)
+	char request[512];
+	int len = snprintf(request, sizeof(request),
+		"GET %s HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n", path);
+	if (write(fd, request, (size_t)len) != len)
 		die("send request");
 	return fd;
 }
@@ -210,16 +295,46 @@ static bool all_streaming(const subscriber *subs, int n)
 	return true;
 }
 
-/* Reads ready sockets until `done` says so; a silence of STALL_MS fails. */
-static void receive(int ep, subscriber *subs, int n, arrivals *a, long wanted_events)
+typedef struct load {
+	int ep;
+	subscriber *subs;
+	int n;
+	arrivals a;
+} load;
+
+/* Connects every subscriber and reads until each has its response head. */
+static void connect_all(load *l, int port, const char *path, int n)
+{
+	l->n = n;
+	l->subs = calloc((size_t)n, sizeof(*l->subs));
+	l->a = (arrivals){calloc(MAX_EVENTS, sizeof(event_stats)), 0, 0, 0};
+	l->ep = epoll_create1(0);
+	for (int i = 0; i < n; i++) {
+		l->subs[i].fd = connect_subscriber(port, path);
+		l->subs[i].next = -1;
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->subs[i]};
+		epoll_ctl(l->ep, EPOLL_CTL_ADD, l->subs[i].fd, &ev);
+	}
+}
+
+/* Reads ready sockets until every subscriber streams (wanted_events < 0),
+ * `wanted_events` events were received, or `until` (monotonic ns, 0: never)
+ * passes; a silence of STALL_MS fails. */
+static void receive(load *l, long wanted_events, int64_t until)
 {
 	static struct epoll_event ready[READY_BATCH];
 	static char buf[READ_BUFFER];
-	while (wanted_events < 0 ? !all_streaming(subs, n) : a->complete < wanted_events) {
-		int k = epoll_wait(ep, ready, READY_BATCH, STALL_MS);
+	arrivals *a = &l->a;
+	while (wanted_events < 0 ? !all_streaming(l->subs, l->n) : a->complete < wanted_events) {
+		if (until != 0 && now_ns() >= until)
+			return;
+		int k = epoll_wait(l->ep, ready, READY_BATCH, STALL_MS);
 		if (k <= 0) {
-			fprintf(stderr, "bench_fanout: subscribers stalled with %ld of %ld events\n", a->complete,
-				wanted_events);
+			int waiting = 0;
+			for (int i = 0; i < l->n; i++)
+				waiting += !l->subs[i].streaming;
+			fprintf(stderr, "bench_fanout: subscribers stalled: %d without a response head, %ld of %ld events\n",
+				waiting, a->complete, wanted_events);
 			exit(1);
 		}
 		for (int j = 0; j < k; j++) {
@@ -232,34 +347,70 @@ static void receive(int ep, subscriber *subs, int n, arrivals *a, long wanted_ev
 	}
 }
 
+static void disconnect_all(load *l)
+{
+	struct linger abort_close = {1, 0}; /* no TIME_WAIT: runs follow each other */
+	for (int i = 0; i < l->n; i++) {
+		setsockopt(l->subs[i].fd, SOL_SOCKET, SO_LINGER, &abort_close, sizeof(abort_close));
+		close(l->subs[i].fd);
+	}
+	close(l->ep);
+	free(l->subs);
+	free(l->a.events);
+}
+
+/* The child of the in-process benchmark: reports when every subscriber
+ * streams, then the CPU time it spent and the arrivals of all events. */
 static void run_client(pipes *p, const settings *cfg)
 {
 	prctl(PR_SET_NAME, "bench-client");
 	int64_t port;
 	read_all(p->to_client[0], &port, sizeof(port));
-	int n = cfg->subscribers, total = cfg->events + WARMUP;
-	subscriber *subs = calloc((size_t)n, sizeof(*subs));
-	arrivals a = {calloc((size_t)total, sizeof(int64_t)), calloc((size_t)total, sizeof(int64_t)), 0};
-	int ep = epoll_create1(0);
-	for (int i = 0; i < n; i++) {
-		subs[i].fd = connect_subscriber((int)port);
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &subs[i]};
-		epoll_ctl(ep, EPOLL_CTL_ADD, subs[i].fd, &ev);
-	}
-	receive(ep, subs, n, &a, -1);
-	write_all(p->to_server[1], &a.complete, sizeof(a.complete)); /* every subscriber streams */
+	int total = cfg->events + WARMUP;
+	load l;
+	connect_all(&l, (int)port, "/events", cfg->subscribers);
+	receive(&l, -1, 0);
+	write_all(p->to_server[1], &l.a.complete, sizeof(l.a.complete)); /* every subscriber streams */
 	int64_t cpu = cpu_ns();
-	receive(ep, subs, n, &a, (long)n * total);
+	receive(&l, (long)cfg->subscribers * total, 0);
 	cpu = cpu_ns() - cpu;
-	write_all(p->to_server[1], &cpu, sizeof(cpu));
-	write_all(p->to_server[1], a.first, (size_t)total * sizeof(int64_t));
-	write_all(p->to_server[1], a.last, (size_t)total * sizeof(int64_t));
-	struct linger abort_close = {1, 0}; /* no TIME_WAIT: runs follow each other */
-	for (int i = 0; i < n; i++) {
-		setsockopt(subs[i].fd, SOL_SOCKET, SO_LINGER, &abort_close, sizeof(abort_close));
-		close(subs[i].fd);
+	if (l.a.count != total || l.a.out_of_order != 0) {
+		fprintf(stderr, "bench_fanout: %d distinct events, %ld out of order\n", l.a.count, l.a.out_of_order);
+		exit(1);
 	}
+	write_all(p->to_server[1], &cpu, sizeof(cpu));
+	for (int k = 0; k < total; k++) {
+		write_all(p->to_server[1], &l.a.events[k].first, sizeof(int64_t));
+		write_all(p->to_server[1], &l.a.events[k].last, sizeof(int64_t));
+	}
+	disconnect_all(&l);
 	exit(0);
+}
+
+/* Against a running node: `subscribers` connections to `path`, then every
+ * event of the next `seconds`, one line each:
+ *   event FIRST_NS LAST_NS SUBSCRIBERS BYTES KEY
+ * (CLOCK_MONOTONIC), after "streaming NS" and before "out_of_order N". */
+static int run_node_client(int port, const char *path, int subscribers, double seconds)
+{
+	load l;
+	connect_all(&l, port, path, subscribers);
+	receive(&l, -1, 0);
+	int64_t streaming = now_ns();
+	int first_counted = l.a.count; /* events under way while subscribers joined are left out */
+	int64_t cpu = cpu_ns();
+	receive(&l, LONG_MAX, streaming + (int64_t)(seconds * 1e9));
+	cpu = cpu_ns() - cpu;
+	printf("streaming %lld\n", (long long)streaming);
+	printf("client_cpu_ns %lld\n", (long long)cpu);
+	for (int k = first_counted; k < l.a.count; k++) {
+		event_stats *e = &l.a.events[k];
+		printf("event %lld %lld %d %zu %.*s\n", (long long)e->first, (long long)e->last, e->count, e->bytes,
+			e->key_len, e->key);
+	}
+	printf("out_of_order %ld\n", l.a.out_of_order);
+	disconnect_all(&l);
+	return 0;
 }
 
 static pid_t start_client(pipes *p, const settings *cfg)
@@ -269,8 +420,13 @@ static pid_t start_client(pipes *p, const settings *cfg)
 	pid_t pid = fork();
 	if (pid < 0)
 		die("fork");
-	if (pid == 0)
+	if (pid == 0) {
+		close(p->to_client[1]);
+		close(p->to_server[0]);
 		run_client(p, cfg);
+	}
+	close(p->to_client[0]); /* the client's ends: its exit is then an end of file here */
+	close(p->to_server[1]);
 	return pid;
 }
 
@@ -282,7 +438,8 @@ static void finish_client(pipes *p, pid_t pid)
 		fprintf(stderr, "bench_fanout: the load generator failed\n");
 		exit(1);
 	}
-	close(p->to_client[0]), close(p->to_client[1]), close(p->to_server[0]), close(p->to_server[1]);
+	close(p->to_client[1]);
+	close(p->to_server[0]);
 }
 
 /* ---- the serving side ---- */
@@ -345,8 +502,10 @@ static figures measure(pipes *p, const settings *cfg, publisher *pub)
 	int64_t *first = malloc((size_t)total * sizeof(int64_t)), *last = malloc((size_t)total * sizeof(int64_t));
 	read_all(p->to_server[0], &client_cpu, sizeof(client_cpu));
 	server_cpu = cpu_ns() - server_cpu;
-	read_all(p->to_server[0], first, (size_t)total * sizeof(int64_t));
-	read_all(p->to_server[0], last, (size_t)total * sizeof(int64_t));
+	for (int k = 0; k < total; k++) {
+		read_all(p->to_server[0], &first[k], sizeof(int64_t));
+		read_all(p->to_server[0], &last[k], sizeof(int64_t));
+	}
 	int n = cfg->events;
 	for (int k = 0; k < n; k++) {
 		first[k] = first[k + WARMUP] - published[k + WARMUP];
@@ -490,6 +649,16 @@ static void raise_descriptor_limit(int subscribers)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--node") == 0) {
+		int subscribers = argc > 4 ? atoi(argv[4]) : 0;
+		double seconds = argc > 5 ? atof(argv[5]) : 0;
+		if (argc != 6 || atoi(argv[2]) <= 0 || argv[3][0] != '/' || subscribers <= 0 || seconds <= 0) {
+			fprintf(stderr, "usage: bench_fanout --node PORT PATH SUBSCRIBERS SECONDS\n");
+			return 2;
+		}
+		raise_descriptor_limit(subscribers);
+		return run_node_client(atoi(argv[2]), argv[3], subscribers, seconds);
+	}
 	settings cfg = {
 		argc > 1 ? atoi(argv[1]) : 10000,
 		argc > 2 ? atoi(argv[2]) : 40,

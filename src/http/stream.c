@@ -20,20 +20,25 @@
 #include "http/stream.h"
 #include "http/list.h"
 #include "util/error.h"
+#include "util/log.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_EVENT_DATA (64u * 1024 * 1024)
+#define TRACED_DATA 96 /* bytes of an event's data in its debug line: enough to tell events apart */
 
 struct cairn_http_event {
 	atomic_size_t refs;
 	size_t len;     /* the whole chunk */
 	size_t sse;     /* where the event starts, after the chunk size line */
 	size_t sse_len; /* the event without the chunk framing */
+	size_t data;    /* where its data starts */
 	char bytes[];
 };
 
@@ -90,6 +95,7 @@ int cairn_http_event_create(cairn_http_event **out, const char *name, const char
 	p = append(p, "event:", 6);
 	p = append(p, name, name_len);
 	p = append(p, "\ndata:", 6);
+	ev->data = (size_t)(p - ev->bytes);
 	p = append(p, data, len);
 	p = append(p, "\n\n\r\n", 4);
 	atomic_init(&ev->refs, 1);
@@ -164,11 +170,28 @@ static void wake_feeds_locked(cairn_http_topic *topic)
 	}
 }
 
+/* One debug line per event: its sequence number, the moment it was
+ * published (CLOCK_MONOTONIC, taken before the fan-out threads are woken,
+ * so fan-out latency can be measured against it) and how its data starts. */
+static void trace_publish(const cairn_http_event *event, uint64_t seq, size_t subscribers, struct timespec now)
+{
+	size_t data_len = event->sse + event->sse_len - 2 - event->data;
+	cairn_log_debug("http", "event %" PRIu64 " published to %zu subscribers at %lld.%09ld: %.*s", seq, subscribers,
+		(long long)now.tv_sec, now.tv_nsec, (int)(data_len < TRACED_DATA ? data_len : TRACED_DATA),
+		event->bytes + event->data);
+}
+
 size_t cairn_http_topic_publish(cairn_http_topic *topic, cairn_http_event *event)
 {
+	bool tracing = cairn_log_get_level() <= CAIRN_LOG_DEBUG;
+	struct timespec now = {0, 0};
+	if (tracing)
+		clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&topic->lock);
 	size_t subscribers = 0;
-	if (!topic->closed) {
+	uint64_t seq = topic->next;
+	bool published = !topic->closed;
+	if (published) {
 		cairn_http_event **slot = &topic->ring[topic->next++ % topic->queue_limit];
 		cairn_http_event_unref(*slot);
 		*slot = cairn_http_event_ref(event);
@@ -176,6 +199,8 @@ size_t cairn_http_topic_publish(cairn_http_topic *topic, cairn_http_event *event
 		wake_feeds_locked(topic);
 	}
 	pthread_mutex_unlock(&topic->lock);
+	if (published && tracing)
+		trace_publish(event, seq, subscribers, now);
 	return subscribers;
 }
 
