@@ -197,7 +197,7 @@ static cairn_node *open_node(cairn_config *cfg, const char *database, const char
 
 static uint64_t files_bytes(const char *dir, const char *suffix)
 {
-	char cmd[PATH_MAX + 64];
+	char cmd[2 * PATH_MAX];
 	snprintf(cmd, sizeof(cmd), "find '%s' -name '*%s' -printf '%%s\\n' | awk '{s+=$1} END {print s+0}'", dir, suffix);
 	FILE *f = popen(cmd, "r");
 	unsigned long long bytes = 0;
@@ -233,7 +233,7 @@ static int fill(const char *database, uint64_t mb, size_t pad_kb)
 
 static double manifest_ms(const char *backups, const char *id, const char *key)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX + 96];
 	snprintf(path, sizeof(path), "%s/%s/manifest.json", backups, id);
 	json_object *m = json_object_from_file(path), *t = NULL, *v = NULL;
 	json_object_object_get_ex(m, "timings", &t);

@@ -338,9 +338,8 @@ static int decode_transactions(arena *a, json_object *txs, size_t count)
 		for (size_t k = 0; k < 2; k++) {
 			const char *text;
 			size_t len;
-			(void)array_string(&text, &len, pair, k); /* checked by scan_transactions */
-			int rc = arena_base64(dest[k], a, text, len);
-			if (rc != CAIRN_OK)
+			int rc = array_string(&text, &len, pair, k);
+			if (rc != CAIRN_OK || (rc = arena_base64(dest[k], a, text, len)) != CAIRN_OK)
 				return cairn_error_prefix(rc, "transactions[%zu][%zu]", i, k);
 		}
 	}

@@ -14,16 +14,15 @@
 
 static _Thread_local char last_message[ERROR_CAPACITY];
 
-int cairn_error_set(int code, const char *fmt, ...)
+void cairn_error_record(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(last_message, sizeof(last_message), fmt, ap);
 	va_end(ap);
-	return code;
 }
 
-int cairn_error_set_errno(int code, int err, const char *fmt, ...)
+void cairn_error_record_errno(int err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -31,10 +30,9 @@ int cairn_error_set_errno(int code, int err, const char *fmt, ...)
 	va_end(ap);
 	if (n >= 0 && (size_t)n < sizeof(last_message))
 		snprintf(last_message + n, sizeof(last_message) - (size_t)n, ": %s", strerror(err));
-	return code;
 }
 
-int cairn_error_prefix(int code, const char *fmt, ...)
+void cairn_error_record_prefix(const char *fmt, ...)
 {
 	char previous[ERROR_CAPACITY];
 	memcpy(previous, last_message, sizeof(previous));
@@ -44,7 +42,6 @@ int cairn_error_prefix(int code, const char *fmt, ...)
 	va_end(ap);
 	if (n >= 0 && (size_t)n < sizeof(last_message) && previous[0] != '\0')
 		snprintf(last_message + n, sizeof(last_message) - (size_t)n, ": %s", previous);
-	return code;
 }
 
 const char *cairn_error_last(void)

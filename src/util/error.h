@@ -31,15 +31,31 @@ enum {
 #define CAIRN_PRINTF(f, a)
 #endif
 
-/* Records a message for this thread; returns `code` so callers can write
- * `return cairn_error_set(CAIRN_EINVALID, "bad port %d", port);`. */
-int cairn_error_set(int code, const char *fmt, ...) CAIRN_PRINTF(2, 3);
+/* Records a message for this thread. */
+void cairn_error_record(const char *fmt, ...) CAIRN_PRINTF(1, 2);
 
-/* Like cairn_error_set, appending ": strerror(err)". */
-int cairn_error_set_errno(int code, int err, const char *fmt, ...) CAIRN_PRINTF(3, 4);
+/* Like cairn_error_record, appending ": strerror(err)". */
+void cairn_error_record_errno(int err, const char *fmt, ...) CAIRN_PRINTF(2, 3);
 
-/* Prepends "context: " to the current message; returns `code`. */
-int cairn_error_prefix(int code, const char *fmt, ...) CAIRN_PRINTF(2, 3);
+/* Prepends "context: " to the current message. */
+void cairn_error_record_prefix(const char *fmt, ...) CAIRN_PRINTF(1, 2);
+
+/* Each records a message and evaluates to `code`, so callers can write
+ * `return cairn_error_set(CAIRN_EINVALID, "bad port %d", port);`.  They are
+ * macros so that the compiler sees the code returned: a function returning
+ * its argument from another file leaves gcc's optimiser unsure whether an
+ * error path returns CAIRN_OK, and it then warns about out-parameters that
+ * only the success path sets. */
+#define cairn_error_set(code, ...) cairn_error__code((cairn_error_record(__VA_ARGS__), (code)))
+#define cairn_error_set_errno(code, err, ...) \
+	cairn_error__code((cairn_error_record_errno((err), __VA_ARGS__), (code)))
+#define cairn_error_prefix(code, ...) cairn_error__code((cairn_error_record_prefix(__VA_ARGS__), (code)))
+
+/* Lets a caller ignore the code when it only records a message. */
+static inline int cairn_error__code(int code)
+{
+	return code;
+}
 
 /* The last message set on this thread, or "" when none. Never NULL. */
 const char *cairn_error_last(void);
