@@ -2,7 +2,7 @@
  * bench_bare: the reference for bench/produce, a bare RocksDB-plus-SQLite
  * write loop of the blocks a node produced.
  *
- *   bench_bare <node-database-directory> <work-dir> [max-blocks]
+ *   bench_bare <node-database-directory> <work-dir> [blocks-per-transaction] [max-blocks]
  *
  * It loads, untimed, the blocks of a stopped node's database directory in
  * braided order (by height, then chain): from the chain database each
@@ -17,7 +17,9 @@
  *     whatever was written since its last fsync: the node's group commit;
  *   - SQLite: one transaction per block in the chain's own file, created
  *     from the node file's schema, WAL mode with synchronous=NORMAL as the
- *     node, and SQLite's default autocheckpoint.
+ *     node, and SQLite's default autocheckpoint.  With blocks-per-transaction
+ *     N > 1 (default 1, the node's policy), N blocks of a chain share one
+ *     transaction instead: what grouping Pact commits would gain.
  * What the node does besides (producing, mining, validating, translating
  * payloads, reading balances, publishing) is what the ratio measures.
  *
@@ -71,6 +73,7 @@ typedef struct pact_file {
 	table tables[MAX_TABLES];
 	int ntables;
 	uint64_t last_endingtxid;
+	unsigned open_blocks; /* blocks in the open transaction */
 } pact_file;
 
 static const struct {
@@ -334,9 +337,10 @@ static void write_chain_records(rocksdb_t *db, rocksdb_writeoptions_t *wo, const
 	check_rocks(err, "write block");
 }
 
-static void write_pact_rows(pact_file *f, const block *b)
+static void write_pact_rows(pact_file *f, const block *b, unsigned per_transaction)
 {
-	exec(f->dst, "BEGIN IMMEDIATE");
+	if (f->open_blocks++ == 0)
+		exec(f->dst, "BEGIN IMMEDIATE");
 	for (size_t i = 0; i < b->nrows; i++) {
 		table *t = &f->tables[b->rows[i].table];
 		for (int c = 0; c < t->ncols; c++)
@@ -344,7 +348,10 @@ static void write_pact_rows(pact_file *f, const block *b)
 		check_sqlite(f->dst, sqlite3_step(t->insert), t->name);
 		sqlite3_reset(t->insert);
 	}
-	exec(f->dst, "COMMIT");
+	if (f->open_blocks == per_transaction) {
+		exec(f->dst, "COMMIT");
+		f->open_blocks = 0;
+	}
 }
 
 static rocksdb_t *open_rocks(rocksdb_options_t **options, const char *work_dir)
@@ -363,10 +370,14 @@ static rocksdb_t *open_rocks(rocksdb_options_t **options, const char *work_dir)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: bench_bare <node-database-directory> <work-dir> [max-blocks]\n");
+		fprintf(stderr, "usage: bench_bare <node-database-directory> <work-dir> [blocks-per-transaction] "
+			"[max-blocks]\n");
 		return 2;
 	}
-	size_t max_blocks = argc > 3 ? strtoull(argv[3], NULL, 10) : 100000;
+	unsigned per_transaction = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 1;
+	size_t max_blocks = argc > 4 ? strtoull(argv[4], NULL, 10) : 100000;
+	if (per_transaction == 0 || max_blocks == 0)
+		die("arguments", "blocks-per-transaction and max-blocks must be positive");
 	static pact_file files[CAIRN_CHAINDB_MAX_CHAINS];
 	uint32_t nchains;
 	char sqlite_dir[4096];
@@ -384,9 +395,12 @@ int main(int argc, char **argv)
 	pthread_create(&thread, NULL, sync_loop, &s);
 	for (size_t i = 0; i < n; i++) {
 		write_chain_records(s.db, wo, &blocks[i]);
-		write_pact_rows(&files[blocks[i].chain], &blocks[i]);
+		write_pact_rows(&files[blocks[i].chain], &blocks[i], per_transaction);
 		syncer_signal(&s, false);
 	}
+	for (uint32_t chain = 0; chain < nchains; chain++)
+		if (files[chain].open_blocks > 0)
+			exec(files[chain].dst, "COMMIT");
 	syncer_signal(&s, true);
 	pthread_join(thread, NULL);
 	double seconds = now() - start;
