@@ -180,6 +180,10 @@ static int write_genesis_blocks(cairn_node *node)
 	for (uint32_t chain = 0; rc == CAIRN_OK && chain < node->chains; chain++)
 		if (cairn_version_genesis_height(&height, node->version, chain) == CAIRN_OK && height == first)
 			rc = cairn_commit_genesis(node->commit, chain);
+	/* Published (durable and in the cut) before the service API can be
+	 * asked: the first /cut shows every genesis block. */
+	if (rc == CAIRN_OK)
+		cairn_commit_flush(node->commit);
 	return rc;
 }
 
