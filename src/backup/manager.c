@@ -73,36 +73,6 @@ bool cairn_backup_id_is_valid(const char *id)
 	return len > 0;
 }
 
-/* The value of an all-digit name that fits in 64 bits. */
-static bool numeric_id(uint64_t *out, const char *name)
-{
-	size_t len = strspn(name, "0123456789");
-	if (len == 0 || len > 19 || name[len] != '\0')
-		return false;
-	*out = strtoull(name, NULL, 10);
-	return true;
-}
-
-/* Reads the status of entry `id` of the backup directory without
- * following links; CAIRN_ENOTFOUND when it is no backup. */
-static int read_status_at(cairn_backup_state *out, int dir_fd, const char *id)
-{
-	int dfd = openat(dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
-	int fd = openat(dfd, "status", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	close(dfd);
-	if (fd < 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
-	char text[64];
-	ssize_t n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n < 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
-	text[n] = '\0';
-	return cairn_backup__parse_status(out, text);
-}
-
 /* ---- opening: recovery and the id floor ---- */
 
 /* True when `root` holds nothing but leftovers of an interrupted status
@@ -130,7 +100,7 @@ static int recover_entry(cairn_backup_manager *m, const char *name, int *interru
 	char root[PATH_MAX];
 	int rc = cairn_backup__job_path(root, sizeof(root), m->directory, name);
 	cairn_backup_state state;
-	int found = read_status_at(&state, m->dir_fd, name);
+	int found = cairn_backup__read_status_at(&state, m->dir_fd, name);
 	bool stale = found == CAIRN_OK ? state == CAIRN_BACKUP_COPYING : holds_only_status_temporaries(root);
 	if (rc != CAIRN_OK || !stale)
 		return rc;
@@ -158,7 +128,7 @@ static int recover(cairn_backup_manager *m)
 	struct dirent *e;
 	while (rc == CAIRN_OK && (e = readdir(d)) != NULL) {
 		uint64_t id;
-		if (numeric_id(&id, e->d_name) && id > m->last_id)
+		if (cairn_backup__numeric_id(&id, e->d_name) && id > m->last_id)
 			m->last_id = id;
 		if (!cairn_backup_id_is_valid(e->d_name))
 			continue;
@@ -353,7 +323,7 @@ int cairn_backup_state_of(cairn_backup_state *out, cairn_backup_manager *m, cons
 	if (current)
 		*out = (cairn_backup_state)atomic_load(&m->job->state);
 	pthread_mutex_unlock(&m->mutex);
-	return current ? CAIRN_OK : read_status_at(out, m->dir_fd, id);
+	return current ? CAIRN_OK : cairn_backup__read_status_at(out, m->dir_fd, id);
 }
 
 void cairn_backup_wait_idle(cairn_backup_manager *m)
