@@ -51,6 +51,7 @@ struct cairn_backup_manager {
 	int dir_fd;
 	cairn_fs_lock *lock;
 	int parallelism;
+	cairn_backup_retention retention;
 	pthread_mutex_t mutex;
 	pthread_cond_t idle;
 	uint64_t last_id;
@@ -186,6 +187,7 @@ int cairn_backup_manager_open(cairn_backup_manager **out, const cairn_backup_sou
 	m->staging = strdup(source->staging_directory);
 	m->source.staging_directory = m->staging;
 	m->parallelism = opts->parallelism > 0 ? opts->parallelism : default_parallelism();
+	m->retention = opts->retention;
 	atomic_init(&m->stop, false);
 	pthread_mutex_init(&m->mutex, NULL);
 	pthread_cond_init(&m->idle, NULL);
@@ -248,10 +250,24 @@ static int create_job_directory(char *id, cairn_backup_manager *m)
 	return cairn_error_set(CAIRN_EEXISTS, "no free backup id in '%s'", m->directory);
 }
 
+/* Runs while the finished job still counts as running: no job starts
+ * until the policy has been applied. */
+static void apply_retention(cairn_backup_manager *m)
+{
+	size_t removed = 0;
+	if (!cairn_backup_retention_is_set(&m->retention))
+		return;
+	if (cairn_backup_retention_apply(&removed, m->directory, &m->retention, unix_ms()) != CAIRN_OK)
+		cairn_log_error("backup", "%s", cairn_error_last());
+	else if (removed > 0)
+		cairn_log_info("backup", "retention: %zu backups removed after backup %s", removed, m->job->id);
+}
+
 static void *job_thread(void *arg)
 {
 	cairn_backup_manager *m = arg;
 	cairn_backup__job_run(m->job);
+	apply_retention(m);
 	pthread_mutex_lock(&m->mutex);
 	m->running = false;
 	pthread_cond_broadcast(&m->idle);

@@ -22,9 +22,11 @@
  * stores through a cairn_backup_source built from the accessors below, so
  * the backup engine never depends on the node.  It opens last and closes
  * first: a running job is stopped and its Pact snapshots ended before any
- * store closes.
+ * store closes.  The backup schedule (when an interval is configured)
+ * starts right after the manager and stops right before it.
  */
 #include "node/node.h"
+#include "backup/schedule.h"
 #include "node/checkpointer.h"
 #include "node/commit.h"
 #include "node/producer.h"
@@ -56,6 +58,7 @@ struct cairn_node {
 	cairn_producer *producer;
 	bool recovered; /* the stores agree and were validated: the cut may be recorded at close */
 	cairn_backup_manager *backups;
+	cairn_backup_schedule *schedule;
 };
 
 static void log_settings(const cairn_config *cfg)
@@ -116,7 +119,15 @@ static int open_backups(cairn_node *node, const cairn_config *cfg)
 	cairn_backup_options opts = CAIRN_BACKUP_OPTIONS_INIT;
 	opts.directory = cfg->backup_directory;
 	opts.parallelism = cfg->backup_parallelism;
-	return cairn_backup_manager_open(&node->backups, &source, &opts);
+	opts.retention.keep_last = cfg->backup_retention_keep_last;
+	opts.retention.max_age_seconds = cfg->backup_retention_max_age;
+	int rc = cairn_backup_manager_open(&node->backups, &source, &opts);
+	if (rc != CAIRN_OK || cfg->backup_schedule_interval <= 0)
+		return rc;
+	cairn_backup_schedule_options schedule = CAIRN_BACKUP_SCHEDULE_OPTIONS_INIT;
+	schedule.interval_seconds = cfg->backup_schedule_interval;
+	schedule.include_pact = cfg->backup_schedule_pact;
+	return cairn_backup_schedule_start(&node->schedule, node->backups, &schedule);
 }
 
 static int open_chaindb(cairn_node *node, bool *is_new)
@@ -266,6 +277,7 @@ void cairn_node_close(cairn_node *node)
 {
 	if (node == NULL)
 		return;
+	cairn_backup_schedule_stop(node->schedule);
 	cairn_backup_manager_close(node->backups);
 	detach(node);
 	if (node->lock) {
