@@ -504,7 +504,7 @@ static int rocksdb_file(job_run *run, const char *name)
 	cairn_backup_file_digest digest;
 	bool linked = !run->staged && is_table_file(name);
 	if (run->staged) {
-		rc = cairn_backup__copy_file(&digest, src, dst);
+		rc = cairn_backup__copy_file(&digest, src, dst, CAIRN_BACKUP__COPY_SYNC | CAIRN_BACKUP__COPY_HASH);
 	} else if (linked) {
 		struct stat st;
 		rc = stat(dst, &st) == 0 ? CAIRN_OK : cairn_error_set_errno(CAIRN_EIO, errno, "cannot stat '%s'", dst);
