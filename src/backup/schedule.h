@@ -1,13 +1,13 @@
 /*
  * schedule.h: scheduled backups, "set and forget".
  *
- * A thread starts a job every `interval_seconds` through
- * cairn_backup_start, so a scheduled job is an ordinary job: the same ids,
- * the same single flight (a tick that finds a job running starts nothing
- * and says so in the log), visible through check-backup, and followed by
- * the manager's retention.  Ticks keep a fixed cadence from the moment the
- * schedule starts (the first backup one interval after it), so a slow job
- * does not push the later ones back.
+ * The node runs the schedule on one of its workers (node.c): every
+ * `interval_seconds` from its start, at a fixed cadence (a slow job does
+ * not push later ones back), it calls cairn_backup_schedule_tick.  A tick
+ * starts an ordinary job through cairn_backup_start: the same ids, the
+ * same single flight (a tick that finds a job running starts nothing and
+ * says so in the log), visible through check-backup, and followed by the
+ * manager's retention.
  */
 #ifndef CAIRN_BACKUP_SCHEDULE_H
 #define CAIRN_BACKUP_SCHEDULE_H
@@ -23,14 +23,7 @@ typedef struct cairn_backup_schedule_options {
 
 #define CAIRN_BACKUP_SCHEDULE_OPTIONS_INIT {0.0, false}
 
-typedef struct cairn_backup_schedule cairn_backup_schedule;
-
-/* Starts the schedule on `m`, which must outlive it. */
-int cairn_backup_schedule_start(cairn_backup_schedule **out, cairn_backup_manager *m,
-	const cairn_backup_schedule_options *opts);
-
-/* Stops the thread (a job it started goes on; the manager stops that).
- * NULL is accepted. */
-void cairn_backup_schedule_stop(cairn_backup_schedule *s);
+/* One tick: starts a job on `m`, or logs the running job it found. */
+void cairn_backup_schedule_tick(cairn_backup_manager *m, const cairn_backup_schedule_options *opts);
 
 #endif
