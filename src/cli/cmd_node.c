@@ -71,10 +71,15 @@ static int wait_for_signal(int fd, int timeout_ms)
 static void raise_descriptor_limit(void)
 {
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	unsigned long long before = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		cairn_log_info("node", "open-file limit raised from %llu to the hard limit, %llu", before,
+			(unsigned long long)rl.rlim_max);
+	else
+		cairn_log_warn("node", "cannot raise the open-file limit from %llu: %s", before, strerror(errno));
 }
 
 static void shut_down(cairn_node *node, cairn_api_service *service, int signal_fd, int signo, double drain_seconds)

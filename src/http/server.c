@@ -1,7 +1,7 @@
 /*
  * server.c: server.h on libmicrohttpd; the only file that includes it.
  *
- * Threads: MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL with a pool of
+ * Threads: MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL with a pool of
  * worker threads, and one acceptor thread of ours on a listening socket we
  * bind ourselves (so a busy port gets a precise message and port 0 a known
  * result).  The acceptor hands each connection to the pool, which spreads
@@ -9,6 +9,19 @@
  * shared socket themselves, the workers take connections in bursts: with
  * wrk's 100 connections one worker often got them all, and the rate and
  * p99 latency varied twofold from run to run.
+ *
+ * poll(2), not epoll: the epoll loop of libmicrohttpd 0.9.75 (MHD_epoll in
+ * daemon.c, unchanged up to 1.0.1) drains its epoll set in a loop "while
+ * epoll_wait returned MAX_EVENTS (128) events", and every round waits with
+ * the loop's full timeout: after exactly 128 events it blocks again, with
+ * no timeout when no connection has one, before it processes the
+ * connections it already knows are ready.  A burst of connections (10,000
+ * subscribers connecting at once) left the last ones waiting for their
+ * response head until unrelated traffic arrived.  The poll loop has no
+ * such second wait.  Its cost per round grows with the connections in the
+ * poll set, but a connection leaves the set while suspended, so event
+ * streams, the only long-lived connections in numbers, cost it nothing;
+ * the health-check rate and p99 of bench/http did not change measurably.
  *
  * Request phases: the library calls the access handler once when the
  * headers are complete, again for each piece of body, and a last time with
@@ -24,23 +37,36 @@
  * second once the first ran.  Shutdown waits on `idle` for the count to
  * reach zero.
  *
- * Event streams: a stream response is a chunked callback response whose
- * reader drains a cairn_http_subscriber.  With nothing queued the reader
- * suspends the connection (allowed from a content reader); a publish
- * resumes it.  Every stream connection is also listed in the server so
- * shutdown can end them all: stopping the library with a suspended
- * connection is not allowed.
+ * Event streams: a stream response is a callback response of unknown
+ * size, so the library sends the head (chunked for HTTP/1.1) and then asks
+ * the reader for the body.  The library calls the reader only once the
+ * whole head is written; on that first call the reader parks the
+ * connection (suspend, allowed from a reader) and hands its socket to the
+ * fan-out threads (fanout.h), which write the events from then on.  When
+ * the stream is over the fan-out resumes the connection, and the reader's
+ * second call ends the body: cleanly (the library writes the terminating
+ * chunk) or with an error (the library cuts the connection).  A connection
+ * is never suspended while the library stops: shutdown stops the fan-out,
+ * which hands every connection back, before it stops the library.
  *
- * Locks: server lock before topic lock before subscriber lock.
+ * Capacity: the acceptor counts connections (from the library's connection
+ * notifications) and answers those beyond the limit itself, with a canned
+ * 503 carrying the usual headers.  A spare descriptor, given up only to
+ * accept and answer one connection, gets the same 503 out when the
+ * descriptor table is full.
+ *
+ * Locks: the server lock only guards the idle wait; the fan-out and the
+ * topics lock their own state.
  */
 #include "http/server.h"
-#include "http/list.h"
+#include "http/fanout.h"
 #include "http/stream.h"
 #include "util/error.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -56,7 +82,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STREAM_BLOCK_SIZE (16 * 1024)
+#define STREAM_BLOCK_SIZE 256 /* allocated with each stream response; the fan-out writes the body */
 #define CONNECTION_MEMORY (CAIRN_HTTP_MAX_TARGET + 8 * 1024) /* per-connection buffer pool */
 #define RESERVED_FDS 256 /* descriptors left for stores and logs */
 #define MAX_THREADS 16
@@ -76,19 +102,25 @@ struct cairn_http_server {
 	char *node_version;
 	atomic_bool draining;
 	atomic_uint in_flight;
+	atomic_uint connections; /* open in the library */
+	unsigned connection_limit;
+	int spare_fd;         /* given up to answer a connection when descriptors run out */
+	time_t refusal_logged_at;    /* the acceptor's own */
+	unsigned long refusals_unlogged;
 
-	pthread_mutex_t lock; /* guards idle waits and the stream list */
+	pthread_mutex_t lock; /* guards idle waits */
 	pthread_cond_t idle;  /* broadcast when in_flight reaches zero */
-	bool streams_closed;
-	cairn_http_link *streams;
+	cairn_http_fanout *fanout;
+	atomic_bool streams_closed;
 };
 
 struct stream_conn {
 	cairn_http_server *server;
 	struct MHD_Connection *connection;
 	cairn_http_subscriber *subscriber;
-	cairn_http_link link;     /* in server->streams, under server->lock */
-	int fd;                   /* the connection's socket */
+	int fd;       /* the connection's socket */
+	bool handed;  /* the fan-out took the socket (first reader call) */
+	bool clean;   /* the fan-out ended the stream cleanly (set before the resume) */
 	char peer[CAIRN_HTTP_PEER_MAX];
 };
 
@@ -234,73 +266,44 @@ static void on_request_done(void *cls, struct MHD_Connection *connection, void *
 
 /* ---- event streams ---- */
 
-static void stream_suspend(void *ctx)
-{
-	MHD_suspend_connection(((stream_conn *)ctx)->connection);
-}
-
-static void stream_resume(void *ctx)
-{
-	MHD_resume_connection(((stream_conn *)ctx)->connection);
-}
-
-/* Cuts a connection whose client stopped reading.  Safe from the publisher's
- * thread: the library destroys a response (unsubscribing it, which waits
- * for the topic lock held around this call) before it closes the socket, so
- * `fd` is still this connection's.  The worker sees the shut socket and
- * closes the connection. */
-static void stream_drop(void *ctx)
+/* The fan-out is done with the connection: wake it for the reader's last call. */
+static void stream_done(void *ctx, bool clean)
 {
 	stream_conn *sc = ctx;
-	cairn_log_warn("http", "event stream to %s dropped: the client fell too far behind", sc->peer);
-	shutdown(sc->fd, SHUT_RDWR);
+	sc->clean = clean;
+	MHD_resume_connection(sc->connection);
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
+	(void)buf;
+	(void)max;
 	stream_conn *sc = cls;
-	size_t len;
-	switch (cairn_http_subscriber_read(&len, sc->subscriber, buf, max)) {
-	case CAIRN_HTTP_STREAM_DATA:
-		return (ssize_t)len;
-	case CAIRN_HTTP_STREAM_WAIT:
-		return 0;
-	case CAIRN_HTTP_STREAM_END:
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	case CAIRN_HTTP_STREAM_OVERFLOW:
-		break;
-	}
-	return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (sc->handed)
+		return sc->clean ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+	/* Park first: the fan-out may resume the connection as soon as it has it. */
+	sc->handed = true;
+	MHD_suspend_connection(sc->connection);
+	if (cairn_http_fanout_add(sc->server->fanout, sc->subscriber, sc->fd, sc->peer, stream_done, sc) != CAIRN_OK)
+		stream_done(sc, true); /* shutting down: end the stream now */
+	return 0;
 }
 
 static void stream_free(void *cls)
 {
 	stream_conn *sc = cls;
-	pthread_mutex_lock(&sc->server->lock);
-	cairn_http_list_remove(&sc->server->streams, &sc->link);
-	pthread_mutex_unlock(&sc->server->lock);
 	cairn_http_subscriber_free(sc->subscriber);
 	free(sc);
 }
 
-/* Subscribes the connection; registered in the server unless it is closing. */
-static int stream_register(stream_conn *sc, cairn_http_topic *topic)
-{
-	cairn_http_server *s = sc->server;
-	cairn_http_stream_hooks hooks = {stream_suspend, stream_resume, stream_drop, sc};
-	pthread_mutex_lock(&s->lock);
-	int rc = s->streams_closed ? cairn_error_set(CAIRN_EBUSY, "the server is shutting down")
-		: cairn_http_subscriber_open(&sc->subscriber, topic, &hooks);
-	if (rc == CAIRN_OK)
-		cairn_http_list_push(&s->streams, &sc->link);
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
 static struct MHD_Response *open_stream(cairn_http_server *s, struct MHD_Connection *connection,
-	const char *peer, cairn_http_topic *topic)
+	const char *peer, bool chunked, cairn_http_topic *topic)
 {
+	if (atomic_load(&s->streams_closed)) {
+		cairn_error_set(CAIRN_EBUSY, "the server is shutting down");
+		return NULL;
+	}
 	stream_conn *sc = calloc(1, sizeof(*sc));
 	if (sc == NULL) {
 		cairn_error_set(CAIRN_ENOMEM, "out of memory");
@@ -311,7 +314,9 @@ static struct MHD_Response *open_stream(cairn_http_server *s, struct MHD_Connect
 	sc->connection = connection;
 	sc->fd = info ? info->connect_fd : -1;
 	snprintf(sc->peer, sizeof(sc->peer), "%s", peer);
-	if (stream_register(sc, topic) != CAIRN_OK) {
+	if (sc->fd < 0 || cairn_http_subscriber_open(&sc->subscriber, topic, chunked) != CAIRN_OK) {
+		if (sc->fd < 0)
+			cairn_error_set(CAIRN_EIO, "the connection has no socket");
 		free(sc);
 		return NULL;
 	}
@@ -324,13 +329,11 @@ static struct MHD_Response *open_stream(cairn_http_server *s, struct MHD_Connect
 	return r;
 }
 
+/* New streams are refused; open ones end once their events are sent. */
 static void close_streams(cairn_http_server *s)
 {
-	pthread_mutex_lock(&s->lock);
-	s->streams_closed = true;
-	for (cairn_http_link *l = s->streams; l; l = l->next)
-		cairn_http_subscriber_close(CAIRN_HTTP_CONTAINER(l, stream_conn, link)->subscriber);
-	pthread_mutex_unlock(&s->lock);
+	atomic_store(&s->streams_closed, true);
+	cairn_http_fanout_close(s->fanout);
 }
 
 /* ---- responses ---- */
@@ -349,10 +352,9 @@ static struct MHD_Response *body_response(cairn_http_response *res)
 	return r;
 }
 
-static bool add_headers(cairn_http_server *s, struct MHD_Response *r, const char *peer,
-	const cairn_http_response *res)
+/* The value of x-server-timestamp: formatted once per second and thread. */
+static const char *server_timestamp(void)
 {
-	/* One formatting per second and thread. */
 	static _Thread_local time_t formatted_second = -1;
 	static _Thread_local char timestamp[24];
 	time_t now = time(NULL);
@@ -360,8 +362,14 @@ static bool add_headers(cairn_http_server *s, struct MHD_Response *r, const char
 		*put_decimal(timestamp, (unsigned long long)now) = '\0';
 		formatted_second = now;
 	}
+	return timestamp;
+}
+
+static bool add_headers(cairn_http_server *s, struct MHD_Response *r, const char *peer,
+	const cairn_http_response *res)
+{
 	bool ok = MHD_add_response_header(r, "x-peer-addr", peer) == MHD_YES &&
-		MHD_add_response_header(r, "x-server-timestamp", timestamp) == MHD_YES &&
+		MHD_add_response_header(r, "x-server-timestamp", server_timestamp()) == MHD_YES &&
 		MHD_add_response_header(r, "x-chainweb-node-version", s->node_version) == MHD_YES;
 	if (ok && res->content_type)
 		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type) == MHD_YES;
@@ -374,11 +382,17 @@ static bool add_headers(cairn_http_server *s, struct MHD_Response *r, const char
 	return ok;
 }
 
+/* `chunked`: the client speaks HTTP/1.1, so a stream is sent in chunks
+ * (the library decides the same way); HTTP/1.0 streams end by closing. */
 static enum MHD_Result send_response(cairn_http_server *s, struct MHD_Connection *connection,
-	const cairn_http_request *req, cairn_http_response *res)
+	const cairn_http_request *req, bool chunked, cairn_http_response *res)
 {
 	struct MHD_Response *r = NULL;
-	if (res->stream && (r = open_stream(s, connection, req->peer, res->stream)) == NULL)
+	/* HEAD gets the stream's head from an empty body: on a chunked callback
+	 * response the library (0.9.75) would follow the head with a
+	 * terminating chunk, corrupting the connection. */
+	bool stream = res->stream != NULL && req->method != CAIRN_HTTP_HEAD;
+	if (stream && (r = open_stream(s, connection, req->peer, chunked, res->stream)) == NULL)
 		cairn_http_respond_text(res, 503, "%s", cairn_error_last());
 	if (r == NULL)
 		r = body_response(res);
@@ -489,7 +503,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	const char *method, const char *version, const char *upload_data, size_t *upload_data_size,
 	void **request_state)
 {
-	(void)version;
 	(void)upload_data;
 	if (*request_state != &request_reading) {
 		*request_state = &request_reading;
@@ -509,7 +522,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	char scratch[CAIRN_HTTP_MAX_TARGET];
 	dispatch(s, &res, &req, connection, url, method, scratch, sizeof(scratch));
 	cairn_log_debug("http", "%s %.200s %d %s", method, url, res.status, peer);
-	return send_response(s, connection, &req, &res);
+	return send_response(s, connection, &req, strcmp(version, MHD_HTTP_VERSION_1_0) != 0, &res);
 }
 
 /* ---- library hooks ---- */
@@ -549,6 +562,87 @@ static bool wait_for_connection(cairn_http_server *s, bool backoff)
 	return !(n > 0 && (fds[0].revents & POLLIN));
 }
 
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_state,
+	enum MHD_ConnectionNotificationCode code)
+{
+	(void)connection;
+	(void)socket_state;
+	cairn_http_server *s = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add_explicit(&s->connections, 1, memory_order_relaxed);
+	else
+		atomic_fetch_sub_explicit(&s->connections, 1, memory_order_relaxed);
+}
+
+/* Logs a refusal: at most one line a second, counting the others. */
+static void log_refusal(cairn_http_server *s, const char *peer, const char *reason)
+{
+	time_t now = time(NULL);
+	if (now == s->refusal_logged_at) {
+		s->refusals_unlogged++;
+		return;
+	}
+	cairn_log_warn("http", "connection from %s refused with 503: %s (%lu more since the last report)", peer, reason,
+		s->refusals_unlogged);
+	s->refusal_logged_at = now;
+	s->refusals_unlogged = 0;
+}
+
+/* Answers a connection the server cannot take with a complete 503 of its
+ * own, so the client learns why instead of waiting or seeing a reset, and
+ * closes it.  What the client sent is read and discarded first: closing
+ * with unread input would reset the connection and could lose the answer. */
+static void refuse_connection(cairn_http_server *s, int fd, const struct sockaddr *addr, const char *reason)
+{
+	char peer[CAIRN_HTTP_PEER_MAX];
+	format_address(peer, addr);
+	char response[1024];
+	int len = snprintf(response, sizeof(response),
+		"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: " CAIRN_HTTP_TEXT_PLAIN "\r\n"
+		"Content-Length: %zu\r\nRetry-After: 1\r\nx-peer-addr: %s\r\nx-server-timestamp: %s\r\n"
+		"x-chainweb-node-version: %s\r\n\r\n%s\n",
+		strlen(reason) + 1, peer, server_timestamp(), s->node_version, reason);
+	if (len > 0 && (size_t)len < sizeof(response))
+		send(fd, response, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	char discard[4096];
+	while (recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0)
+		continue;
+	shutdown(fd, SHUT_WR);
+	close(fd);
+	log_refusal(s, peer, reason);
+}
+
+/* With the descriptor table full: gives up the spare descriptor to accept
+ * one connection, answers it with 503 and takes the spare back.  False
+ * when there was nothing to answer. */
+static bool refuse_for_descriptors(cairn_http_server *s)
+{
+	if (s->spare_fd < 0)
+		return false;
+	close(s->spare_fd);
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof(addr);
+	int fd = accept4(s->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd >= 0)
+		refuse_connection(s, fd, (struct sockaddr *)&addr, "the server is out of file descriptors");
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
+/* Hands a new connection to the library, or refuses it at the limit. */
+static void admit(cairn_http_server *s, int fd, const struct sockaddr *addr, socklen_t len)
+{
+	if (atomic_load_explicit(&s->connections, memory_order_relaxed) >= s->connection_limit) {
+		char reason[96];
+		snprintf(reason, sizeof(reason), "the server is at its limit of %u connections", s->connection_limit);
+		refuse_connection(s, fd, addr, reason);
+		return;
+	}
+	/* The library closes the socket itself when it cannot take it. */
+	if (MHD_add_connection(s->daemon, fd, addr, len) != MHD_YES)
+		cairn_log_warn("http", "connection refused: %s", strerror(errno));
+}
+
 /* Accepts what is pending (at most a batch, so a stop request is never
  * starved); returns true when accepting failed for lack of resources. */
 static bool accept_batch(cairn_http_server *s)
@@ -557,15 +651,18 @@ static bool accept_batch(cairn_http_server *s)
 		struct sockaddr_storage addr;
 		socklen_t len = sizeof(addr);
 		int fd = accept4(s->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0) {
-			bool exhausted = errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
-			if (exhausted)
-				cairn_log_warn("http", "cannot accept a connection: %s", strerror(errno));
-			return exhausted;
+		if (fd >= 0) {
+			admit(s, fd, (struct sockaddr *)&addr, len);
+			continue;
 		}
-		/* The library closes the socket itself when it cannot take it. */
-		if (MHD_add_connection(s->daemon, fd, (struct sockaddr *)&addr, len) != MHD_YES)
-			cairn_log_warn("http", "connection refused: %s", strerror(errno));
+		int err = errno;
+		bool out_of_descriptors = err == EMFILE || err == ENFILE;
+		if (out_of_descriptors && refuse_for_descriptors(s))
+			continue;
+		bool exhausted = out_of_descriptors || err == ENOBUFS || err == ENOMEM;
+		if (exhausted)
+			cairn_log_warn("http", "cannot accept a connection: %s", strerror(err));
+		return exhausted;
 	}
 	return false;
 }
@@ -615,35 +712,51 @@ static unsigned worker_threads(unsigned requested)
 	return n > MAX_THREADS ? MAX_THREADS : n;
 }
 
-static unsigned connection_limit(void)
+/* Connections served at once: the open-file limit less RESERVED_FDS for
+ * the stores and logs (half of it when that is small), or the configured
+ * maximum when lower.  Each event stream is one connection. */
+static unsigned connection_limit(const cairn_http_server_options *opts, unsigned long long *files)
 {
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return 65536;
-	if (rl.rlim_cur < 2 * RESERVED_FDS)
-		return (unsigned)(rl.rlim_cur / 2);
-	return rl.rlim_cur - RESERVED_FDS > 1000000 ? 1000000 : (unsigned)(rl.rlim_cur - RESERVED_FDS);
+	unsigned limit;
+	*files = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) {
+		limit = 65536;
+	} else {
+		*files = rl.rlim_cur;
+		rlim_t usable = rl.rlim_cur < 2 * RESERVED_FDS ? rl.rlim_cur / 2 : rl.rlim_cur - RESERVED_FDS;
+		limit = usable > 1000000 ? 1000000 : (unsigned)usable;
+	}
+	return opts->max_connections != 0 && opts->max_connections < limit ? opts->max_connections : limit;
 }
 
 static int start_daemon(cairn_http_server *s, const cairn_http_server_options *opts)
 {
 	MHD_set_panic_func(on_library_panic, NULL);
 	unsigned threads = worker_threads(opts->threads);
-	s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	unsigned long long files;
+	s->connection_limit = connection_limit(opts, &files);
+	/* The acceptor enforces the limit (with a 503).  The library's own,
+	 * split evenly over its workers, only backs it up: the margin absorbs
+	 * an uneven split and connections the workers have not counted yet. */
+	unsigned library_limit = s->connection_limit + s->connection_limit / 4 + ACCEPT_BATCH;
+	s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
 			MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, log_from_library, NULL, /* first, so it sees every message */
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+		MHD_OPTION_CONNECTION_LIMIT, library_limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_request_done, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		MHD_OPTION_END);
 	if (s->daemon == NULL)
 		return cairn_error_set(CAIRN_ERROR, "cannot start the HTTP server on %s (see debug log)", s->address);
-	cairn_log_debug("http", "%u worker threads, at most %u connections", threads, connection_limit());
+	cairn_log_info("http", "at most %u connections, event streams included (open-file limit %llu); %u threads",
+		s->connection_limit, files, threads);
 	return CAIRN_OK;
 }
 
@@ -669,7 +782,12 @@ int cairn_http_server_start(cairn_http_server **out, const cairn_http_router *ro
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->idle, &attr);
 	pthread_condattr_destroy(&attr);
+	atomic_init(&s->streams_closed, false);
+	atomic_init(&s->connections, 0);
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int rc = open_listener(s, opts->interface, opts->port);
+	if (rc == CAIRN_OK)
+		rc = cairn_http_fanout_start(&s->fanout, worker_threads(opts->threads));
 	if (rc == CAIRN_OK)
 		rc = start_daemon(s, opts);
 	if (rc == CAIRN_OK)
@@ -724,6 +842,7 @@ unsigned cairn_http_server_shutdown(cairn_http_server *server, int64_t grace_ms)
 		return 0;
 	close_streams(server);
 	unsigned left = wait_idle(server, grace_ms);
+	cairn_http_fanout_stop(server->fanout); /* hands every parked connection back */
 	MHD_stop_daemon(server->daemon);
 	server->daemon = NULL;
 	return left;
@@ -734,8 +853,11 @@ void cairn_http_server_free(cairn_http_server *server)
 	if (server == NULL)
 		return;
 	cairn_http_server_shutdown(server, 0);
+	cairn_http_fanout_free(server->fanout);
 	if (server->stop_fd >= 0)
 		close(server->stop_fd);
+	if (server->spare_fd >= 0)
+		close(server->spare_fd);
 	pthread_cond_destroy(&server->idle);
 	pthread_mutex_destroy(&server->lock);
 	free(server->node_version);

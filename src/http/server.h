@@ -10,6 +10,15 @@
  *   x-chainweb-node-version  options.node_version
  * Request bodies are read and discarded: no endpoint takes one.
  *
+ * Capacity: at most `max_connections` connections at once, by default the
+ * open-file limit less a reserve for the stores (each event stream holds
+ * one).  A connection beyond the limit, or one arriving when descriptors
+ * run out, gets a complete 503 from the server itself and is closed: never
+ * a silent close or a hang.  The limit is logged at start.
+ *
+ * Event streams are written by the fan-out threads of fanout.h once their
+ * response head is sent.
+ *
  * Shutdown is graceful and bounded: cairn_http_server_begin_drain() makes
  * every later response close its connection; cairn_http_server_shutdown()
  * stops accepting, ends every event stream, lets requests already in flight
@@ -31,9 +40,10 @@ typedef struct cairn_http_server_options {
 	unsigned threads;          /* worker threads; 0 means one per online CPU */
 	unsigned idle_timeout_s;   /* close connections idle this long; 0 never */
 	const char *node_version;  /* value of x-chainweb-node-version */
+	unsigned max_connections;  /* 0: as many as the open-file limit allows */
 } cairn_http_server_options;
 
-#define CAIRN_HTTP_SERVER_OPTIONS_INIT {"127.0.0.1", 0, 0, 30, CAIRN_VERSION}
+#define CAIRN_HTTP_SERVER_OPTIONS_INIT {"127.0.0.1", 0, 0, 30, CAIRN_VERSION, 0}
 
 /* Binds, listens and starts serving `router`, which must outlive the server.
  * A port already in use is CAIRN_EBUSY with a message naming the address. */
