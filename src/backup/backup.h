@@ -31,13 +31,16 @@
  *     anything touches the file system, and are opened only relative to the
  *     backup directory's descriptor, never following symbolic links.
  * The manager holds an exclusive lock on <directory>/.lock: one process
- * owns a backup directory.
+ * owns a backup directory.  After every job it applies the retention
+ * policy (retention.h), on the job's thread, before another job can start.
  */
 #ifndef CAIRN_BACKUP_BACKUP_H
 #define CAIRN_BACKUP_BACKUP_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "backup/retention.h"
 
 struct cairn_chaindb;
 struct cairn_pactdb;
@@ -63,9 +66,10 @@ typedef struct cairn_backup_source {
 typedef struct cairn_backup_options {
 	const char *directory; /* the backup directory; created if missing */
 	int parallelism;       /* Pact files copied at once; 0: number of cores */
+	cairn_backup_retention retention; /* applied after every job (retention.h) */
 } cairn_backup_options;
 
-#define CAIRN_BACKUP_OPTIONS_INIT {NULL, 0}
+#define CAIRN_BACKUP_OPTIONS_INIT {NULL, 0, CAIRN_BACKUP_RETENTION_INIT}
 
 /* Job states.  The Chainweb API shows PREPARING and COPYING as
  * backup-in-progress; the phases are kept apart for logs and for a richer

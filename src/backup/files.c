@@ -34,8 +34,9 @@ static void pace_writeback(int fd, off_t offset, size_t len)
 }
 
 /* Hashes `in` from its start to its end, writing every chunk to `out` too
- * unless out < 0.  On failure the message names `what`. */
-static int stream(cairn_backup_file_digest *digest, int in, int out, const char *what)
+ * unless out < 0, with paced writeback when `pace`.  On failure the
+ * message names `what`. */
+static int stream(cairn_backup_file_digest *digest, int in, int out, bool pace, const char *what)
 {
 	uint8_t *buf = malloc(CHUNK);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -55,7 +56,7 @@ static int stream(cairn_backup_file_digest *digest, int in, int out, const char 
 			rc = cairn_error_set(CAIRN_ERROR, "cannot hash '%s'", what);
 		else if (out >= 0 && cairn_fs_write_all(out, buf, (size_t)n) != CAIRN_OK)
 			rc = cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot write copy of '%s'", what);
-		else if (out >= 0)
+		else if (out >= 0 && pace)
 			pace_writeback(out, (off_t)digest->size, (size_t)n);
 		digest->size += (uint64_t)n;
 	}
@@ -91,25 +92,49 @@ int cairn_backup__hash_file(cairn_backup_file_digest *out, const char *path, boo
 	int rc = open_file(&fd, path, O_RDONLY);
 	if (rc != CAIRN_OK)
 		return rc;
-	rc = stream(out, fd, -1, path);
+	rc = stream(out, fd, -1, false, path);
 	if (rc == CAIRN_OK && drop_cache)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
 	return rc;
 }
 
-int cairn_backup__copy_file(cairn_backup_file_digest *out, const char *src, const char *dst)
+/* The kernel's copy of `in` into `out`; falls back to reading and writing
+ * where the file systems cannot (EXDEV, EINVAL, ENOSYS). */
+static int kernel_copy(cairn_backup_file_digest *digest, int in, int out, const char *what)
 {
+	digest->size = 0;
+	digest->sha256[0] = '\0';
+	for (;;) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, CHUNK, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && digest->size == 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS))
+			break;
+		if (n < 0)
+			return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot copy '%s'", what);
+		if (n == 0)
+			return CAIRN_OK;
+		digest->size += (uint64_t)n;
+	}
+	int rc = stream(digest, in, out, false, what);
+	digest->sha256[0] = '\0';
+	return rc;
+}
+
+int cairn_backup__copy_file(cairn_backup_file_digest *out, const char *src, const char *dst, unsigned flags)
+{
+	bool sync = flags & CAIRN_BACKUP__COPY_SYNC;
 	int in, copy;
 	int rc = open_file(&in, src, O_RDONLY);
 	if (rc != CAIRN_OK)
 		return rc;
 	rc = open_file(&copy, dst, O_WRONLY | O_CREAT | O_EXCL);
 	if (rc == CAIRN_OK) {
-		rc = stream(out, in, copy, src);
-		if (rc == CAIRN_OK)
+		rc = flags & CAIRN_BACKUP__COPY_HASH ? stream(out, in, copy, sync, src) : kernel_copy(out, in, copy, src);
+		if (rc == CAIRN_OK && sync)
 			rc = sync_fd(copy, dst);
-		if (rc == CAIRN_OK)
+		if (rc == CAIRN_OK && sync)
 			posix_fadvise(copy, 0, 0, POSIX_FADV_DONTNEED);
 		if (close(copy) != 0 && rc == CAIRN_OK)
 			rc = cairn_error_set_errno(CAIRN_EIO, errno, "cannot write '%s'", dst);

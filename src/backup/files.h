@@ -26,10 +26,19 @@ typedef struct cairn_backup_file_digest {
  * database). */
 int cairn_backup__hash_file(cairn_backup_file_digest *out, const char *path, bool drop_cache);
 
-/* Copies `src` to the new file `dst` (which must not exist), hashing the
- * bytes as they pass, and fsyncs `dst`.  Writeback is started as the copy
- * goes, so a large copy never leaves gigabytes of dirty pages behind. */
-int cairn_backup__copy_file(cairn_backup_file_digest *out, const char *src, const char *dst);
+#define CAIRN_BACKUP__COPY_SYNC 1u /* pace writeback and fsync the copy */
+#define CAIRN_BACKUP__COPY_HASH 2u /* hash the bytes as they pass */
+
+/* Copies `src` to the new file `dst` (which must not exist); out->size is
+ * the size copied and out->sha256 its hash with CAIRN_BACKUP__COPY_HASH
+ * ("" without).  With CAIRN_BACKUP__COPY_SYNC, writeback is paced as the
+ * copy goes (a large copy never leaves gigabytes of dirty pages behind
+ * while the node runs) and `dst` is fsynced.  Without, the kernel writes
+ * back as it likes and the caller makes the copies durable, for example
+ * with one syncfs() after many copies (a restore: nothing else runs, and
+ * one bulk writeback beats a paced one per file).  A copy that is not
+ * hashed is made by the kernel (copy_file_range), as cp makes it. */
+int cairn_backup__copy_file(cairn_backup_file_digest *out, const char *src, const char *dst, unsigned flags);
 
 /* The names of the regular files in `dir`, sorted (a malloc'd array of
  * malloc'd strings; release with cairn_backup__free_names). */

@@ -69,6 +69,7 @@
 #include "backup/job.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -168,6 +169,36 @@ int cairn_backup__parse_status(cairn_backup_state *out, const char *text)
 		}
 	}
 	return cairn_error_set(CAIRN_ENOTFOUND, "unknown backup status");
+}
+
+/* The value of an all-digit name that fits in 64 bits. */
+bool cairn_backup__numeric_id(uint64_t *out, const char *name)
+{
+	size_t len = strspn(name, "0123456789");
+	if (len == 0 || len > 19 || name[len] != '\0')
+		return false;
+	*out = strtoull(name, NULL, 10);
+	return true;
+}
+
+/* Reads the status of entry `id` of the backup directory without
+ * following links; CAIRN_ENOTFOUND when it is no backup. */
+int cairn_backup__read_status_at(cairn_backup_state *out, int dir_fd, const char *id)
+{
+	int dfd = openat(dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
+	int fd = openat(dfd, "status", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	close(dfd);
+	if (fd < 0)
+		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
+	char text[64];
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 0)
+		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
+	text[n] = '\0';
+	return cairn_backup__parse_status(out, text);
 }
 
 /* Last resort on a full disk: rewrite the existing status file's block. */
@@ -473,7 +504,7 @@ static int rocksdb_file(job_run *run, const char *name)
 	cairn_backup_file_digest digest;
 	bool linked = !run->staged && is_table_file(name);
 	if (run->staged) {
-		rc = cairn_backup__copy_file(&digest, src, dst);
+		rc = cairn_backup__copy_file(&digest, src, dst, CAIRN_BACKUP__COPY_SYNC | CAIRN_BACKUP__COPY_HASH);
 	} else if (linked) {
 		struct stat st;
 		rc = stat(dst, &st) == 0 ? CAIRN_OK : cairn_error_set_errno(CAIRN_EIO, errno, "cannot stat '%s'", dst);

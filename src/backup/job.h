@@ -6,7 +6,9 @@
 #define CAIRN_BACKUP_JOB_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "backup/backup.h"
 
@@ -39,6 +41,14 @@ int cairn_backup__mark(const char *root, cairn_backup_state state, const char *r
 
 /* The state a status file's text names; CAIRN_ENOTFOUND when none. */
 int cairn_backup__parse_status(cairn_backup_state *out, const char *text);
+
+/* True (with the value) when `name` is all digits and fits in 64 bits:
+ * an id as cairn makes them, UNIX milliseconds. */
+bool cairn_backup__numeric_id(uint64_t *out, const char *name);
+
+/* Reads the status of entry `id` of the backup directory open as dir_fd,
+ * without following links; CAIRN_ENOTFOUND when it is no backup. */
+int cairn_backup__read_status_at(cairn_backup_state *out, int dir_fd, const char *id);
 
 /* Removes everything in <root> but `status` and `failure`. */
 int cairn_backup__discard(const char *root);

@@ -51,6 +51,7 @@ struct cairn_backup_manager {
 	int dir_fd;
 	cairn_fs_lock *lock;
 	int parallelism;
+	cairn_backup_retention retention;
 	pthread_mutex_t mutex;
 	pthread_cond_t idle;
 	uint64_t last_id;
@@ -71,36 +72,6 @@ bool cairn_backup_id_is_valid(const char *id)
 			return false;
 	}
 	return len > 0;
-}
-
-/* The value of an all-digit name that fits in 64 bits. */
-static bool numeric_id(uint64_t *out, const char *name)
-{
-	size_t len = strspn(name, "0123456789");
-	if (len == 0 || len > 19 || name[len] != '\0')
-		return false;
-	*out = strtoull(name, NULL, 10);
-	return true;
-}
-
-/* Reads the status of entry `id` of the backup directory without
- * following links; CAIRN_ENOTFOUND when it is no backup. */
-static int read_status_at(cairn_backup_state *out, int dir_fd, const char *id)
-{
-	int dfd = openat(dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
-	int fd = openat(dfd, "status", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	close(dfd);
-	if (fd < 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
-	char text[64];
-	ssize_t n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n < 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
-	text[n] = '\0';
-	return cairn_backup__parse_status(out, text);
 }
 
 /* ---- opening: recovery and the id floor ---- */
@@ -130,7 +101,7 @@ static int recover_entry(cairn_backup_manager *m, const char *name, int *interru
 	char root[PATH_MAX];
 	int rc = cairn_backup__job_path(root, sizeof(root), m->directory, name);
 	cairn_backup_state state;
-	int found = read_status_at(&state, m->dir_fd, name);
+	int found = cairn_backup__read_status_at(&state, m->dir_fd, name);
 	bool stale = found == CAIRN_OK ? state == CAIRN_BACKUP_COPYING : holds_only_status_temporaries(root);
 	if (rc != CAIRN_OK || !stale)
 		return rc;
@@ -158,7 +129,7 @@ static int recover(cairn_backup_manager *m)
 	struct dirent *e;
 	while (rc == CAIRN_OK && (e = readdir(d)) != NULL) {
 		uint64_t id;
-		if (numeric_id(&id, e->d_name) && id > m->last_id)
+		if (cairn_backup__numeric_id(&id, e->d_name) && id > m->last_id)
 			m->last_id = id;
 		if (!cairn_backup_id_is_valid(e->d_name))
 			continue;
@@ -216,6 +187,7 @@ int cairn_backup_manager_open(cairn_backup_manager **out, const cairn_backup_sou
 	m->staging = strdup(source->staging_directory);
 	m->source.staging_directory = m->staging;
 	m->parallelism = opts->parallelism > 0 ? opts->parallelism : default_parallelism();
+	m->retention = opts->retention;
 	atomic_init(&m->stop, false);
 	pthread_mutex_init(&m->mutex, NULL);
 	pthread_cond_init(&m->idle, NULL);
@@ -278,10 +250,24 @@ static int create_job_directory(char *id, cairn_backup_manager *m)
 	return cairn_error_set(CAIRN_EEXISTS, "no free backup id in '%s'", m->directory);
 }
 
+/* Runs while the finished job still counts as running: no job starts
+ * until the policy has been applied. */
+static void apply_retention(cairn_backup_manager *m)
+{
+	size_t removed = 0;
+	if (!cairn_backup_retention_is_set(&m->retention))
+		return;
+	if (cairn_backup_retention_apply(&removed, m->directory, &m->retention, unix_ms()) != CAIRN_OK)
+		cairn_log_error("backup", "%s", cairn_error_last());
+	else if (removed > 0)
+		cairn_log_info("backup", "retention: %zu backups removed after backup %s", removed, m->job->id);
+}
+
 static void *job_thread(void *arg)
 {
 	cairn_backup_manager *m = arg;
 	cairn_backup__job_run(m->job);
+	apply_retention(m);
 	pthread_mutex_lock(&m->mutex);
 	m->running = false;
 	pthread_cond_broadcast(&m->idle);
@@ -353,7 +339,7 @@ int cairn_backup_state_of(cairn_backup_state *out, cairn_backup_manager *m, cons
 	if (current)
 		*out = (cairn_backup_state)atomic_load(&m->job->state);
 	pthread_mutex_unlock(&m->mutex);
-	return current ? CAIRN_OK : read_status_at(out, m->dir_fd, id);
+	return current ? CAIRN_OK : cairn_backup__read_status_at(out, m->dir_fd, id);
 }
 
 void cairn_backup_wait_idle(cairn_backup_manager *m)

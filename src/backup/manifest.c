@@ -20,6 +20,10 @@
  * Sizes and counts are exact unsigned 64-bit JSON numbers (json-c); hashes
  * are base64url as everywhere in Chainweb's JSON, checksums lowercase hex
  * as sha256sum prints them.
+ *
+ * Reading (verify, restore, list) trusts nothing in the file: a path must
+ * name a plain file directly inside 0/rocksDb or 0/sqlite, so a restore
+ * driven by a manifest can never write outside its target directory.
  */
 #include "backup/manifest.h"
 
@@ -57,6 +61,8 @@ int cairn_backup__manifest_add(cairn_backup_manifest *m, const char *path, uint6
 
 void cairn_backup__manifest_free(cairn_backup_manifest *m)
 {
+	free(m->owned_strings);
+	m->owned_strings = NULL;
 	for (size_t i = 0; i < m->file_count; i++)
 		free(m->files[i].path);
 	free(m->files);
@@ -69,14 +75,28 @@ static void add(json_object *obj, const char *key, json_object *value)
 	json_object_object_add(obj, key, value);
 }
 
+uint64_t cairn_backup__cut_height(const cairn_chaindb_cut *cut)
+{
+	uint64_t height = 0;
+	for (uint32_t c = 0; c < CAIRN_CHAINDB_MAX_CHAINS; c++)
+		height += cut->present[c] ? cut->height[c] : 0;
+	return height;
+}
+
+uint64_t cairn_backup__manifest_bytes(const cairn_backup_manifest *m)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < m->file_count; i++)
+		total += m->files[i].size;
+	return total;
+}
+
 static json_object *cut_json(const cairn_chaindb_cut *cut)
 {
 	json_object *hashes = json_object_new_object();
-	uint64_t height = 0;
 	for (uint32_t c = 0; c < CAIRN_CHAINDB_MAX_CHAINS; c++) {
 		if (!cut->present[c])
 			continue;
-		height += cut->height[c];
 		char chain[16], hash[64];
 		snprintf(chain, sizeof(chain), "%u", c);
 		cairn_base64url_encode(hash, cut->hash[c], CAIRN_CHAINDB_HASH_LEN);
@@ -87,7 +107,7 @@ static json_object *cut_json(const cairn_chaindb_cut *cut)
 	}
 	json_object *obj = json_object_new_object();
 	add(obj, "hashes", hashes);
-	add(obj, "height", json_object_new_uint64(height));
+	add(obj, "height", json_object_new_uint64(cairn_backup__cut_height(cut)));
 	return obj;
 }
 
@@ -182,4 +202,144 @@ int cairn_backup__manifest_write(const cairn_backup_manifest *m, const char *pat
 		: cairn_fs_write_atomic(path, text, len);
 	json_object_put(root);
 	return rc;
+}
+
+/* ---- reading ---- */
+
+static json_object *member(json_object *obj, const char *key, json_type type)
+{
+	json_object *value = NULL;
+	if (!json_object_object_get_ex(obj, key, &value) || !json_object_is_type(value, type))
+		return NULL;
+	return value;
+}
+
+static bool read_uint64(uint64_t *out, json_object *obj, const char *key)
+{
+	json_object *value = member(obj, key, json_type_int);
+	if (value == NULL)
+		return false;
+	*out = json_object_get_uint64(value);
+	return json_object_get_int64(value) >= 0; /* negative numbers read as 0 */
+}
+
+static int read_cut(cairn_chaindb_cut *cut, json_object *root)
+{
+	json_object *obj = member(root, "cut", json_type_object);
+	json_object *hashes = obj ? member(obj, "hashes", json_type_object) : NULL;
+	if (hashes == NULL)
+		return cairn_error_set(CAIRN_EINVALID, "no cut");
+	memset(cut, 0, sizeof(*cut));
+	json_object_object_foreach(hashes, key, entry) {
+		char *end;
+		unsigned long chain = strtoul(key, &end, 10);
+		json_object *hash = member(entry, "hash", json_type_string);
+		if (*key == '\0' || *end != '\0' || chain >= CAIRN_CHAINDB_MAX_CHAINS || hash == NULL ||
+		    !read_uint64(&cut->height[chain], entry, "height") ||
+		    cairn_base64url_decode_exact(cut->hash[chain], CAIRN_CHAINDB_HASH_LEN, json_object_get_string(hash),
+			(size_t)json_object_get_string_len(hash)) != CAIRN_OK)
+			return cairn_error_set(CAIRN_EINVALID, "cut: bad entry for chain '%s'", key);
+		cut->present[chain] = true;
+	}
+	return CAIRN_OK;
+}
+
+/* 0/rocksDb/NAME or 0/sqlite/NAME, NAME one plain component. */
+static bool safe_path(const char *path)
+{
+	const char *name = NULL;
+	if (strncmp(path, "0/rocksDb/", 10) == 0)
+		name = path + 10;
+	else if (strncmp(path, "0/sqlite/", 9) == 0)
+		name = path + 9;
+	return name != NULL && *name != '\0' && strchr(name, '/') == NULL && strcmp(name, ".") != 0
+		&& strcmp(name, "..") != 0 && strlen(path) < 256;
+}
+
+static bool is_sha256_hex(const char *text)
+{
+	return strlen(text) == CAIRN_BACKUP_SHA256_HEX - 1 && strspn(text, "0123456789abcdef") == strlen(text);
+}
+
+static int read_file_entry(cairn_backup_manifest *m, json_object *entry, size_t index)
+{
+	json_object *path = member(entry, "path", json_type_string);
+	json_object *sha256 = member(entry, "sha256", json_type_string);
+	json_object *linked = member(entry, "linked", json_type_boolean);
+	uint64_t size;
+	bool is_linked = linked != NULL && json_object_get_boolean(linked);
+	if (path == NULL || !safe_path(json_object_get_string(path)) || !read_uint64(&size, entry, "size"))
+		return cairn_error_set(CAIRN_EINVALID, "files[%zu]: a path inside 0/rocksDb or 0/sqlite and a size "
+			"are required", index);
+	if (is_linked == (sha256 != NULL) || (sha256 != NULL && !is_sha256_hex(json_object_get_string(sha256))))
+		return cairn_error_set(CAIRN_EINVALID, "files[%zu] (%s): either a SHA-256 or \"linked\" is required",
+			index, json_object_get_string(path));
+	for (size_t i = 0; i < m->file_count; i++)
+		if (strcmp(m->files[i].path, json_object_get_string(path)) == 0)
+			return cairn_error_set(CAIRN_EINVALID, "files: '%s' is listed twice", m->files[i].path);
+	return cairn_backup__manifest_add(m, json_object_get_string(path), size,
+		sha256 ? json_object_get_string(sha256) : NULL, is_linked);
+}
+
+static int read_files(cairn_backup_manifest *m, json_object *root)
+{
+	json_object *files = member(root, "files", json_type_array);
+	if (files == NULL)
+		return cairn_error_set(CAIRN_EINVALID, "no file list");
+	int rc = CAIRN_OK;
+	for (size_t i = 0; rc == CAIRN_OK && i < json_object_array_length(files); i++)
+		rc = read_file_entry(m, json_object_array_get_idx(files, i), i);
+	return rc;
+}
+
+static int read_identity(cairn_backup_manifest *m, json_object *root)
+{
+	json_object *format = member(root, "format", json_type_string);
+	json_object *id = member(root, "id", json_type_string);
+	json_object *version = member(root, "chainwebVersion", json_type_string);
+	json_object *pact = member(root, "pactIncluded", json_type_boolean);
+	uint64_t format_version = 0;
+	if (format == NULL || strcmp(json_object_get_string(format), "cairn-backup") != 0 ||
+	    !read_uint64(&format_version, root, "formatVersion") || format_version != CAIRN_BACKUP_MANIFEST_FORMAT)
+		return cairn_error_set(CAIRN_EINVALID, "not a cairn backup manifest of format version %d",
+			CAIRN_BACKUP_MANIFEST_FORMAT);
+	if (id == NULL || version == NULL || pact == NULL || !read_uint64(&m->completed_at, root, "completedAt"))
+		return cairn_error_set(CAIRN_EINVALID, "id, chainwebVersion, completedAt and pactIncluded are required");
+	size_t id_len = strlen(json_object_get_string(id)), version_len = strlen(json_object_get_string(version));
+	if ((m->owned_strings = malloc(id_len + version_len + 2)) == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	memcpy(m->owned_strings, json_object_get_string(id), id_len + 1);
+	memcpy(m->owned_strings + id_len + 1, json_object_get_string(version), version_len + 1);
+	m->id = m->owned_strings;
+	m->chainweb_version = m->owned_strings + id_len + 1;
+	m->pact_included = json_object_get_boolean(pact);
+	return CAIRN_OK;
+}
+
+int cairn_backup__manifest_read(cairn_backup_manifest *m, const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (!cairn_fs_exists(path))
+		return cairn_error_set(CAIRN_ENOTFOUND, "no manifest.json");
+	int rc = cairn_fs_read_file(&text, &len, path);
+	if (rc != CAIRN_OK)
+		return rc;
+	json_tokener *tok = json_tokener_new();
+	json_object *root = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(root, json_type_object))
+		rc = cairn_error_set(CAIRN_EINVALID, "not a JSON object");
+	if (rc == CAIRN_OK)
+		rc = read_identity(m, root);
+	if (rc == CAIRN_OK)
+		rc = read_cut(&m->cut, root);
+	if (rc == CAIRN_OK)
+		rc = read_files(m, root);
+	json_object_put(root);
+	if (tok)
+		json_tokener_free(tok);
+	free(text);
+	if (rc != CAIRN_OK)
+		cairn_backup__manifest_free(m);
+	return rc == CAIRN_OK ? CAIRN_OK : cairn_error_prefix(rc, "manifest.json");
 }

@@ -35,8 +35,10 @@ typedef struct cairn_backup_timings {
 } cairn_backup_timings;
 
 typedef struct cairn_backup_manifest {
-	const char *id;
-	const char *chainweb_version;
+	const char *id;               /* borrowed when writing, owned when read */
+	const char *chainweb_version; /* likewise */
+	char *owned_strings;          /* "id\0version\0" of a manifest read from a file */
+	uint64_t completed_at;        /* UNIX ms; set by cairn_backup__manifest_read */
 	bool pact_included;
 	int parallelism;
 	cairn_chaindb_cut cut;
@@ -52,6 +54,19 @@ int cairn_backup__manifest_add(cairn_backup_manifest *m, const char *path, uint6
 
 /* Writes the manifest to `path` atomically (fsynced with its directory). */
 int cairn_backup__manifest_write(const cairn_backup_manifest *m, const char *path);
+
+/* Reads manifest.json at `path` into a zeroed *m and checks its shape:
+ * format and version, a cut, and files whose paths stay inside the backup
+ * (0/rocksDb/NAME or 0/sqlite/NAME, NAME without '/' and not "." or "..").
+ * CAIRN_ENOTFOUND when the file is missing, CAIRN_EINVALID with the reason
+ * when it is not a manifest cairn can trust. */
+int cairn_backup__manifest_read(cairn_backup_manifest *m, const char *path);
+
+/* The sum of the listed files' sizes. */
+uint64_t cairn_backup__manifest_bytes(const cairn_backup_manifest *m);
+
+/* The cut's height as GET /cut reports it: the sum of the chain heights. */
+uint64_t cairn_backup__cut_height(const cairn_chaindb_cut *cut);
 
 void cairn_backup__manifest_free(cairn_backup_manifest *m);
 

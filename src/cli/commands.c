@@ -9,5 +9,6 @@ const cairn_command cairn_commands[] = {
 	{"header", "verify, decode and encode block headers (stdin to stdout)", cairn_cmd_header},
 	{"import", "validate and commit block headers and payloads from a file or stdin", cairn_cmd_import},
 	{"export", "write every stored block as event lines that import reads", cairn_cmd_export},
+	{"backup", "verify, restore, list and delete backups (cairn backup --help)", cairn_cmd_backup},
 	{0},
 };

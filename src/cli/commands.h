@@ -23,6 +23,7 @@ int cairn_cmd_node(int argc, char **argv);
 int cairn_cmd_header(int argc, char **argv);
 int cairn_cmd_import(int argc, char **argv);
 int cairn_cmd_export(int argc, char **argv);
+int cairn_cmd_backup(int argc, char **argv);
 
 /* The table main() dispatches on, terminated by a zeroed entry. */
 extern const cairn_command cairn_commands[];

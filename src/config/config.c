@@ -38,6 +38,7 @@ typedef enum {
 	OPT_BOOL,       /* YAML boolean; as a flag it takes no value and sets true */
 	OPT_LOG_LEVEL,  /* debug | info | warn | error */
 	OPT_RATE,       /* non-negative number or "max" */
+	OPT_DURATION,   /* non-negative number with a unit s, m, h or d (seconds without one); 0 or off: none */
 } option_type;
 
 typedef struct option_def {
@@ -69,6 +70,15 @@ static const option_def options[] = {
 	 "Directory that receives backups; created if missing"},
 	{"backup-parallelism", "backup.parallelism", OPT_INT, FIELD(backup_parallelism), "N", 0, 256,
 	 "Pact state files a backup copies at once; 0 means one per processor core"},
+	{"backup-schedule-interval", "backup.schedule.interval", OPT_DURATION, FIELD(backup_schedule_interval), "DURATION",
+	 0, 0, "Start a backup this often (for example 6h, 30m, 90s); 0 or off: no scheduled backups"},
+	{"backup-schedule-pact", "backup.schedule.backupPact", OPT_BOOL, FIELD(backup_schedule_pact), NULL, 0, 0,
+	 "Scheduled backups include the Pact state of every chain"},
+	{"backup-retention-keep-last", "backup.retention.keepLast", OPT_INT, FIELD(backup_retention_keep_last), "N",
+	 0, 1000000, "After each backup keep only the newest N successful backups; 0: no limit"},
+	{"backup-retention-max-age", "backup.retention.maxAge", OPT_DURATION, FIELD(backup_retention_max_age), "DURATION",
+	 0, 0, "After each backup remove backups older than this (for example 14d; the newest successful one stays); "
+	 "0 or off: no limit"},
 	{"block-rate", "producer.blockRate", OPT_RATE, FIELD(block_rate), "R|max", 0, 0,
 	 "Blocks per second over all chains from the development producer; 0 stops it, max is unthrottled"},
 	{"transactions-per-block", "producer.transactionsPerBlock", OPT_INT, FIELD(transactions_per_block), "N", 0, 1000,
@@ -175,6 +185,34 @@ static bool parse_bool(bool *out, const char *s)
 	return false;
 }
 
+/* "90s", "30m", "6h", "14d", "2.5h", or seconds without a unit; "off" is 0. */
+static bool parse_duration(double *out, const char *s)
+{
+	static const struct { char unit; double seconds; } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	if (strcasecmp(s, "off") == 0) {
+		*out = 0;
+		return true;
+	}
+	char number[64];
+	size_t len = strlen(s);
+	double scale = 1;
+	for (size_t i = 0; len > 0 && i < sizeof(units) / sizeof(units[0]); i++)
+		if (s[len - 1] == units[i].unit) {
+			scale = units[i].seconds;
+			len--;
+			break;
+		}
+	if (len == 0 || len >= sizeof(number))
+		return false;
+	memcpy(number, s, len);
+	number[len] = '\0';
+	double value;
+	if (!parse_double(&value, number) || value < 0)
+		return false;
+	*out = value * scale;
+	return true;
+}
+
 static bool is_yaml_null(const char *s)
 {
 	return *s == '\0' || strcmp(s, "~") == 0 || strcasecmp(s, "null") == 0;
@@ -235,6 +273,12 @@ static int apply_value(cairn_config *cfg, const option_def *o, const char *value
 		if (!parse_double(&d, value) || d < 0)
 			return cairn_error_set(CAIRN_EINVALID,
 				"%s: %s: '%s' is not a non-negative number or 'max'", where, o->key, value);
+		*(double *)slot = d;
+		return CAIRN_OK;
+	case OPT_DURATION:
+		if (!parse_duration(&d, value))
+			return cairn_error_set(CAIRN_EINVALID, "%s: %s: '%s' is not a duration (for example 90s, 30m, 6h, 14d)",
+				where, o->key, value);
 		*(double *)slot = d;
 		return CAIRN_OK;
 	}
@@ -469,12 +513,35 @@ int cairn_config_validate(cairn_config *cfg)
 		return cairn_error_set(CAIRN_EINVALID,
 			"%s: backup.api.enabled: the backup API needs a backup directory (--backup-directory or backup.directory)",
 			origin_of(cfg, "backup.api.enabled"));
+	static const char *const needs_directory[] = {"backup.schedule.interval", "backup.retention.keepLast",
+		"backup.retention.maxAge"};
+	bool wanted[] = {cfg->backup_schedule_interval > 0, cfg->backup_retention_keep_last > 0,
+		cfg->backup_retention_max_age > 0};
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+		if (wanted[i] && cfg->backup_directory == NULL)
+			return cairn_error_set(CAIRN_EINVALID, "%s: %s: needs a backup directory (--backup-directory or "
+				"backup.directory)", origin_of(cfg, needs_directory[i]), needs_directory[i]);
+	if (cfg->backup_schedule_interval > 0 && cfg->backup_schedule_interval < 1)
+		return cairn_error_set(CAIRN_EINVALID, "%s: backup.schedule.interval: at least 1 second",
+			origin_of(cfg, "backup.schedule.interval"));
 	if (cfg->backup_directory && cairn_fs_check_writable_dir(cfg->backup_directory) != CAIRN_OK)
 		return cairn_error_prefix(CAIRN_EINVALID, "%s: backup.directory", origin_of(cfg, "backup.directory"));
 	return CAIRN_OK;
 }
 
 /* ---- output ---- */
+
+/* The largest unit that expresses the duration exactly: "6h", "14d", "90s". */
+static void format_duration(char *buf, size_t size, double seconds)
+{
+	static const struct { const char *unit; double seconds; } units[] = {{"d", 86400}, {"h", 3600}, {"m", 60}};
+	for (size_t i = 0; seconds > 0 && i < sizeof(units) / sizeof(units[0]); i++)
+		if (fmod(seconds, units[i].seconds) == 0) {
+			snprintf(buf, size, "%g%s", seconds / units[i].seconds, units[i].unit);
+			return;
+		}
+	snprintf(buf, size, seconds > 0 ? "%gs" : "off", seconds);
+}
 
 static void format_value(char *buf, size_t size, const cairn_config *cfg, const option_def *o)
 {
@@ -489,6 +556,7 @@ static void format_value(char *buf, size_t size, const cairn_config *cfg, const 
 	case OPT_PORT:
 	case OPT_INT: snprintf(buf, size, "%d", *(const int *)slot); break;
 	case OPT_SECONDS: snprintf(buf, size, "%g", *(const double *)slot); break;
+	case OPT_DURATION: format_duration(buf, size, *(const double *)slot); break;
 	case OPT_BOOL: snprintf(buf, size, "%s", *(const bool *)slot ? "true" : "false"); break;
 	case OPT_LOG_LEVEL: snprintf(buf, size, "%s", cairn_log_level_name(*(const cairn_log_level *)slot)); break;
 	case OPT_RATE: {

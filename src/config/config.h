@@ -30,6 +30,10 @@ typedef struct cairn_config {
 	bool backup_api_enabled;
 	char *backup_directory;     /* NULL unless configured */
 	int backup_parallelism;     /* Pact files a backup copies at once; 0: one per core */
+	double backup_schedule_interval;  /* seconds between scheduled backups; 0: none */
+	bool backup_schedule_pact;        /* scheduled backups include Pact */
+	int backup_retention_keep_last;   /* successful backups kept; 0: no limit */
+	double backup_retention_max_age;  /* seconds; 0: no limit */
 	cairn_log_level log_level;
 	double block_rate;          /* blocks/s over all chains; 0 stops; CAIRN_BLOCK_RATE_MAX */
 	int transactions_per_block;

@@ -22,13 +22,16 @@
  * stores through a cairn_backup_source built from the accessors below, so
  * the backup engine never depends on the node.  It opens last and closes
  * first: a running job is stopped and its Pact snapshots ended before any
- * store closes.
+ * store closes.  The backup schedule (when an interval is configured) is
+ * a worker that starts right after the manager and stops right before it.
  */
 #include "node/node.h"
+#include "backup/schedule.h"
 #include "node/checkpointer.h"
 #include "node/commit.h"
 #include "node/producer.h"
 #include "node/recovery.h"
+#include "node/worker.h"
 #include "store/chaindb.h"
 #include "store/pactdb.h"
 #include "util/error.h"
@@ -56,6 +59,8 @@ struct cairn_node {
 	cairn_producer *producer;
 	bool recovered; /* the stores agree and were validated: the cut may be recorded at close */
 	cairn_backup_manager *backups;
+	cairn_backup_schedule_options schedule;
+	cairn_worker *scheduler;
 };
 
 static void log_settings(const cairn_config *cfg)
@@ -105,6 +110,15 @@ static struct cairn_pactdb *backup_pactdb(void *node, uint32_t chain)
 	return cairn_node_pactdb(node, chain);
 }
 
+/* Ticks at a fixed cadence from the start: start + n * interval. */
+static void run_schedule(cairn_worker *w, void *arg)
+{
+	cairn_node *node = arg;
+	double start = cairn_worker_now();
+	for (double n = 1; cairn_worker_sleep_until(w, start + n * node->schedule.interval_seconds); n++)
+		cairn_backup_schedule_tick(node->backups, &node->schedule);
+}
+
 static int open_backups(cairn_node *node, const cairn_config *cfg)
 {
 	if (cfg->backup_directory == NULL)
@@ -116,7 +130,18 @@ static int open_backups(cairn_node *node, const cairn_config *cfg)
 	cairn_backup_options opts = CAIRN_BACKUP_OPTIONS_INIT;
 	opts.directory = cfg->backup_directory;
 	opts.parallelism = cfg->backup_parallelism;
-	return cairn_backup_manager_open(&node->backups, &source, &opts);
+	opts.retention.keep_last = cfg->backup_retention_keep_last;
+	opts.retention.max_age_seconds = cfg->backup_retention_max_age;
+	int rc = cairn_backup_manager_open(&node->backups, &source, &opts);
+	if (rc != CAIRN_OK || cfg->backup_schedule_interval <= 0)
+		return rc;
+	node->schedule.interval_seconds = cfg->backup_schedule_interval;
+	node->schedule.include_pact = cfg->backup_schedule_pact;
+	rc = cairn_worker_start(&node->scheduler, "backup-schedule", run_schedule, node);
+	if (rc == CAIRN_OK)
+		cairn_log_info("backup", "scheduled backups every %g s (%s Pact)", node->schedule.interval_seconds,
+			node->schedule.include_pact ? "with" : "without");
+	return rc;
 }
 
 static int open_chaindb(cairn_node *node, bool *is_new)
@@ -270,6 +295,7 @@ void cairn_node_close(cairn_node *node)
 {
 	if (node == NULL)
 		return;
+	cairn_worker_stop(node->scheduler);
 	cairn_backup_manager_close(node->backups);
 	detach(node);
 	if (node->lock) {

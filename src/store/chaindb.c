@@ -455,6 +455,24 @@ static int iterator_status(rocksdb_iterator_t *it, const char *what)
 	return err != NULL ? rocks_error(err, what) : CAIRN_OK;
 }
 
+int cairn_chaindb_check_tables(uint64_t *out_records, cairn_chaindb *db, void (*step)(void *ctx, uint64_t records),
+	void *ctx)
+{
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	rocksdb_readoptions_set_verify_checksums(ro, 1);
+	rocksdb_readoptions_set_fill_cache(ro, 0);
+	rocksdb_iterator_t *it = rocksdb_create_iterator(db->db, ro);
+	uint64_t records = 0;
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it))
+		if ((++records & 0xffff) == 0 && step != NULL)
+			step(ctx, records);
+	int rc = iterator_status(it, "read every record");
+	rocksdb_iter_destroy(it);
+	rocksdb_readoptions_destroy(ro);
+	*out_records = records;
+	return rc;
+}
+
 static int parse_cut_entry(cairn_chaindb_cut *out, const char *key, size_t key_len,
 	const char *value, size_t value_len)
 {

@@ -110,6 +110,14 @@ int cairn_chaindb_rank_iter_next(uint64_t *height, uint8_t *hash, cairn_chaindb_
 
 void cairn_chaindb_rank_iter_free(cairn_chaindb_rank_iter *it);
 
+/* Reads every record of the database once, with RocksDB's block checksums
+ * verified and without filling the block cache: a table file with a
+ * damaged block fails here with RocksDB's reason, which names the file.
+ * *out_records counts the records read (for a progress display, `step`
+ * is called every 65536 records with that count, when not NULL). */
+int cairn_chaindb_check_tables(uint64_t *out_records, cairn_chaindb *db, void (*step)(void *ctx, uint64_t records),
+	void *ctx);
+
 /* Creates a RocksDB checkpoint in `target_dir` (which must not exist; its
  * parent must): table files are hard-linked on the same file system and
  * copied otherwise; the live WAL is copied, the memtable is never flushed.

@@ -435,6 +435,62 @@ def verify_lines(lines, timeout=300):
     return r.returncode, [json.loads(line) for line in r.stdout.splitlines()], r.stderr
 
 
+
+# -- backups --
+
+def wait_cut_height(node, height, timeout=120):
+    """Waits until the node's /cut height reaches `height`; returns the cut."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cut = node.get_json("/cut")
+        if cut["height"] >= height:
+            return cut
+        time.sleep(0.05)
+    raise AssertionError("the cut did not reach height %d" % height)
+
+
+def make_backup(node, pact=True, timeout=120):
+    """Starts a backup through the API and waits for its end; returns (id, final status)."""
+    r = node.request("POST", "/make-backup" + ("?backupPact" if pact else ""))
+    if r.status != 200:
+        raise AssertionError("make-backup: %r" % r)
+    backup_id = r.text
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = node.get("/check-backup/" + backup_id).text
+        if state != "backup-in-progress":
+            return backup_id, state
+        time.sleep(0.02)
+    raise AssertionError("backup %s still in progress after %d s" % (backup_id, timeout))
+
+
+def backup_cli(args, timeout=300):
+    """Runs `cairn backup ARGS`; returns the CompletedProcess."""
+    return run_cairn(["backup"] + list(args), timeout=timeout)
+
+
+def coin_rows(path, below_txid=None, in_backup=False):
+    """The coin table's row versions (rowkey, txid, rowdata) of a stopped node's Pact
+    file, those with txid < below_txid when given.  A file in a backup is opened
+    immutable: a read-only connection would leave -wal and -shm files beside it,
+    which verification rightly reports as unlisted."""
+    db = sqlite3.connect("file:%s?%s" % (path, "immutable=1" if in_backup else "mode=ro"), uri=True)
+    try:
+        rows = db.execute("SELECT rowkey, txid, rowdata FROM [coin_coin-table] ORDER BY rowkey, txid").fetchall()
+    finally:
+        db.close()
+    return [r for r in rows if below_txid is None or r[1] < below_txid]
+
+
+def ending_txid(path, height):
+    """endingtxid of the block at `height` in a Pact file's BlockHistory."""
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    try:
+        return db.execute("SELECT endingtxid FROM BlockHistory WHERE blockheight = ?", (height,)).fetchone()[0]
+    finally:
+        db.close()
+
+
 class TestCase(unittest.TestCase):
     """unittest.TestCase with cairn-specific assertions."""
 

@@ -1,0 +1,289 @@
+/*
+ * cmd_backup.c: `cairn backup verify|restore|list|delete`: the operator's
+ * side of backups, run without (and beside) the node.
+ *
+ * Output: results and problems on standard output, one per line, so they
+ * can be piped and grepped; progress and log lines on standard error.
+ * Exit status: 0 success, 1 problems found or the operation failed,
+ * 2 usage errors.
+ */
+#include "backup/catalog.h"
+#include "backup/restore.h"
+#include "backup/verify.h"
+#include "cli/commands.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/progress.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+	"Usage: cairn backup verify PATH [--quick]\n"
+	"       cairn backup restore PATH --database-directory DIR [--force] [--no-verify]\n"
+	"       cairn backup list --backup-directory DIR [--json]\n"
+	"       cairn backup delete --backup-directory DIR ID\n"
+	"\n"
+	"PATH is one backup: <backup-directory>/<id>.\n"
+	"\n"
+	"  verify   check the manifest's files (presence, size, SHA-256), that nothing\n"
+	"           unlisted is present, the RocksDB checkpoint and its cut, every header\n"
+	"           and payload up to the cut, and the Pact state files; --quick checks\n"
+	"           the files only.  Prints every problem, then a summary.\n"
+	"  restore  verify (unless --no-verify), then copy the backup into DIR, which\n"
+	"           must not be in use by a running node and must be empty or absent;\n"
+	"           --force moves a non-empty DIR aside to DIR.replaced-<time> first.\n"
+	"  list     one line per backup: id, time (UTC), status, size, Pact, cut height;\n"
+	"           --json prints a JSON array.\n"
+	"  delete   remove one finished backup (never the running one).\n"
+	"\n"
+	"Common option: --log-level LEVEL (debug, info, warn, error; default info).\n"
+	"Exit status: 0 success, 1 problems found or failure, 2 usage error.\n";
+
+typedef struct args {
+	const char *positional[2];
+	int positionals;
+	const char *backup_directory;
+	const char *database_directory;
+	bool quick, json, force, no_verify, help;
+} args;
+
+static int usage_error(const char *fmt, const char *what)
+{
+	fprintf(stderr, "cairn backup: ");
+	fprintf(stderr, fmt, what);
+	fprintf(stderr, " (see cairn backup --help)\n");
+	return CAIRN_EXIT_USAGE;
+}
+
+/* Parses argv[from..argc); the flags each subcommand accepts are checked
+ * by the subcommand. */
+static int parse(args *a, int argc, char **argv, int from)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = from; i < argc; i++) {
+		const char *arg = argv[i];
+		const char **value = strcmp(arg, "--backup-directory") == 0 ? &a->backup_directory
+			: strcmp(arg, "--database-directory") == 0 ? &a->database_directory : NULL;
+		cairn_log_level level;
+		if (value != NULL || strcmp(arg, "--log-level") == 0) {
+			if (i + 1 >= argc)
+				return usage_error("%s needs a value", arg);
+			if (value != NULL)
+				*value = argv[++i];
+			else if (cairn_log_level_parse(&level, argv[++i]) != CAIRN_OK)
+				return usage_error("unknown log level '%s'", argv[i]);
+			else
+				cairn_log_set_level(level);
+		} else if (strcmp(arg, "--quick") == 0) {
+			a->quick = true;
+		} else if (strcmp(arg, "--json") == 0) {
+			a->json = true;
+		} else if (strcmp(arg, "--force") == 0) {
+			a->force = true;
+		} else if (strcmp(arg, "--no-verify") == 0) {
+			a->no_verify = true;
+		} else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			a->help = true;
+		} else if (arg[0] == '-' && arg[1] != '\0') {
+			return usage_error("unknown option '%s'", arg);
+		} else if (a->positionals == 2) {
+			return usage_error("unexpected argument '%s'", arg);
+		} else {
+			a->positional[a->positionals++] = arg;
+		}
+	}
+	return CAIRN_EXIT_OK;
+}
+
+/* Refuses the flags a subcommand does not take and checks its arguments. */
+static int expect(const args *a, const char *command, int positionals, bool backup_dir, bool database_dir)
+{
+	if (a->positionals != positionals)
+		return usage_error(positionals == 1 ? "%s takes exactly one argument" : "%s takes no argument", command);
+	if ((a->backup_directory != NULL) != backup_dir)
+		return usage_error(backup_dir ? "%s needs --backup-directory DIR" : "%s takes no --backup-directory",
+			command);
+	if ((a->database_directory != NULL) != database_dir)
+		return usage_error(database_dir ? "%s needs --database-directory DIR" : "%s takes no --database-directory",
+			command);
+	bool quick_ok = strcmp(command, "verify") == 0, json_ok = strcmp(command, "list") == 0;
+	bool restore = strcmp(command, "restore") == 0;
+	if ((a->quick && !quick_ok) || (a->json && !json_ok) || ((a->force || a->no_verify) && !restore))
+		return usage_error("an option given is not one of %s's", command);
+	return CAIRN_EXIT_OK;
+}
+
+/* ---- verify ---- */
+
+static void print_problem(void *ctx, const char *text)
+{
+	(void)ctx;
+	printf("problem: %s\n", text);
+	fflush(stdout);
+}
+
+static void print_summary(const char *path, const cairn_backup_verify_report *r, bool quick)
+{
+	printf("%s: %s: %" PRIu64 " files, %.1f MB (%.1f MB checksummed, %.0f MB/s)", path,
+		r->problems ? "FAILED" : "ok", r->files, (double)r->bytes / 1e6, (double)r->bytes_hashed / 1e6,
+		r->file_seconds > 0 ? (double)r->bytes_hashed / 1e6 / r->file_seconds : 0.0);
+	if (!quick)
+		printf(", %" PRIu64 " records read, %" PRIu64 " headers validated (%.0f/s), %" PRIu64 " payloads, "
+			"%u Pact files", r->records, r->headers,
+			r->header_seconds > 0 ? (double)r->headers / r->header_seconds : 0.0, r->payloads, r->pact_files);
+	printf(", cut height %" PRIu64 "%s; %.2f s", r->cut_height, r->pact_included ? ", with Pact" : "", r->seconds);
+	if (r->problems)
+		printf("; %" PRIu64 " problem%s", r->problems, r->problems == 1 ? "" : "s");
+	printf("\n");
+}
+
+static int run_verify(const args *a)
+{
+	cairn_progress *progress = cairn_progress_create(cairn_progress_stderr_is_terminal());
+	cairn_backup_verify_options opts = CAIRN_BACKUP_VERIFY_OPTIONS_INIT;
+	opts.quick = a->quick;
+	opts.progress = progress;
+	opts.on_problem = print_problem;
+	cairn_backup_verify_report report;
+	int rc = cairn_backup_verify(&report, a->positional[0], &opts);
+	cairn_progress_free(progress);
+	if (rc != CAIRN_OK) {
+		fprintf(stderr, "cairn backup verify: %s\n", cairn_error_last());
+		return CAIRN_EXIT_FAILURE;
+	}
+	print_summary(a->positional[0], &report, a->quick);
+	return report.problems ? CAIRN_EXIT_FAILURE : CAIRN_EXIT_OK;
+}
+
+/* ---- restore ---- */
+
+static int run_restore(const args *a)
+{
+	cairn_progress *progress = cairn_progress_create(cairn_progress_stderr_is_terminal());
+	cairn_backup_restore_options opts = CAIRN_BACKUP_RESTORE_OPTIONS_INIT;
+	opts.force = a->force;
+	opts.verify = !a->no_verify;
+	opts.progress = progress;
+	opts.on_problem = print_problem;
+	cairn_backup_restore_report report;
+	int rc = cairn_backup_restore(&report, a->positional[0], a->database_directory, &opts);
+	cairn_progress_free(progress);
+	if (report.verified)
+		print_summary(a->positional[0], &report.verify, false);
+	if (rc != CAIRN_OK) {
+		fprintf(stderr, "cairn backup restore: %s\n", cairn_error_last());
+		return CAIRN_EXIT_FAILURE;
+	}
+	printf("restored %s into %s: %" PRIu64 " files, %.1f MB in %.2f s (%.0f MB/s)\n", a->positional[0],
+		a->database_directory, report.files, (double)report.bytes / 1e6, report.seconds,
+		report.seconds > 0 ? (double)report.bytes / 1e6 / report.seconds : 0.0);
+	if (report.replaced[0] != '\0')
+		printf("the previous contents of %s are in %s (remove them when no longer needed)\n",
+			a->database_directory, report.replaced);
+	return CAIRN_EXIT_OK;
+}
+
+/* ---- list and delete ---- */
+
+static json_object *info_json(const cairn_backup_info *b)
+{
+	char time[32];
+	json_object *obj = json_object_new_object();
+	json_object_object_add(obj, "id", json_object_new_string(b->id));
+	if (b->has_time)
+		cairn_backup_format_time(time, b->time_ms);
+	json_object_object_add(obj, "time", b->has_time ? json_object_new_string(time) : NULL);
+	json_object_object_add(obj, "status", json_object_new_string(cairn_backup_status_text(b->state)));
+	json_object_object_add(obj, "running", json_object_new_boolean(b->running));
+	json_object_object_add(obj, "bytes", b->has_cut ? json_object_new_uint64(b->bytes) : NULL);
+	json_object_object_add(obj, "pactIncluded", b->has_cut ? json_object_new_boolean(b->pact_included) : NULL);
+	json_object_object_add(obj, "cutHeight", b->has_cut ? json_object_new_uint64(b->cut_height) : NULL);
+	return obj;
+}
+
+static void print_info_line(const cairn_backup_info *b)
+{
+	char time[32] = "-", size[32] = "-", height[32] = "-";
+	if (b->has_time)
+		cairn_backup_format_time(time, b->time_ms);
+	if (b->has_cut) {
+		snprintf(size, sizeof(size), "%.1f MB", (double)b->bytes / 1e6);
+		snprintf(height, sizeof(height), "%" PRIu64, b->cut_height);
+	}
+	printf("%-20s %-24s %-18s %12s  %-7s %s\n", b->id, time,
+		b->running ? "backup-in-progress" : cairn_backup_status_text(b->state), size,
+		b->has_cut ? (b->pact_included ? "pact" : "no-pact") : "-", height);
+}
+
+static int run_list(const args *a)
+{
+	cairn_backup_info *list = NULL;
+	size_t count = 0;
+	if (cairn_backup_list(&list, &count, a->backup_directory) != CAIRN_OK) {
+		fprintf(stderr, "cairn backup list: %s\n", cairn_error_last());
+		return CAIRN_EXIT_FAILURE;
+	}
+	if (a->json) {
+		json_object *array = json_object_new_array();
+		for (size_t i = 0; i < count; i++)
+			json_object_array_add(array, info_json(&list[i]));
+		printf("%s\n", json_object_to_json_string_ext(array, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(array);
+	} else {
+		printf("%-20s %-24s %-18s %12s  %-7s %s\n", "ID", "TIME (UTC)", "STATUS", "SIZE", "PACT", "CUT HEIGHT");
+		for (size_t i = 0; i < count; i++)
+			print_info_line(&list[i]);
+	}
+	free(list);
+	return CAIRN_EXIT_OK;
+}
+
+static int run_delete(const args *a)
+{
+	if (!cairn_backup_id_is_valid(a->positional[0]))
+		return usage_error("'%s' is not a backup id", a->positional[0]);
+	if (cairn_backup_delete(a->backup_directory, a->positional[0]) != CAIRN_OK) {
+		fprintf(stderr, "cairn backup delete: %s\n", cairn_error_last());
+		return CAIRN_EXIT_FAILURE;
+	}
+	printf("deleted %s\n", a->positional[0]);
+	return CAIRN_EXIT_OK;
+}
+
+static const struct {
+	const char *name;
+	int positionals;
+	bool backup_dir, database_dir;
+	int (*run)(const args *a);
+} subcommands[] = {
+	{"verify", 1, false, false, run_verify},
+	{"restore", 1, false, true, run_restore},
+	{"list", 0, true, false, run_list},
+	{"delete", 1, true, false, run_delete},
+};
+
+int cairn_cmd_backup(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CAIRN_EXIT_USAGE : CAIRN_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		if (strcmp(argv[1], subcommands[i].name) != 0)
+			continue;
+		args a;
+		int status = parse(&a, argc, argv, 2);
+		if (status == CAIRN_EXIT_OK && a.help) {
+			fputs(usage, stdout);
+			return CAIRN_EXIT_OK;
+		}
+		if (status == CAIRN_EXIT_OK)
+			status = expect(&a, subcommands[i].name, subcommands[i].positionals, subcommands[i].backup_dir,
+				subcommands[i].database_dir);
+		return status == CAIRN_EXIT_OK ? subcommands[i].run(&a) : status;
+	}
+	return usage_error("unknown subcommand '%s'", argv[1]);
+}
