@@ -154,6 +154,38 @@ int cairn_header_from_base64(cairn_header *out, const char *text, size_t len)
 	return cairn_header_decode(out, bin, n);
 }
 
+/* Leaf hashes of the fields that repeat from header to header are
+ * remembered per thread: the version never changes, a chain's id and feature
+ * flags rarely, and its target and epoch start once per epoch.  Each hit
+ * saves one SHA-512/256 call of the 24 a degree-3 header costs.  The table
+ * is direct-mapped and keyed by the tag and the whole input, so a slot
+ * reused by another input is a miss, never a wrong hash. */
+#define LEAF_MEMO_SLOTS 128
+
+typedef struct leaf_memo {
+	uint16_t tag;  /* 0, no tag, marks an empty slot */
+	uint8_t len;
+	uint8_t data[CAIRN_HASH_LEN];
+	uint8_t hash[CAIRN_HASH_LEN];
+} leaf_memo;
+
+static _Thread_local leaf_memo leaf_memos[LEAF_MEMO_SLOTS];
+
+static void add_repeating_input(cairn_merkle *m, uint16_t tag, const uint8_t *data, size_t len)
+{
+	uint32_t mix = 2166136261u ^ tag; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		mix = (mix ^ data[i]) * 16777619u;
+	leaf_memo *slot = &leaf_memos[mix % LEAF_MEMO_SLOTS];
+	if (slot->tag != tag || slot->len != len || memcmp(slot->data, data, len) != 0) {
+		cairn_merkle_input_hash(slot->hash, tag, data, len);
+		slot->tag = tag;
+		slot->len = (uint8_t)len;
+		memcpy(slot->data, data, len);
+	}
+	cairn_merkle_add_node(m, slot->hash);
+}
+
 int cairn_header_compute_hash(uint8_t out[CAIRN_HASH_LEN], const cairn_header *h)
 {
 	int rc = cairn_header_check_adjacents(h);
@@ -163,21 +195,21 @@ int cairn_header_compute_hash(uint8_t out[CAIRN_HASH_LEN], const cairn_header *h
 	cairn_merkle m;
 	cairn_merkle_init(&m);
 	put_le(b, h->feature_flags, 8);
-	cairn_merkle_add_input(&m, CAIRN_TAG_FEATURE_FLAGS, b, 8);
+	add_repeating_input(&m, CAIRN_TAG_FEATURE_FLAGS, b, 8);
 	put_le(b, (uint64_t)h->creation_time_us, 8);
 	cairn_merkle_add_input(&m, CAIRN_TAG_BLOCK_CREATION_TIME, b, 8);
 	cairn_merkle_add_node(&m, h->parent);
-	cairn_merkle_add_input(&m, CAIRN_TAG_HASH_TARGET, h->target, 32);
+	add_repeating_input(&m, CAIRN_TAG_HASH_TARGET, h->target, 32);
 	cairn_merkle_add_node(&m, h->payload_hash);
 	put_le(b, h->chain_id, 4);
-	cairn_merkle_add_input(&m, CAIRN_TAG_CHAIN_ID, b, 4);
+	add_repeating_input(&m, CAIRN_TAG_CHAIN_ID, b, 4);
 	cairn_merkle_add_input(&m, CAIRN_TAG_BLOCK_WEIGHT, h->weight, 32);
 	put_le(b, h->height, 8);
 	cairn_merkle_add_input(&m, CAIRN_TAG_BLOCK_HEIGHT, b, 8);
 	put_le(b, h->version_code, 4);
-	cairn_merkle_add_input(&m, CAIRN_TAG_CHAINWEB_VERSION, b, 4);
+	add_repeating_input(&m, CAIRN_TAG_CHAINWEB_VERSION, b, 4);
 	put_le(b, (uint64_t)h->epoch_start_us, 8);
-	cairn_merkle_add_input(&m, CAIRN_TAG_EPOCH_START_TIME, b, 8);
+	add_repeating_input(&m, CAIRN_TAG_EPOCH_START_TIME, b, 8);
 	put_le(b, h->nonce, 8);
 	cairn_merkle_add_input(&m, CAIRN_TAG_BLOCK_NONCE, b, 8);
 	for (uint32_t i = 0; i < h->adjacent_count; i++)
