@@ -157,7 +157,7 @@ int cairn_header_from_base64(cairn_header *out, const char *text, size_t len)
 /* Leaf hashes of the fields that repeat from header to header are
  * remembered per thread: the version never changes, a chain's id and feature
  * flags rarely, and its target and epoch start once per epoch.  Each hit
- * saves one SHA-512/256 call of the 24 a degree-3 header costs.  The table
+ * saves one SHA-512/256 call of the 22 a degree-3 header costs.  The table
  * is direct-mapped and keyed by the tag and the whole input, so a slot
  * reused by another input is a miss, never a wrong hash. */
 #define LEAF_MEMO_SLOTS 128
