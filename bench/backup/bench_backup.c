@@ -35,13 +35,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backup/backup.h"
 #include "backup/files.h"
 #include "store/chaindb.h"
 #include "store/pactdb.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -53,13 +53,6 @@
 #define ROW_BYTES 1000
 #define WRITES_PER_BLOCK 10
 #define MAX_ROUNDS 32
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what)
 {
@@ -105,12 +98,12 @@ static void path_of(char *buf, const char *fmt, ...)
 
 static double run_shell(const char *cmd)
 {
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	if (system(cmd) != 0) {
 		fprintf(stderr, "bench_backup: command failed: %s\n", cmd);
 		exit(1);
 	}
-	return now() - t0;
+	return cairn_clock_now() - t0;
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -273,10 +266,10 @@ static double run_backup(json_object **manifest, cairn_backup_manager *m, const 
 {
 	cairn_backup_request req = {pact};
 	bool started;
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	check(cairn_backup_start(id, &started, m, &req), "start backup");
 	cairn_backup_wait_idle(m);
-	double elapsed = now() - t0;
+	double elapsed = cairn_clock_now() - t0;
 	cairn_backup_state st;
 	check(cairn_backup_state_of(&st, m, id), "backup state");
 	if (st != CAIRN_BACKUP_DONE) {
@@ -320,7 +313,7 @@ static double hash_tables(uint64_t *bytes, const char *checkpoint)
 	FILE *p = popen(cmd, "r");
 	char name[256];
 	*bytes = 0;
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	while (p != NULL && fgets(name, sizeof(name), p) != NULL) {
 		name[strcspn(name, "\n")] = '\0';
 		char path[PATH_MAX];
@@ -329,7 +322,7 @@ static double hash_tables(uint64_t *bytes, const char *checkpoint)
 		check(cairn_backup__hash_file(&d, path, false), "hash table file");
 		*bytes += d.size;
 	}
-	double elapsed = now() - t0;
+	double elapsed = cairn_clock_now() - t0;
 	if (p != NULL)
 		pclose(p);
 	return elapsed;
@@ -347,12 +340,12 @@ static double bare_checkpoint(bench_node *n, const char *work, bool flush, doubl
 {
 	char dir[PATH_MAX];
 	path_of(dir, "%s/bare-checkpoint", work);
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	if (flush)
 		check(cairn_chaindb_flush(n->chaindb), "flush");
-	double t1 = now();
+	double t1 = cairn_clock_now();
 	check(cairn_chaindb_checkpoint(n->chaindb, dir), "checkpoint");
-	double t2 = now();
+	double t2 = cairn_clock_now();
 	*flush_seconds = t1 - t0;
 	check(cairn_fs_remove_tree(dir), "remove checkpoint");
 	return t2 - t1;
@@ -379,16 +372,16 @@ static uint64_t device_written(const char *path)
  * 2 MB/s, so background compactions of a fill do not skew the rounds. */
 static void wait_for_quiet_disk(const char *path)
 {
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	uint64_t before = device_written(path);
-	while (now() - t0 < 120) {
+	while (cairn_clock_now() - t0 < 120) {
 		sleep(1);
 		uint64_t after = device_written(path);
 		if (after - before < (2u << 20))
 			break;
 		before = after;
 	}
-	printf("  (waited %.0f s for the disk to become quiet)\n", now() - t0);
+	printf("  (waited %.0f s for the disk to become quiet)\n", cairn_clock_now() - t0);
 }
 
 static uint64_t unflushed_bytes(void)
@@ -404,11 +397,11 @@ static void bench_chaindb(const char *work, uint64_t mb, int rounds)
 	snprintf(name, sizeof(name), "chain-%" PRIu64, mb);
 	snprintf(backups, sizeof(backups), "backups-chain-%" PRIu64, mb);
 	node_open(&n, work, name, 0);
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	fill_chaindb(&n, mb << 20);
 	uint64_t unflushed = unflushed_bytes();
 	printf("chaindb %" PRIu64 " MB: filled in %.1f s, %.0f MB on disk; each round first writes %.1f MB more\n",
-		mb, now() - t0, (double)dir_bytes(n.dir) / 1e6, (double)unflushed / (1 << 20));
+		mb, cairn_clock_now() - t0, (double)dir_bytes(n.dir) / 1e6, (double)unflushed / (1 << 20));
 	wait_for_quiet_disk(n.dir);
 	cairn_backup_manager *m = open_manager(&n, work, backups, 0);
 	double total[MAX_ROUNDS], checkpoint[MAX_ROUNDS], cut[MAX_ROUNDS], flush[MAX_ROUNDS], bare[MAX_ROUNDS];
@@ -534,11 +527,11 @@ static void *produce(void *arg)
 	bench_node *n = arg;
 	uint32_t chain = 0;
 	while (!atomic_load(&n->stop)) {
-		double t0 = now();
+		double t0 = cairn_clock_now();
 		pthread_mutex_lock(&n->commit_lock);
 		int rc = commit_block(n, chain, LIVE_PAYLOAD);
 		pthread_mutex_unlock(&n->commit_lock);
-		double dt = now() - t0;
+		double dt = cairn_clock_now() - t0;
 		if (rc != CAIRN_OK)
 			die("live commit");
 		int phase = atomic_load(&n->phase);
@@ -577,11 +570,11 @@ static void bench_live(bench_node *n, cairn_backup_manager *m, const char *work)
 
 static void fill_pact(bench_node *n, uint64_t bytes)
 {
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	for (uint64_t i = 0; pact_bytes(n) < bytes; i++)
 		for (int k = 0; k < 1000; k++)
 			check(commit_block(n, (uint32_t)((i * 1000 + (uint64_t)k) % (uint64_t)n->pact_chains), 512), "fill pact");
-	printf("pact: filled %d files to %.0f MB in %.1f s\n", n->pact_chains, (double)pact_bytes(n) / 1e6, now() - t0);
+	printf("pact: filled %d files to %.0f MB in %.1f s\n", n->pact_chains, (double)pact_bytes(n) / 1e6, cairn_clock_now() - t0);
 }
 
 int main(int argc, char **argv)

@@ -35,18 +35,12 @@
 #include "node/node.h"
 #include "node/pact.h"
 #include "store/pactdb.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
 
 #define MAX_POW_ATTEMPTS (1u << 24)
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void check(int rc, const char *what)
 {
@@ -164,9 +158,9 @@ static double commit_next(producer *p)
 	check(make_payload(&payload, p, chain, parent, t), "payload");
 	check(cairn_mining_make_child(&child, parent, adjacent, g->degree, payload.hashes.payload, t), "header");
 	check(cairn_mining_solve(&child, MAX_POW_ATTEMPTS, NULL), "solve");
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	check(cairn_node_commit_block(p->node, &child, &payload, 0), "commit");
-	double elapsed = now() - t0;
+	double elapsed = cairn_clock_now() - t0;
 	cairn_payload_free(&payload);
 	remember(p, &child);
 	p->longest[p->phase] = elapsed > p->longest[p->phase] ? elapsed : p->longest[p->phase];
@@ -216,7 +210,7 @@ static int fill(const char *database, uint64_t mb, size_t pad_kb)
 	producer_init(&p, node, pad_kb << 10, 2);
 	char rocks[PATH_MAX];
 	snprintf(rocks, sizeof(rocks), "%s/0/rocksDb", database);
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	uint64_t blocks = 0;
 	while (files_bytes(rocks, ".sst") < mb << 20)
 		for (int i = 0; i < 256; i++, blocks++)
@@ -224,7 +218,7 @@ static int fill(const char *database, uint64_t mb, size_t pad_kb)
 	cairn_node_close(node);
 	cairn_config_free(&cfg);
 	printf("filled %s: %" PRIu64 " blocks of %zu KB padding in %.1f s, ChainDB %.0f MB\n", database, blocks,
-		pad_kb, now() - t0, (double)files_bytes(rocks, "") / 1e6);
+		pad_kb, cairn_clock_now() - t0, (double)files_bytes(rocks, "") / 1e6);
 	free(p.padding);
 	return 0;
 }
@@ -246,10 +240,10 @@ static double manifest_ms(const char *backups, const char *id, const char *key)
 static void run_for(producer *p, int phase, double seconds)
 {
 	p->phase = phase;
-	p->phase_start[phase] = now();
-	while (now() - p->phase_start[phase] < seconds)
+	p->phase_start[phase] = cairn_clock_now();
+	while (cairn_clock_now() - p->phase_start[phase] < seconds)
 		commit_next(p);
-	p->phase_end[phase] = now();
+	p->phase_end[phase] = cairn_clock_now();
 }
 
 /* Phase `phase`: commits blocks while a backup runs; returns its id. */
@@ -259,14 +253,14 @@ static void run_during_backup(char *id, producer *p, int phase, bool pact)
 	cairn_backup_request req = {pact};
 	bool started;
 	p->phase = phase;
-	p->phase_start[phase] = now();
+	p->phase_start[phase] = cairn_clock_now();
 	check(cairn_backup_start(id, &started, m, &req), "start backup");
 	cairn_backup_state st = CAIRN_BACKUP_PREPARING;
 	while (st == CAIRN_BACKUP_PREPARING || st == CAIRN_BACKUP_COPYING) {
 		commit_next(p);
 		check(cairn_backup_state_of(&st, m, id), "backup state");
 	}
-	p->phase_end[phase] = now();
+	p->phase_end[phase] = cairn_clock_now();
 	if (st != CAIRN_BACKUP_DONE) {
 		fprintf(stderr, "bench_backup_node: backup %s failed (see the log)\n", id);
 		exit(1);
@@ -290,14 +284,14 @@ static int live(const char *work, uint64_t pact_mb, size_t transactions)
 	cairn_node *node = open_node(&cfg, database, backups);
 	producer p;
 	producer_init(&p, node, 0, 1000);
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	p.phase = 7;
 	while (files_bytes(sqlite, ".sqlite") + files_bytes(sqlite, "-wal") < pact_mb << 20)
 		for (int i = 0; i < 20; i++)
 			commit_next(&p);
 	p.transactions = transactions;
 	printf("live: Pact files filled to %.0f MB in %.0f s; then blocks of %zu transfers, committed as fast "
-		"as the loop can\n", (double)files_bytes(sqlite, ".sqlite") / 1e6, now() - t0, transactions);
+		"as the loop can\n", (double)files_bytes(sqlite, ".sqlite") / 1e6, cairn_clock_now() - t0, transactions);
 	const char *kinds[] = {"without Pact", "with Pact"};
 	for (int k = 0; k < 2; k++) {
 		char id[CAIRN_BACKUP_ID_MAX + 1];

@@ -32,11 +32,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "chain/header.h"
 #include "store/chaindb.h"
 #include "store/pactdb.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -84,13 +84,6 @@ static const struct {
 	{"VersionedTableMutation", "blockheight"},
 	{"VersionedTableCreation", "createBlockheight"},
 };
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const char *why)
 {
@@ -391,7 +384,7 @@ int main(int argc, char **argv)
 		.written_changed = PTHREAD_COND_INITIALIZER};
 	rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
 	pthread_t thread;
-	double start = now();
+	double start = cairn_clock_now();
 	pthread_create(&thread, NULL, sync_loop, &s);
 	for (size_t i = 0; i < n; i++) {
 		write_chain_records(s.db, wo, &blocks[i]);
@@ -403,7 +396,7 @@ int main(int argc, char **argv)
 			exec(files[chain].dst, "COMMIT");
 	syncer_signal(&s, true);
 	pthread_join(thread, NULL);
-	double seconds = now() - start;
+	double seconds = cairn_clock_now() - start;
 
 	size_t rows = 0;
 	for (size_t i = 0; i < n; i++)

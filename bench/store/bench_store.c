@@ -27,6 +27,7 @@
 
 #include "store/chaindb.h"
 #include "store/pactdb.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -36,13 +37,6 @@
 #define ACCOUNTS 1000000u
 #define MAX_COMMITS (1u << 24)
 #define WRITER_RATE 1000.0
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what)
 {
@@ -75,12 +69,12 @@ static uint64_t file_size(const char *path)
 
 static double run_shell(const char *cmd)
 {
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	if (system(cmd) != 0) {
 		fprintf(stderr, "bench_store: command failed: %s\n", cmd);
 		exit(1);
 	}
-	return now() - t0;
+	return cairn_clock_now() - t0;
 }
 
 /* ---- PactDB ---- */
@@ -171,11 +165,11 @@ static double apply_rate(const char *dir, bool full, ckpt_mode mode, uint64_t bl
 	cairn_pactdb *db = open_pact(path, full, mode);
 	checkpointer c;
 	checkpointer_start(&c, db, mode);
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	for (uint64_t h = 0; h < blocks; h++)
 		if (apply_pact_block(db, h) != CAIRN_OK)
 			die("apply block");
-	double rate = (double)blocks / (now() - t0);
+	double rate = (double)blocks / (cairn_clock_now() - t0);
 	checkpointer_stop(&c);
 	cairn_pactdb_close(db);
 	return rate;
@@ -211,17 +205,17 @@ typedef struct writer {
 static void *write_continuously(void *arg)
 {
 	writer *w = arg;
-	double next = now();
+	double next = cairn_clock_now();
 	while (!atomic_load(&w->stop)) {
 		next += 1.0 / WRITER_RATE;
-		double wait = next - now();
+		double wait = next - cairn_clock_now();
 		if (wait > 0)
 			usleep((useconds_t)(wait * 1e6));
-		double t0 = now();
+		double t0 = cairn_clock_now();
 		pthread_mutex_lock(&w->commit_lock);
 		int rc = apply_pact_block(w->db, w->next_height);
 		pthread_mutex_unlock(&w->commit_lock);
-		double t1 = now();
+		double t1 = cairn_clock_now();
 		if (rc != CAIRN_OK)
 			die("writer");
 		w->next_height++;
@@ -270,14 +264,14 @@ static copy_result copy_once(writer *w, const char *src, const char *dest, metho
 	char cmd[2048];
 	run_shell("sync");
 	r.source_bytes = file_size(src);
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	if (m == M_FILES || m == M_BACKUP_API) {
 		cairn_pactdb_snapshot *snap;
 		pthread_mutex_lock(&w->commit_lock);
-		double l0 = now();
+		double l0 = cairn_clock_now();
 		if (cairn_pactdb_snapshot_begin(&snap, w->db) != CAIRN_OK)
 			die("snapshot begin");
-		r.lock_ms = (now() - l0) * 1e3;
+		r.lock_ms = (cairn_clock_now() - l0) * 1e3;
 		pthread_mutex_unlock(&w->commit_lock);
 		if (cairn_pactdb_snapshot_copy(snap, dest, m == M_FILES ? CAIRN_PACTDB_COPY_FILES
 		    : CAIRN_PACTDB_COPY_BACKUP_API, &r.stats) != CAIRN_OK)
@@ -290,7 +284,7 @@ static copy_result copy_once(writer *w, const char *src, const char *dest, metho
 		snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"VACUUM INTO '%s'\" && sync '%s'", src, dest, dest);
 		run_shell(cmd);
 	}
-	double t1 = now();
+	double t1 = cairn_clock_now();
 	r.seconds = t1 - t0;
 	usleep(2000000); /* the writer's checkpoints catch up after the copy */
 	char wal[600];
@@ -312,7 +306,7 @@ static int by_seconds(const void *a, const void *b)
 static void build_pact(const char *path, uint64_t mb, uint64_t *blocks)
 {
 	cairn_pactdb *db = open_pact(path, false, CKPT_IN_WRITER);
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	uint64_t h = 0;
 	while (file_size(path) < mb << 20) {
 		for (int i = 0; i < 1000; i++, h++)
@@ -321,7 +315,7 @@ static void build_pact(const char *path, uint64_t mb, uint64_t *blocks)
 	}
 	cairn_pactdb_close(db);
 	printf("  built %" PRIu64 " MB PactDB: %" PRIu64 " blocks in %.1f s\n",
-		file_size(path) >> 20, h, now() - t0);
+		file_size(path) >> 20, h, cairn_clock_now() - t0);
 	*blocks = h;
 }
 
@@ -340,7 +334,7 @@ static void bench_copies(const char *dir, uint64_t mb, int rounds, ckpt_mode mod
 	pthread_create(&w.thread, NULL, write_continuously, &w);
 	usleep(2000000);
 	size_t idle_commits;
-	double idle_stall = longest_commit(&w, now() - 2, now(), &idle_commits) * 1e3;
+	double idle_stall = longest_commit(&w, cairn_clock_now() - 2, cairn_clock_now(), &idle_commits) * 1e3;
 	printf("  writer alone: %.0f blocks/s, longest commit %.1f ms (2 s window)\n",
 		(double)idle_commits / 2, idle_stall);
 
@@ -398,7 +392,7 @@ static double put_blocks(cairn_chaindb *db, uint64_t first, uint64_t blocks)
 {
 	static uint8_t header[318], payload[PAYLOAD_BYTES];
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	for (uint64_t n = first; n < first + blocks; n++) {
 		uint8_t hash[32], payload_hash[32];
 		fake_hash(hash, n, 1);
@@ -415,7 +409,7 @@ static double put_blocks(cairn_chaindb *db, uint64_t first, uint64_t blocks)
 		if (cairn_chaindb_put_block(db, &b) != CAIRN_OK)
 			die("put block");
 	}
-	return (double)blocks / (now() - t0);
+	return (double)blocks / (cairn_clock_now() - t0);
 }
 
 static uint64_t dir_size(const char *dir)
@@ -442,10 +436,10 @@ static void checkpoint_once(const char *dir, const char *path, cairn_chaindb *db
 		die("flush");
 	run_shell("sync");
 	snprintf(cp_dir, sizeof(cp_dir), "%s/checkpoint-%d-%d", dir, r, flush);
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	if (cairn_chaindb_checkpoint(db, cp_dir) != CAIRN_OK)
 		die("checkpoint");
-	double cp_ms = (now() - t0) * 1e3;
+	double cp_ms = (cairn_clock_now() - t0) * 1e3;
 	snprintf(copy_dir, sizeof(copy_dir), "%s/copy-%d", dir, r);
 	snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s' && sync -f '%s'", path, copy_dir, copy_dir);
 	run_shell("sync");
@@ -509,14 +503,14 @@ static void bench_lock_hold(const char *dir, cairn_chaindb *chain, uint64_t *nex
 	put_blocks(chain, *next_block, 20); /* written between the flush and the lock */
 	*next_block += 20;
 	run_shell("sync");
-	double t0 = now();
+	double t0 = cairn_clock_now();
 	if (cairn_chaindb_checkpoint(chain, cp_dir) != CAIRN_OK)
 		die("checkpoint");
-	double t1 = now();
+	double t1 = cairn_clock_now();
 	for (int c = 0; c < CHAINS; c++)
 		if (cairn_pactdb_snapshot_begin(&snaps[c], dbs[c]) != CAIRN_OK)
 			die("snapshot begin");
-	double t2 = now();
+	double t2 = cairn_clock_now();
 	for (int c = 0; c < CHAINS; c++) {
 		cairn_pactdb_snapshot_end(snaps[c]);
 		cairn_pactdb_close(dbs[c]);

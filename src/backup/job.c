@@ -78,13 +78,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backup/files.h"
 #include "backup/manifest.h"
 #include "store/chaindb.h"
 #include "store/pactdb.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -117,13 +117,6 @@ typedef struct job_run {
 	atomic_bool copy_failed;
 	cairn_backup_manifest manifest;
 } job_run;
-
-double cairn_backup__monotonic(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double ms(double seconds)
 {
@@ -333,9 +326,9 @@ static int prepare(job_run *run)
 
 static int flush_memtable(job_run *run)
 {
-	double t0 = cairn_backup__monotonic();
+	double t0 = cairn_clock_now();
 	int rc = cairn_chaindb_flush(run->chaindb);
-	run->manifest.timings.flush = cairn_backup__monotonic() - t0;
+	run->manifest.timings.flush = cairn_clock_now() - t0;
 	return rc;
 }
 
@@ -365,17 +358,17 @@ static int take_checkpoint(job_run *run)
 {
 	cairn_backup_timings *t = &run->manifest.timings;
 	cairn_chaindb_cut before, after;
-	double t0 = cairn_backup__monotonic();
+	double t0 = cairn_clock_now();
 	int rc = cairn_chaindb_get_cut(&before, run->chaindb);
 	if (rc == CAIRN_OK)
 		rc = cairn_chaindb_checkpoint(run->chaindb, run->checkpoint);
-	double t1 = cairn_backup__monotonic();
+	double t1 = cairn_clock_now();
 	if (rc == CAIRN_OK)
 		rc = cairn_chaindb_get_cut(&after, run->chaindb);
 	if (rc == CAIRN_OK)
 		rc = read_checkpoint_cut(run, &before, &after);
 	t->checkpoint = t1 - t0;
-	t->cut = cairn_backup__monotonic() - t1;
+	t->cut = cairn_clock_now() - t1;
 	return rc;
 }
 
@@ -384,7 +377,7 @@ static int begin_snapshots(void *arg)
 {
 	job_run *run = arg;
 	const cairn_backup_source *src = run->job->source;
-	double t0 = cairn_backup__monotonic();
+	double t0 = cairn_clock_now();
 	int rc = CAIRN_OK;
 	for (uint32_t c = 0; rc == CAIRN_OK && c < CAIRN_CHAINDB_MAX_CHAINS; c++) {
 		cairn_pactdb *db = src->pactdb(src->ctx, c);
@@ -399,7 +392,7 @@ static int begin_snapshots(void *arg)
 			cairn_error_prefix(rc, "chain %u", c);
 	}
 	run->manifest.timings.lock_wait = t0 - run->lock_called;
-	run->manifest.timings.lock_hold = cairn_backup__monotonic() - t0;
+	run->manifest.timings.lock_hold = cairn_clock_now() - t0;
 	if (rc == CAIRN_OK && run->chain_count == 0)
 		rc = cairn_error_set(CAIRN_ENOTFOUND, "no Pact database is attached");
 	return rc;
@@ -417,7 +410,7 @@ static int pin_pact(job_run *run)
 	const cairn_backup_timings *t = &run->manifest.timings;
 	int rc = CAIRN_OK;
 	if (run->job->request.include_pact) {
-		run->lock_called = cairn_backup__monotonic();
+		run->lock_called = cairn_clock_now();
 		rc = src->with_commit_lock(src->ctx, begin_snapshots, run);
 	}
 	char snapshots[128] = "no Pact snapshots, commit lock not taken";
@@ -531,7 +524,7 @@ static int sync_copied_out(const job_run *run)
 
 static int rocksdb_files(job_run *run)
 {
-	double t0 = cairn_backup__monotonic();
+	double t0 = cairn_clock_now();
 	char **names = NULL;
 	size_t count = 0;
 	int rc = run->staged ? make_dir(run->rocks) : CAIRN_OK;
@@ -544,7 +537,7 @@ static int rocksdb_files(job_run *run)
 		rc = cairn_fs_remove_tree(run->checkpoint);
 	if (rc == CAIRN_OK && run->staged)
 		rc = sync_copied_out(run);
-	run->manifest.timings.rocksdb_files = cairn_backup__monotonic() - t0;
+	run->manifest.timings.rocksdb_files = cairn_clock_now() - t0;
 	return rc;
 }
 
@@ -588,10 +581,10 @@ static int copy_chain(job_run *run, pact_chain *slot)
 		rc = cairn_pactdb_snapshot_copy(slot->snap, dest, CAIRN_PACTDB_COPY_FILES, &slot->stats);
 	cairn_pactdb_snapshot_end(slot->snap); /* the WAL may be checkpointed again */
 	slot->snap = NULL;
-	double t0 = cairn_backup__monotonic();
+	double t0 = cairn_clock_now();
 	if (rc == CAIRN_OK && slot->ahead)
 		rc = roll_back_copy(run, slot, dest);
-	double t1 = cairn_backup__monotonic();
+	double t1 = cairn_clock_now();
 	if (rc == CAIRN_OK)
 		rc = cairn_backup__hash_file(&slot->digest, dest, true);
 	const cairn_pactdb_copy_stats *st = &slot->stats;
@@ -602,7 +595,7 @@ static int copy_chain(job_run *run, pact_chain *slot)
 		cairn_log_debug("backup", "backup %s: chain %u: %.1f MB copied in %.0f ms (%llu WAL frames folded in "
 			"%.0f ms, fsync %.0f ms), %sSHA-256 in %.0f ms", run->job->id, slot->chain,
 			(double)st->result_bytes / 1e6, ms(st->copy_seconds), (unsigned long long)st->wal_frames,
-			ms(st->checkpoint_seconds), ms(st->sync_seconds), rolled_back, ms(cairn_backup__monotonic() - t1));
+			ms(st->checkpoint_seconds), ms(st->sync_seconds), rolled_back, ms(cairn_clock_now() - t1));
 	return rc;
 }
 
@@ -651,7 +644,7 @@ static int copy_pact(job_run *run)
 {
 	if (!run->job->request.include_pact)
 		return CAIRN_OK;
-	double t0 = cairn_backup__monotonic();
+	double t0 = cairn_clock_now();
 	pthread_t helpers[CAIRN_CHAINDB_MAX_CHAINS];
 	unsigned wanted = (unsigned)run->job->parallelism < run->chain_count
 		? (unsigned)run->job->parallelism : run->chain_count;
@@ -662,7 +655,7 @@ static int copy_pact(job_run *run)
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(helpers[i], NULL);
 	int rc = collect_pact_files(run);
-	run->manifest.timings.pact_copy = cairn_backup__monotonic() - t0;
+	run->manifest.timings.pact_copy = cairn_clock_now() - t0;
 	return rc;
 }
 
@@ -674,7 +667,7 @@ static int copy_pact(job_run *run)
 static int seal(job_run *run)
 {
 	char manifest[PATH_MAX];
-	run->manifest.timings.total = cairn_backup__monotonic() - run->job->started_at;
+	run->manifest.timings.total = cairn_clock_now() - run->job->started_at;
 	int rc = path_join(manifest, run->root, "manifest.json");
 	if (rc == CAIRN_OK)
 		rc = cairn_backup__manifest_write(&run->manifest, manifest);

@@ -28,9 +28,6 @@ typedef struct cairn_backup_job {
  * <directory>/<id> and its backup-in-progress status exist already. */
 void cairn_backup__job_run(cairn_backup_job *job);
 
-/* Monotonic clock, seconds. */
-double cairn_backup__monotonic(void);
-
 /* Writes "<directory>/<id>" into buf. */
 int cairn_backup__job_path(char *buf, size_t size, const char *directory, const char *id);
 

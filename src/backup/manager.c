@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -286,7 +287,7 @@ static int launch(cairn_backup_manager *m, const cairn_backup_request *req)
 	job->directory = m->directory;
 	job->parallelism = m->parallelism;
 	job->stop = &m->stop;
-	job->started_at = cairn_backup__monotonic();
+	job->started_at = cairn_clock_now();
 	atomic_init(&job->state, CAIRN_BACKUP_PREPARING);
 	char root[PATH_MAX];
 	int rc = create_job_directory(job->id, m);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -252,12 +253,12 @@ int cairn_backup_restore(cairn_backup_restore_report *out, const char *backup_pa
 		rc = verify_first(&run);
 	if (rc == CAIRN_OK)
 		rc = read_manifest(&run);
-	double t0 = cairn_backup__monotonic();
+	double t0 = cairn_clock_now();
 	if (rc == CAIRN_OK)
 		rc = stage(&run);
 	if (rc == CAIRN_OK)
 		rc = publish(&run);
-	out->seconds = cairn_backup__monotonic() - t0;
+	out->seconds = cairn_clock_now() - t0;
 	cairn_fs_lock_release(run.lock);
 	if (rc != CAIRN_OK && run.lock != NULL)
 		cairn_fs_remove_tree(run.staging);

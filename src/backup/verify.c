@@ -33,6 +33,7 @@
 #include "chain/version.h"
 #include "store/chaindb.h"
 #include "util/base64url.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -520,18 +521,18 @@ static void check_pact(verify_run *run)
 
 static void verify_all(verify_run *run)
 {
-	double t0 = cairn_backup__monotonic();
+	double t0 = cairn_clock_now();
 	if (!read_manifest(run))
 		return;
 	check_files(run);
 	check_unlisted(run);
-	run->report->file_seconds = cairn_backup__monotonic() - t0;
+	run->report->file_seconds = cairn_clock_now() - t0;
 	if (run->opts->quick)
 		return;
 	if (open_checkpoint(run)) {
-		double t1 = cairn_backup__monotonic();
+		double t1 = cairn_clock_now();
 		check_headers(run);
-		run->report->header_seconds = cairn_backup__monotonic() - t1;
+		run->report->header_seconds = cairn_clock_now() - t1;
 	}
 	if (run->manifest.pact_included)
 		check_pact(run);
@@ -543,10 +544,10 @@ int cairn_backup_verify(cairn_backup_verify_report *out, const char *path, const
 	if (!cairn_fs_is_dir(path))
 		return cairn_error_set(CAIRN_ENOTFOUND, "'%s' is not a directory", path);
 	verify_run run = {.opts = opts, .report = out, .root = path};
-	double t0 = cairn_backup__monotonic();
+	double t0 = cairn_clock_now();
 	verify_all(&run);
 	cairn_chaindb_close(run.chaindb);
 	cairn_backup__manifest_free(&run.manifest);
-	out->seconds = cairn_backup__monotonic() - t0;
+	out->seconds = cairn_clock_now() - t0;
 	return CAIRN_OK;
 }

@@ -4,6 +4,7 @@
 #include "node/checkpointer.h"
 #include "chain/graph.h"
 #include "node/worker.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -32,7 +33,7 @@ static void checkpointer_main(cairn_worker *w, void *arg)
 {
 	do
 		checkpoint_all(arg);
-	while (cairn_worker_sleep_until(w, cairn_worker_now() + CAIRN_CHECKPOINTER_INTERVAL_MS / 1000.0));
+	while (cairn_worker_sleep_until(w, cairn_clock_now() + CAIRN_CHECKPOINTER_INTERVAL_MS / 1000.0));
 }
 
 int cairn_checkpointer_start(cairn_checkpointer **out, cairn_pactdb *const *dbs, size_t n)

@@ -34,6 +34,7 @@
 #include "node/worker.h"
 #include "store/chaindb.h"
 #include "store/pactdb.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -114,7 +115,7 @@ static struct cairn_pactdb *backup_pactdb(void *node, uint32_t chain)
 static void run_schedule(cairn_worker *w, void *arg)
 {
 	cairn_node *node = arg;
-	double start = cairn_worker_now();
+	double start = cairn_clock_now();
 	for (double n = 1; cairn_worker_sleep_until(w, start + n * node->schedule.interval_seconds); n++)
 		cairn_backup_schedule_tick(node->backups, &node->schedule);
 }

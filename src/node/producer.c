@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "node/pact.h"
 #include "node/worker.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -104,10 +105,10 @@ static void producer_main(cairn_worker *w, void *arg)
 	cairn_producer *p = arg;
 	bool unthrottled = p->opts.block_rate == CAIRN_BLOCK_RATE_MAX;
 	double interval = unthrottled ? 0 : 1.0 / p->opts.block_rate;
-	double next_slot = cairn_worker_now(), report_start = next_slot;
+	double next_slot = cairn_clock_now(), report_start = next_slot;
 	uint64_t produced = 0;
 	while (cairn_worker_sleep_until(w, next_slot)) {
-		double now = cairn_worker_now();
+		double now = cairn_clock_now();
 		if (produce_one(p) == CAIRN_OK) {
 			produced++;
 			next_slot = next_slot + interval < now - 1.0 ? now : next_slot + interval;

@@ -9,6 +9,7 @@
 #include "node/pact.h"
 #include "node/worker.h"
 #include "util/base64url.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -53,7 +54,7 @@ typedef struct progress {
 static void progress_step(progress *p)
 {
 	p->done++;
-	double now = cairn_worker_now();
+	double now = cairn_clock_now();
 	if (now - p->last_report >= PROGRESS_SECONDS) {
 		cairn_log_info("recovery", "chain %u: %s %" PRIu64 " of %" PRIu64 " blocks", p->chain, p->what,
 			p->done, p->total);
@@ -63,7 +64,7 @@ static void progress_step(progress *p)
 
 static int replay(cairn_commit *c, cairn_pactdb *db, uint32_t chain, uint64_t from, uint64_t to)
 {
-	progress pr = {"replayed", chain, 0, to - from + 1, cairn_worker_now()};
+	progress pr = {"replayed", chain, 0, to - from + 1, cairn_clock_now()};
 	int rc = CAIRN_OK;
 	for (uint64_t height = from; rc == CAIRN_OK && height <= to; height++) {
 		cairn_header h;
@@ -184,7 +185,7 @@ static int validate_ranges(cairn_commit *c, const stored_tips *t, const uint64_t
 			high = t->height[chain] > high ? t->height[chain] : high;
 			total += t->height[chain] - from[chain] + 1;
 		}
-	progress pr = {"validated", 0, 0, total, cairn_worker_now()};
+	progress pr = {"validated", 0, 0, total, cairn_clock_now()};
 	double start = pr.last_report;
 	int rc = CAIRN_OK;
 	for (uint64_t height = low; rc == CAIRN_OK && total > 0 && height <= high; height++)
@@ -196,7 +197,7 @@ static int validate_ranges(cairn_commit *c, const stored_tips *t, const uint64_t
 			}
 	if (rc == CAIRN_OK && total > 0)
 		cairn_log_info("recovery", "validated %" PRIu64 " stored blocks in %.2f s", total,
-			cairn_worker_now() - start);
+			cairn_clock_now() - start);
 	return rc;
 }
 

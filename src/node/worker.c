@@ -4,6 +4,7 @@
  * the flag under the lock and signals, so no wake-up is lost.
  */
 #include "node/worker.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 #include <pthread.h>
@@ -19,18 +20,11 @@ struct cairn_worker {
 	void *arg;
 };
 
-double cairn_worker_now(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-}
-
 bool cairn_worker_sleep_until(cairn_worker *w, double deadline)
 {
 	struct timespec until = {(time_t)deadline, (long)((deadline - (double)(time_t)deadline) * 1e9)};
 	pthread_mutex_lock(&w->lock);
-	while (!w->stopping && cairn_worker_now() < deadline)
+	while (!w->stopping && cairn_clock_now() < deadline)
 		pthread_cond_timedwait(&w->wake, &w->lock, &until);
 	bool running = !w->stopping;
 	pthread_mutex_unlock(&w->lock);

@@ -4,7 +4,7 @@
  * round in progress is the last.  The producer and the checkpointer are
  * workers.
  *
- * Deadlines are CLOCK_MONOTONIC seconds (cairn_worker_now), immune to
+ * Deadlines are CLOCK_MONOTONIC seconds (cairn_clock_now), immune to
  * changes of the wall clock.
  */
 #ifndef CAIRN_NODE_WORKER_H
@@ -24,9 +24,6 @@ int cairn_worker_start(cairn_worker **out, const char *name, cairn_worker_fn fn,
 /* Sleeps until the monotonic time `deadline` (seconds); false when the
  * worker is asked to stop (then at once). */
 bool cairn_worker_sleep_until(cairn_worker *w, double deadline);
-
-/* Monotonic seconds. */
-double cairn_worker_now(void);
 
 /* Asks the worker to stop, waits for its thread and frees it. */
 void cairn_worker_stop(cairn_worker *w);

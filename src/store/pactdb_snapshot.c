@@ -81,9 +81,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -118,13 +118,6 @@ struct cairn_pactdb_snapshot {
 	uint32_t wal_frames; /* frames 1..wal_frames belong to the snapshot */
 	uint64_t wal_bytes;  /* bytes of the WAL that hold them (0: none needed) */
 };
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint32_t host_u32(const uint8_t *p)
 {
@@ -450,23 +443,23 @@ static int checkpoint_copy(const char *path, const cairn_pactdb_snapshot *snap)
 
 static int copy_files(const cairn_pactdb_snapshot *snap, const copy_paths *p, cairn_pactdb_copy_stats *st)
 {
-	double t0 = now_seconds();
+	double t0 = cairn_clock_now();
 	int rc = copy_to_new_file(&st->db_bytes, snap->db->db_fd, p->partial, UINT64_MAX, false);
 	if (rc == CAIRN_OK && snap->wal_frames > 0)
 		rc = copy_to_new_file(&st->wal_bytes, snap->db->wal_fd, p->partial_wal, snap->wal_bytes, true);
-	double t1 = now_seconds();
+	double t1 = cairn_clock_now();
 	st->copy_seconds = t1 - t0;
 	if (rc != CAIRN_OK || snap->wal_frames == 0)
 		return rc;
 	st->wal_frames = snap->wal_frames;
 	rc = checkpoint_copy(p->partial, snap);
-	st->checkpoint_seconds = now_seconds() - t1;
+	st->checkpoint_seconds = cairn_clock_now() - t1;
 	return rc;
 }
 
 static int copy_backup_api(const cairn_pactdb_snapshot *snap, const copy_paths *p, cairn_pactdb_copy_stats *st)
 {
-	double t0 = now_seconds();
+	double t0 = cairn_clock_now();
 	int fd;
 	int rc = create_file(&fd, p->partial); /* fails cleanly where SQLite would only say "cannot open" */
 	if (rc != CAIRN_OK)
@@ -486,14 +479,14 @@ static int copy_backup_api(const cairn_pactdb_snapshot *snap, const copy_paths *
 	rc = src == SQLITE_OK ? CAIRN_OK : cairn_pactdb__sqlite_error(dest, src, "backup step");
 	if (sqlite3_close(dest) != SQLITE_OK && rc == CAIRN_OK)
 		rc = cairn_error_set(CAIRN_EIO, "close copy '%s'", p->partial);
-	st->copy_seconds = now_seconds() - t0;
+	st->copy_seconds = cairn_clock_now() - t0;
 	return rc;
 }
 
 /* fsyncs the finished copy, moves it under its name, fsyncs the directory. */
 static int publish(const copy_paths *p, cairn_pactdb_copy_stats *st)
 {
-	double t0 = now_seconds();
+	double t0 = cairn_clock_now();
 	struct stat sb;
 	int rc = cairn_fs_fsync_path(p->partial);
 	if (rc == CAIRN_OK && (cairn_fs_exists(p->partial_wal) || cairn_fs_exists(p->partial_journal)))
@@ -504,7 +497,7 @@ static int publish(const copy_paths *p, cairn_pactdb_copy_stats *st)
 		rc = cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot rename to '%s'", p->dest);
 	if (rc == CAIRN_OK)
 		rc = cairn_fs_fsync_parent(p->dest);
-	st->sync_seconds = now_seconds() - t0;
+	st->sync_seconds = cairn_clock_now() - t0;
 	return rc;
 }
 

@@ -6,12 +6,12 @@
  * and copies this serves, without a smoothing window to tune.
  */
 #include "util/progress.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define TERMINAL_INTERVAL 0.1
@@ -24,13 +24,6 @@ struct cairn_progress {
 	uint64_t total, done;
 	double started, last_shown;
 };
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 cairn_progress *cairn_progress_create(bool terminal)
 {
@@ -94,7 +87,7 @@ void cairn_progress_begin(cairn_progress *p, const char *what, uint64_t total, c
 	p->unit = unit;
 	p->total = total;
 	p->done = 0;
-	p->started = p->last_shown = now_seconds();
+	p->started = p->last_shown = cairn_clock_now();
 }
 
 void cairn_progress_add(cairn_progress *p, uint64_t done)
@@ -102,7 +95,7 @@ void cairn_progress_add(cairn_progress *p, uint64_t done)
 	if (p == NULL)
 		return;
 	p->done += done;
-	double now = now_seconds();
+	double now = cairn_clock_now();
 	if (now - p->last_shown >= (p->terminal ? TERMINAL_INTERVAL : LOG_INTERVAL))
 		show(p, now);
 }
@@ -111,6 +104,6 @@ void cairn_progress_end(cairn_progress *p)
 {
 	if (p == NULL || !p->terminal)
 		return;
-	show(p, now_seconds());
+	show(p, cairn_clock_now());
 	fputc('\n', stderr);
 }
