@@ -6,6 +6,7 @@
  * when memory is short.
  */
 #include "http/message.h"
+#include "util/hex.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -106,17 +107,6 @@ void cairn_http_response_release(cairn_http_response *res)
 	res->stream = NULL;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int cairn_http_decode_component(char *out, size_t *out_len, const char *in, size_t len, bool allow_space)
 {
 	size_t n = 0;
@@ -128,8 +118,8 @@ int cairn_http_decode_component(char *out, size_t *out_len, const char *in, size
 			out[n++] = (char)c;
 			continue;
 		}
-		int hi = i + 2 < len ? hex_value(in[i + 1]) : -1;
-		int lo = i + 2 < len ? hex_value(in[i + 2]) : -1;
+		int hi = i + 2 < len ? cairn_hex_digit_value(in[i + 1]) : -1;
+		int lo = i + 2 < len ? cairn_hex_digit_value(in[i + 2]) : -1;
 		if (hi < 0 || lo < 0)
 			return cairn_error_set(CAIRN_EINVALID, "invalid percent-encoding in request target");
 		if (hi == 0 && lo == 0)

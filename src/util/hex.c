@@ -18,7 +18,7 @@ static void encode(char *out, const uint8_t *in, size_t n, bool reversed)
 	out[2 * n] = '\0';
 }
 
-static int nibble(char c)
+int cairn_hex_digit_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -34,7 +34,7 @@ static int decode(uint8_t *out, size_t n, const char *text, size_t len, bool rev
 	if (len != 2 * n)
 		return cairn_error_set(CAIRN_EINVALID, "expected %zu hex digits, found %zu", 2 * n, len);
 	for (size_t i = 0; i < n; i++) {
-		int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
+		int hi = cairn_hex_digit_value(text[2 * i]), lo = cairn_hex_digit_value(text[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return cairn_error_set(CAIRN_EINVALID, "invalid hex digit near offset %zu", 2 * i);
 		out[reversed ? n - 1 - i : i] = (uint8_t)(hi << 4 | lo);

@@ -17,6 +17,9 @@ void cairn_hex_encode(char *out, const uint8_t *in, size_t n);
 /* Like cairn_hex_encode, bytes in reverse order. */
 void cairn_hex_encode_reversed(char *out, const uint8_t *in, size_t n);
 
+/* The value 0-15 of one hex digit (either case), or -1. */
+int cairn_hex_digit_value(char c);
+
 /* Decodes exactly 2n hex digits (either case) of text[0..len) into out[0..n).
  * CAIRN_EINVALID for a wrong length or a non-hex character. */
 int cairn_hex_decode(uint8_t *out, size_t n, const char *text, size_t len);
