@@ -7,6 +7,7 @@ looks complete, and a rerun succeeds."""
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -117,6 +118,13 @@ class BackupRestoreTest(cairnlib.TestCase):
         return all(os.path.exists(os.path.join(target, e["path"])) and
                    os.path.getsize(os.path.join(target, e["path"])) == e["size"] for e in manifest["files"])
 
+    def wait_for_staging(self, process, target, timeout=60.0):
+        """Spins until `target`.restoring exists or `process` has exited."""
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(target + ".restoring") and process.poll() is None:
+            self.assertLess(time.monotonic(), deadline, "the restore never created its staging directory")
+            time.sleep(0.0002)
+
     def test_sigkill_during_restore(self):
         manifest = self.manifest(self.pact_id)
         backup = os.path.join(self.backups, self.pact_id)
@@ -128,19 +136,28 @@ class BackupRestoreTest(cairnlib.TestCase):
         r = subprocess.run(command, capture_output=True, text=True, timeout=300)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         duration = time.monotonic() - started
+        copying = float(re.search(r" in ([0-9.]+) s ", r.stdout).group(1))
         shutil.rmtree(target)
         rng = random.Random(int(os.environ.get("CAIRN_TEST_SEED", "6")))
-        complete_after_kill = staged = 0
+        staged = 0
         for i in range(KILLS):
+            # Even kills land anywhere in the run (start-up and publishing included) and leave their
+            # leftovers to the next run; odd kills start clean and land in the copy: after the
+            # staging directory appears, within the copy's measured length.
+            if i % 2 == 1:
+                shutil.rmtree(target + ".restoring", ignore_errors=True)
             p = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0, duration * 1.1))
+            if i % 2 == 0:
+                time.sleep(rng.uniform(0, duration * 1.1))
+            else:
+                self.wait_for_staging(p, target)
+                time.sleep(rng.uniform(0, copying * 0.5))
             p.send_signal(signal.SIGKILL)
             p.wait()
-            staged += os.path.exists(target + ".restoring")
+            staged += i % 2 == 1 and os.path.exists(target + ".restoring")
             if os.path.exists(target):
                 # Present only once complete: every file at its size, and a node starts on it.
                 self.assertTrue(self.looks_complete(target, manifest), "kill %d left an incomplete %s" % (i, target))
-                complete_after_kill += 1
                 shutil.rmtree(target)
         for name in os.listdir(self.tmp):
             if name.startswith("killed.replaced-"):
@@ -149,8 +166,8 @@ class BackupRestoreTest(cairnlib.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertFalse(os.path.exists(target + ".restoring"))
         self.start_restored(target, manifest)
-        self.assertGreater(staged, 0, "no kill landed while a restore was copying")
-
+        self.assertGreater(staged, 0, "no kill landed while a restore was copying (copy %.3f s of %.3f s)"
+                           % (copying, duration))
 
 if __name__ == "__main__":
     cairnlib.main()
