@@ -18,8 +18,8 @@
  *   - SQLite: one transaction per block in the chain's own file, created
  *     from the node file's schema, WAL mode with synchronous=NORMAL as the
  *     node, and SQLite's default autocheckpoint.  With blocks-per-transaction
- *     N > 1 (default 1, the node's policy), N blocks of a chain share one
- *     transaction instead: what grouping Pact commits would gain.
+ *     N > 1 (default 1), N blocks of a chain share one transaction instead,
+ *     as the node's grouped Pact commits do.
  * What the node does besides (producing, mining, validating, translating
  * payloads, reading balances, publishing) is what the ratio measures.
  *

@@ -398,18 +398,38 @@ static int begin_snapshots(void *arg)
 	return rc;
 }
 
-/* Pins the Pact state of every chain under the commit lock.  Taking the
- * lock after the checkpoint waits out every commit that was under way when
- * it was taken, and the node commits a block to the ChainDB and then to
- * PactDB under that lock: so every snapshot holds at least the
- * checkpoint's block of its chain (and perhaps a few more, which the copy
- * rolls back). */
+static int no_op(void *arg)
+{
+	(void)arg;
+	return CAIRN_OK;
+}
+
+/* Makes every block of the checkpoint visible to Pact snapshots.  The node
+ * writes a block to the ChainDB and then to PactDB under the commit lock,
+ * so once the lock has been taken after the checkpoint, PactDB holds every
+ * block of it; committing the open groups (pactdb.h) then publishes them.
+ * Done outside the lock: only the cheap pinning of snapshots runs in it. */
+static int commit_pact_groups(job_run *run)
+{
+	const cairn_backup_source *src = run->job->source;
+	int rc = src->with_commit_lock(src->ctx, no_op, NULL);
+	for (uint32_t c = 0; rc == CAIRN_OK && c < CAIRN_CHAINDB_MAX_CHAINS; c++) {
+		cairn_pactdb *db = src->pactdb(src->ctx, c);
+		if (db != NULL)
+			rc = cairn_pactdb_commit(db, 0);
+	}
+	return rc;
+}
+
+/* Pins the committed Pact state of every chain under the commit lock, after
+ * commit_pact_groups: so every snapshot holds at least the checkpoint's
+ * block of its chain (and perhaps a few more, which the copy rolls back). */
 static int pin_pact(job_run *run)
 {
 	const cairn_backup_source *src = run->job->source;
 	const cairn_backup_timings *t = &run->manifest.timings;
 	int rc = CAIRN_OK;
-	if (run->job->request.include_pact) {
+	if (run->job->request.include_pact && (rc = commit_pact_groups(run)) == CAIRN_OK) {
 		run->lock_called = cairn_clock_now();
 		rc = src->with_commit_lock(src->ctx, begin_snapshots, run);
 	}

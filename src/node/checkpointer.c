@@ -22,9 +22,10 @@ struct cairn_checkpointer {
 static void checkpoint_all(cairn_checkpointer *cp)
 {
 	for (size_t i = 0; i < cp->n; i++) {
-		bool failed = cairn_pactdb_checkpoint(cp->dbs[i]) != CAIRN_OK;
+		bool failed = cairn_pactdb_commit(cp->dbs[i], CAIRN_CHECKPOINTER_GROUP_MS / 1000.0) != CAIRN_OK
+			|| cairn_pactdb_checkpoint(cp->dbs[i]) != CAIRN_OK;
 		if (failed && !cp->failing[i])
-			cairn_log_warn("pactdb", "background checkpoint of chain %zu: %s", i, cairn_error_last());
+			cairn_log_warn("pactdb", "background commit or checkpoint of chain %zu: %s", i, cairn_error_last());
 		cp->failing[i] = failed;
 	}
 }

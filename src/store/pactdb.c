@@ -40,6 +40,21 @@
  * (the WAL restarts only when a write begins with every frame folded).  journal_size_limit truncates a WAL
  * that grew, e.g. during a backup, when it restarts.
  *
+ * Groups: with group_blocks > 1, apply_block leaves its transaction open
+ * so that the next blocks join it, and commits once it holds group_blocks
+ * blocks; cairn_pactdb_commit commits it earlier, and rollback_above and
+ * close commit an open group first.  A block rewrites mostly the same
+ * B-tree pages as the one before (the right edges of BlockHistory,
+ * TransactionIndex and the versioned tables, and the accounts it touches),
+ * so a group writes each page to the WAL once instead of once per block.
+ * The handle's own reads see every applied block; other connections, and
+ * snapshots, see committed groups only.  A failing block rolls back its
+ * whole group, and the handle then stands at the last committed block: the
+ * caller must treat the failure as losing the group (the node stops
+ * committing and rebuilds at restart, as for any Pact failure).
+ * Durability does not change: a commit was never fsynced (NORMAL), so a
+ * group is no weaker than its blocks.
+ *
  * Statements: the fixed ones are prepared at open; each versioned table gets
  * its insert and read statements on first use, cached in a list (there are
  * few tables).  The list is dropped whenever a transaction fails or tables
@@ -56,6 +71,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -72,7 +88,7 @@ struct pactdb_table {
 	char *name;
 	sqlite3_stmt *insert_row;
 	sqlite3_stmt *read_row;
-	bool mutation_marked; /* VersionedTableMutation row written in this transaction */
+	bool mutation_marked; /* VersionedTableMutation row written for the block being applied */
 };
 
 static const char *const stmt_sql[STMT_COUNT] = {
@@ -426,6 +442,8 @@ int cairn_pactdb_open(cairn_pactdb **out, const char *path, const cairn_pactdb_o
 {
 	if (opts->wal_autocheckpoint_pages < 1) /* 0 would let the WAL grow without bound */
 		return cairn_error_set(CAIRN_EINVALID, "pactdb: wal_autocheckpoint_pages must be positive");
+	if (opts->group_blocks < 1)
+		return cairn_error_set(CAIRN_EINVALID, "pactdb: group_blocks must be positive");
 	int rc = prepare_location(path, opts);
 	if (rc != CAIRN_OK)
 		return rc;
@@ -438,6 +456,7 @@ int cairn_pactdb_open(cairn_pactdb **out, const char *path, const cairn_pactdb_o
 	pthread_mutex_init(&db->checkpoint_lock, NULL);
 	db->db_fd = db->wal_fd = -1;
 	db->read_only = opts->read_only;
+	db->group_limit = opts->group_blocks;
 	rc = open_connection(db, opts);
 	if (rc != CAIRN_OK) {
 		cairn_error_prefix(rc, "cannot open Pact database '%s'", path);
@@ -448,12 +467,16 @@ int cairn_pactdb_open(cairn_pactdb **out, const char *path, const cairn_pactdb_o
 	return CAIRN_OK;
 }
 
+static int commit_group(cairn_pactdb *db);
+
 void cairn_pactdb_close(cairn_pactdb *db)
 {
 	if (db == NULL)
 		return;
 	if (db->snapshots > 0)
 		cairn_log_error("pactdb", "closing '%s' with %d live snapshots", db->path, db->snapshots);
+	if (db->conn != NULL && commit_group(db) != CAIRN_OK)
+		cairn_log_error("pactdb", "closing: %s", cairn_error_last());
 	forget_tables(db);
 	for (int i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(db->stmt[i]);
@@ -521,6 +544,8 @@ static int index_tx(cairn_pactdb *db, const uint8_t *hash, uint64_t height)
 
 static int write_block(cairn_pactdb *db, const cairn_pactdb_block *b)
 {
+	for (pactdb_table *t = db->tables; t != NULL; t = t->next)
+		t->mutation_marked = false;
 	int rc = CAIRN_OK;
 	for (size_t i = 0; rc == CAIRN_OK && i < b->ntxs; i++) {
 		const cairn_pactdb_tx *tx = &b->txs[i];
@@ -538,30 +563,69 @@ static int write_block(cairn_pactdb *db, const cairn_pactdb_block *b)
 	return run(db, s, "insert block history");
 }
 
-/* Runs `body` inside BEGIN IMMEDIATE ... COMMIT; on failure rolls back and
- * drops the statement cache, which may name tables the rollback removed. */
-static int in_transaction(cairn_pactdb *db, int (*body)(cairn_pactdb *, const void *), const void *arg)
+static bool group_open(const cairn_pactdb *db)
 {
-	for (pactdb_table *t = db->tables; t != NULL; t = t->next)
-		t->mutation_marked = false;
-	int rc = run(db, db->stmt[STMT_BEGIN], "begin");
+	return !sqlite3_get_autocommit(db->conn);
+}
+
+/* Rolls the open transaction back; the handle then stands at the last
+ * committed block.  The statement cache may name tables the rollback
+ * removed. */
+static void abort_group(cairn_pactdb *db)
+{
+	if (group_open(db))
+		sqlite3_step(db->stmt[STMT_ROLLBACK]);
+	sqlite3_reset(db->stmt[STMT_ROLLBACK]);
+	forget_tables(db);
+	db->group_size = 0;
+	if (load_last_block(db) != CAIRN_OK)
+		cairn_log_error("pactdb", "'%s': cannot read the last block after a rollback", db->path);
+}
+
+static int commit_group(cairn_pactdb *db)
+{
+	if (!group_open(db))
+		return CAIRN_OK;
+	int rc = run(db, db->stmt[STMT_COMMIT], "commit");
 	if (rc != CAIRN_OK)
-		return rc;
-	rc = body(db, arg);
-	if (rc == CAIRN_OK)
-		rc = run(db, db->stmt[STMT_COMMIT], "commit");
-	if (rc != CAIRN_OK) {
-		if (!sqlite3_get_autocommit(db->conn))
-			sqlite3_step(db->stmt[STMT_ROLLBACK]);
-		sqlite3_reset(db->stmt[STMT_ROLLBACK]);
-		forget_tables(db);
-	}
+		abort_group(db);
+	db->group_size = 0;
 	return rc;
 }
 
-static int apply_body(cairn_pactdb *db, const void *arg)
+static int open_group(cairn_pactdb *db)
 {
-	return write_block(db, arg);
+	if (group_open(db))
+		return CAIRN_OK;
+	db->group_opened = cairn_clock_now();
+	return run(db, db->stmt[STMT_BEGIN], "begin");
+}
+
+/* Runs `body` in a transaction of its own (after committing an open group). */
+static int in_transaction(cairn_pactdb *db, int (*body)(cairn_pactdb *, const void *), const void *arg)
+{
+	int rc = commit_group(db);
+	if (rc == CAIRN_OK)
+		rc = open_group(db);
+	if (rc == CAIRN_OK && (rc = body(db, arg)) != CAIRN_OK)
+		abort_group(db);
+	return rc == CAIRN_OK ? commit_group(db) : rc;
+}
+
+/* Writes a checked block into the open group (opening one if needed). */
+static int add_to_group(cairn_pactdb *db, const cairn_pactdb_block *block)
+{
+	int rc = open_group(db);
+	if (rc == CAIRN_OK)
+		rc = write_block(db, block);
+	if (rc != CAIRN_OK) {
+		abort_group(db);
+		return rc;
+	}
+	db->has_block = true;
+	db->last_height = block->height;
+	db->next_txid += block->ntxs;
+	return ++db->group_size >= db->group_limit ? commit_group(db) : CAIRN_OK;
 }
 
 int cairn_pactdb_apply_block(cairn_pactdb *db, const cairn_pactdb_block *block)
@@ -569,15 +633,22 @@ int cairn_pactdb_apply_block(cairn_pactdb *db, const cairn_pactdb_block *block)
 	pthread_mutex_lock(&db->lock);
 	int rc = check_block(db, block);
 	if (rc == CAIRN_OK)
-		rc = in_transaction(db, apply_body, block);
-	if (rc == CAIRN_OK) {
-		db->has_block = true;
-		db->last_height = block->height;
-		db->next_txid += block->ntxs;
-	}
+		rc = add_to_group(db, block);
 	pthread_mutex_unlock(&db->lock);
 	if (rc != CAIRN_OK)
 		cairn_error_prefix(rc, "apply block %llu to '%s'", (unsigned long long)block->height, db->path);
+	return rc;
+}
+
+int cairn_pactdb_commit(cairn_pactdb *db, double min_age_seconds)
+{
+	pthread_mutex_lock(&db->lock);
+	int rc = CAIRN_OK;
+	if (group_open(db) && cairn_clock_now() - db->group_opened >= min_age_seconds)
+		rc = commit_group(db);
+	pthread_mutex_unlock(&db->lock);
+	if (rc != CAIRN_OK)
+		cairn_error_prefix(rc, "commit blocks to '%s'", db->path);
 	return rc;
 }
 

@@ -46,9 +46,13 @@ typedef struct cairn_pactdb_options {
 	 * cairn_pactdb_checkpoint, set it high (CAIRN_PACTDB_VALVE_PAGES): it is
 	 * then only the valve that bounds the WAL when that thread falls behind. */
 	int wal_autocheckpoint_pages;
+	/* Blocks per SQLite transaction (>= 1).  Above 1, a block's transaction
+	 * stays open for the next blocks until it holds this many or
+	 * cairn_pactdb_commit ends it (pactdb.c, "Groups"). */
+	unsigned group_blocks;
 } cairn_pactdb_options;
 
-#define CAIRN_PACTDB_OPTIONS_INIT {true, false, false, 1000}
+#define CAIRN_PACTDB_OPTIONS_INIT {true, false, false, 1000, 1}
 
 /* wal_autocheckpoint_pages for files checkpointed in the background (32 MB
  * of 4 KB pages). */
@@ -83,13 +87,19 @@ typedef struct cairn_pactdb_block {
 	size_t ntxs;
 } cairn_pactdb_block;
 
-/* Applies a block in one SQLite transaction: its BlockHistory row, a
+/* Applies a block in one SQLite transaction, or as part of the open group
+ * (group_blocks): its BlockHistory row, a
  * TransactionIndex row per indexed transaction, a row version per write
  * (creating a table on its first write, recorded in VersionedTableCreation)
  * and the VersionedTableMutation bookkeeping.  The height must be the last
  * block's + 1 (any height for the first block); otherwise CAIRN_EINVALID
- * and nothing changes. */
+ * and nothing changes.  A failure while writing rolls back the whole open
+ * group: the handle then stands at the last committed block. */
 int cairn_pactdb_apply_block(cairn_pactdb *db, const cairn_pactdb_block *block);
+
+/* Commits the open group of blocks if it began at least min_age_seconds
+ * ago (0: whatever its age), so that other connections see its blocks. */
+int cairn_pactdb_commit(cairn_pactdb *db, double min_age_seconds);
 
 /* The latest version of a row, malloc'd and NUL-terminated (release with
  * free()); CAIRN_ENOTFOUND when the table or row does not exist. */
@@ -131,7 +141,8 @@ int cairn_pactdb_checkpoint(cairn_pactdb *db);
 
 typedef struct cairn_pactdb_snapshot cairn_pactdb_snapshot;
 
-/* Pins the current state of the file with a read transaction on a
+/* Pins the committed state of the file (an open group's blocks are not in
+ * it: call cairn_pactdb_commit first) with a read transaction on a
  * connection of its own.  Cheap (well under a millisecond); call it while no
  * block is being applied (the node's commit lock) so all chains pin one cut.
  * Writers continue unblocked afterwards. */

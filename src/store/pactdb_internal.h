@@ -43,6 +43,10 @@ struct cairn_pactdb {
 	bool has_block;
 	uint64_t last_height;
 	uint64_t next_txid;
+	/* The open group (pactdb.c): blocks in it, and when it began. */
+	unsigned group_limit;
+	unsigned group_size;
+	double group_opened;
 	int snapshots; /* live snapshots; close requires none */
 	/* An idle read-only connection kept for the next snapshot, so that
 	 * snapshot_begin (under the commit lock) does not open one; NULL while

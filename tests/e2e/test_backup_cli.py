@@ -56,7 +56,11 @@ class BackupCliTest(cairnlib.TestCase):
         self.assertEqual(first["status"], "backup-done")
         self.assertTrue(first["pactIncluded"])
         self.assertFalse(second["pactIncluded"])
-        self.assertGreater(first["bytes"], second["bytes"])
+        for entry in (first, second):
+            with open(os.path.join(self.backups, entry["id"], "manifest.json")) as f:
+                files = json.load(f)["files"]
+            self.assertEqual(entry["bytes"], sum(e["size"] for e in files))
+            self.assertEqual(any("/sqlite/" in e["path"] for e in files), entry["pactIncluded"])
         self.assertGreater(first["cutHeight"], 100)
         self.assertRegex(first["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
         r = cairnlib.backup_cli(["list", "--backup-directory", self.backups])

@@ -371,6 +371,105 @@ static void test_background_checkpoint_folds_and_restarts_wal(void **state)
 	cairn_pactdb_close(db);
 }
 
+static cairn_pactdb *open_grouped(const char *path, unsigned group_blocks)
+{
+	cairn_pactdb_options opts = CAIRN_PACTDB_OPTIONS_INIT;
+	opts.group_blocks = group_blocks;
+	cairn_pactdb *db = NULL;
+	if (cairn_pactdb_open(&db, path, &opts) != CAIRN_OK)
+		fail_msg("open %s: %s", path, cairn_error_last());
+	return db;
+}
+
+static long long committed_blocks(const char *path)
+{
+	return query_int(path, "SELECT count(*) FROM BlockHistory");
+}
+
+/* A group stays invisible to other connections until it holds group_blocks
+ * blocks or is committed; the handle itself sees every applied block; every
+ * block of a group keeps its own mutation record. */
+static void test_group_commits_when_full_or_asked(void **state)
+{
+	char path[PATH_MAX];
+	cairn_pactdb_options opts = CAIRN_PACTDB_OPTIONS_INIT;
+	opts.group_blocks = 0;
+	cairn_pactdb *db;
+	assert_int_equal(cairn_pactdb_open(&db, db_path(path, sizeof(path), state), &opts), CAIRN_EINVALID);
+	db = open_grouped(path, 4);
+	for (uint64_t h = 0; h < 3; h++)
+		apply(db, h, 1, COIN);
+	assert_int_equal(committed_blocks(path), 0);
+	uint64_t height;
+	assert_int_equal(cairn_pactdb_last_block(&height, NULL, NULL, db), CAIRN_OK);
+	assert_int_equal(height, 2);
+	expect_row(db, COIN, "miner", "{\"balance\":2.0}");
+	apply(db, 3, 1, COIN);
+	assert_int_equal(committed_blocks(path), 4);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM VersionedTableMutation"), 4);
+	apply(db, 4, 1, COIN);
+	assert_int_equal(cairn_pactdb_commit(db, 3600), CAIRN_OK); /* younger than an hour: stays open */
+	assert_int_equal(committed_blocks(path), 4);
+	assert_int_equal(cairn_pactdb_commit(db, 0), CAIRN_OK);
+	assert_int_equal(committed_blocks(path), 5);
+	assert_int_equal(cairn_pactdb_commit(db, 0), CAIRN_OK); /* nothing open */
+	cairn_pactdb_close(db);
+}
+
+/* A block failing inside SQLite rolls back its whole group; the handle
+ * stands at the last committed block and continues from there. */
+static void test_failing_block_rolls_back_its_group(void **state)
+{
+	char path[PATH_MAX];
+	cairn_pactdb *db = open_grouped(db_path(path, sizeof(path), state), 8);
+	apply(db, 0, 1, COIN);
+	assert_int_equal(cairn_pactdb_commit(db, 0), CAIRN_OK);
+	apply(db, 1, 1, COIN);
+	apply(db, 2, 1, "user_fresh");
+	test_block t;
+	make_block(&t, 3, 1, COIN);
+	store_fixture_hash(t.tx_hashes[0], 0xa2, 1, 1); /* already indexed by block 1 */
+	assert_int_equal(cairn_pactdb_apply_block(db, &t.b), CAIRN_EINVALID);
+	uint64_t height, ending;
+	assert_int_equal(cairn_pactdb_last_block(&height, NULL, &ending, db), CAIRN_OK);
+	assert_int_equal(height, 0);
+	assert_int_equal(ending, 2);
+	assert_int_equal(cairn_pactdb_read_row(&(char *){NULL}, NULL, db, "user_fresh", "acct-0"), CAIRN_ENOTFOUND);
+	apply(db, 1, 1, COIN);
+	assert_int_equal(cairn_pactdb_commit(db, 0), CAIRN_OK);
+	assert_int_equal(committed_blocks(path), 2);
+	cairn_pactdb_close(db);
+}
+
+/* Closing and rolling back commit the open group first; a snapshot pins
+ * committed groups only. */
+static void test_close_and_rollback_commit_the_group(void **state)
+{
+	char path[PATH_MAX];
+	cairn_pactdb *db = open_grouped(db_path(path, sizeof(path), state), 100);
+	for (uint64_t h = 0; h < 3; h++)
+		apply(db, h, 1, COIN);
+	cairn_pactdb_close(db);
+	assert_int_equal(committed_blocks(path), 3);
+	db = open_grouped(path, 100);
+	apply(db, 3, 1, COIN);
+	for (uint64_t expected = 2; expected <= 3; expected++) {
+		cairn_pactdb_snapshot *snap;
+		assert_int_equal(cairn_pactdb_snapshot_begin(&snap, db), CAIRN_OK);
+		uint64_t height;
+		assert_int_equal(cairn_pactdb_snapshot_last_block(&height, NULL, snap), CAIRN_OK);
+		assert_int_equal(height, expected);
+		cairn_pactdb_snapshot_end(snap);
+		assert_int_equal(cairn_pactdb_commit(db, 0), CAIRN_OK);
+	}
+	apply(db, 4, 1, COIN);
+	assert_int_equal(cairn_pactdb_rollback_above(db, 3), CAIRN_OK);
+	assert_int_equal(committed_blocks(path), 4);
+	apply(db, 4, 1, COIN);
+	cairn_pactdb_close(db);
+	assert_int_equal(committed_blocks(path), 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +482,9 @@ int main(void)
 		STORE_TEST(test_rollback_below_first_block_empties),
 		STORE_TEST(test_reopen_persists_and_continues),
 		STORE_TEST(test_background_checkpoint_folds_and_restarts_wal),
+		STORE_TEST(test_group_commits_when_full_or_asked),
+		STORE_TEST(test_failing_block_rolls_back_its_group),
+		STORE_TEST(test_close_and_rollback_commit_the_group),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
