@@ -57,14 +57,20 @@ static void make_block(test_block *t, uint64_t height, size_t ntxs, const char *
 	t->b = (cairn_pactdb_block){.height = height, .hash = t->hash, .txs = t->txs, .ntxs = ntxs + 1};
 }
 
-static cairn_pactdb *open_db(const char *path, bool read_only)
+static cairn_pactdb *open_with(const char *path, bool read_only, unsigned group_blocks)
 {
 	cairn_pactdb_options opts = CAIRN_PACTDB_OPTIONS_INIT;
 	opts.read_only = read_only;
+	opts.group_blocks = group_blocks;
 	cairn_pactdb *db = NULL;
 	if (cairn_pactdb_open(&db, path, &opts) != CAIRN_OK)
 		fail_msg("open %s: %s", path, cairn_error_last());
 	return db;
+}
+
+static cairn_pactdb *open_db(const char *path, bool read_only)
+{
+	return open_with(path, read_only, 1);
 }
 
 static void apply(cairn_pactdb *db, uint64_t height, size_t ntxs, const char *table)
@@ -373,12 +379,7 @@ static void test_background_checkpoint_folds_and_restarts_wal(void **state)
 
 static cairn_pactdb *open_grouped(const char *path, unsigned group_blocks)
 {
-	cairn_pactdb_options opts = CAIRN_PACTDB_OPTIONS_INIT;
-	opts.group_blocks = group_blocks;
-	cairn_pactdb *db = NULL;
-	if (cairn_pactdb_open(&db, path, &opts) != CAIRN_OK)
-		fail_msg("open %s: %s", path, cairn_error_last());
-	return db;
+	return open_with(path, false, group_blocks);
 }
 
 static long long committed_blocks(const char *path)
