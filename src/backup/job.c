@@ -14,10 +14,12 @@
  *                 checkpoint itself, opened read-only.
  *   Pact snapshots (with Pact only) under the commit lock, taken AFTER the
  *                 checkpoint: the node commits a block to the ChainDB and
- *                 then to PactDB under that lock, so taking it waits out any
- *                 commit the checkpoint caught half-way, and every snapshot
- *                 holds at least the checkpoint's block of its chain.  The
- *                 lock is held for the snapshots only (about 0.1 ms each)
+ *                 then to PactDB under that lock, so taking it once waits
+ *                 out any commit the checkpoint caught half-way; the open
+ *                 groups of blocks (pactdb.h) are then committed outside
+ *                 the lock, and every snapshot taken under it holds at
+ *                 least the checkpoint's block of its chain.  The
+ *                 lock is held for the snapshots only (0.1-0.3 ms each)
  *                 rather than for a checkpoint too, which costs 3-25 ms
  *                 under load (fsyncs of the files it copies); a backup
  *                 without Pact never takes the lock.
