@@ -46,6 +46,8 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+#include "../bench_shell.h"
+
 #define CHAINS 20
 #define PACT_CHAINS 8
 #define BIG_PAYLOAD ((size_t)64 << 10)
@@ -94,16 +96,6 @@ static void path_of(char *buf, const char *fmt, ...)
 		fprintf(stderr, "bench_backup: path too long\n");
 		exit(1);
 	}
-}
-
-static double run_shell(const char *cmd)
-{
-	double t0 = cairn_clock_now();
-	if (system(cmd) != 0) {
-		fprintf(stderr, "bench_backup: command failed: %s\n", cmd);
-		exit(1);
-	}
-	return cairn_clock_now() - t0;
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -231,19 +223,6 @@ static int commit_block(bench_node *n, uint32_t chain, size_t payload_len)
 	if (rc == CAIRN_OK)
 		n->next_height[chain] = h + 1;
 	return rc;
-}
-
-static uint64_t dir_bytes(const char *dir)
-{
-	char cmd[PATH_MAX + 64];
-	snprintf(cmd, sizeof(cmd), "du -sb '%s' | cut -f1", dir);
-	FILE *p = popen(cmd, "r");
-	unsigned long long bytes = 0;
-	if (p == NULL || fscanf(p, "%llu", &bytes) != 1)
-		bytes = 0;
-	if (p != NULL)
-		pclose(p);
-	return bytes;
 }
 
 static cairn_backup_manager *open_manager(bench_node *n, const char *work, const char *name, int parallelism)
@@ -401,7 +380,7 @@ static void bench_chaindb(const char *work, uint64_t mb, int rounds)
 	fill_chaindb(&n, mb << 20);
 	uint64_t unflushed = unflushed_bytes();
 	printf("chaindb %" PRIu64 " MB: filled in %.1f s, %.0f MB on disk; each round first writes %.1f MB more\n",
-		mb, cairn_clock_now() - t0, (double)dir_bytes(n.dir) / 1e6, (double)unflushed / (1 << 20));
+		mb, cairn_clock_now() - t0, (double)bench_dir_bytes(n.dir) / 1e6, (double)unflushed / (1 << 20));
 	wait_for_quiet_disk(n.dir);
 	cairn_backup_manager *m = open_manager(&n, work, backups, 0);
 	double total[MAX_ROUNDS], checkpoint[MAX_ROUNDS], cut[MAX_ROUNDS], flush[MAX_ROUNDS], bare[MAX_ROUNDS];
@@ -507,10 +486,10 @@ static void bench_pact(bench_node *n, cairn_backup_manager *m, const char *work,
 		json_object_put(manifest);
 		path_of(out, "%s/cp-out", work);
 		reference_command(cmd, sizeof(cmd), n, out, false, par);
-		cp[r] = run_shell(cmd);
+		cp[r] = bench_run_shell(cmd);
 		path_of(out, "%s/vacuum-out", work);
 		reference_command(cmd, sizeof(cmd), n, out, true, par);
-		vacuum[r] = run_shell(cmd);
+		vacuum[r] = bench_run_shell(cmd);
 	}
 	double mb = (double)sqlite_bytes / 1e6;
 	double e = mb / median(engine, rounds), c = mb / median(cp, rounds), v = mb / median(vacuum, rounds);

@@ -40,6 +40,8 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+#include "../bench_shell.h"
+
 #define MAX_POW_ATTEMPTS (1u << 24)
 
 static void check(int rc, const char *what)
@@ -193,13 +195,7 @@ static uint64_t files_bytes(const char *dir, const char *suffix)
 {
 	char cmd[2 * PATH_MAX];
 	snprintf(cmd, sizeof(cmd), "find '%s' -name '*%s' -printf '%%s\\n' | awk '{s+=$1} END {print s+0}'", dir, suffix);
-	FILE *f = popen(cmd, "r");
-	unsigned long long bytes = 0;
-	if (f == NULL || fscanf(f, "%llu", &bytes) != 1)
-		bytes = 0;
-	if (f != NULL)
-		pclose(f);
-	return bytes;
+	return bench_shell_number(cmd);
 }
 
 static int fill(const char *database, uint64_t mb, size_t pad_kb)

@@ -32,6 +32,8 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+#include "../bench_shell.h"
+
 #define WRITES_PER_BLOCK 10
 #define ROW_BYTES 400
 #define ACCOUNTS 1000000u
@@ -65,16 +67,6 @@ static uint64_t file_size(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
-static double run_shell(const char *cmd)
-{
-	double t0 = cairn_clock_now();
-	if (system(cmd) != 0) {
-		fprintf(stderr, "bench_store: command failed: %s\n", cmd);
-		exit(1);
-	}
-	return cairn_clock_now() - t0;
 }
 
 /* ---- PactDB ---- */
@@ -262,7 +254,7 @@ static copy_result copy_once(writer *w, const char *src, const char *dest, metho
 {
 	copy_result r = {0};
 	char cmd[2048];
-	run_shell("sync");
+	bench_run_shell("sync");
 	r.source_bytes = file_size(src);
 	double t0 = cairn_clock_now();
 	if (m == M_FILES || m == M_BACKUP_API) {
@@ -279,10 +271,10 @@ static copy_result copy_once(writer *w, const char *src, const char *dest, metho
 		cairn_pactdb_snapshot_end(snap);
 	} else if (m == M_CP) {
 		snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && sync '%s'", src, dest, dest);
-		run_shell(cmd);
+		bench_run_shell(cmd);
 	} else {
 		snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"VACUUM INTO '%s'\" && sync '%s'", src, dest, dest);
-		run_shell(cmd);
+		bench_run_shell(cmd);
 	}
 	double t1 = cairn_clock_now();
 	r.seconds = t1 - t0;
@@ -412,19 +404,6 @@ static double put_blocks(cairn_chaindb *db, uint64_t first, uint64_t blocks)
 	return (double)blocks / (cairn_clock_now() - t0);
 }
 
-static uint64_t dir_size(const char *dir)
-{
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "du -sb '%s'", dir);
-	FILE *p = popen(cmd, "r");
-	unsigned long long size = 0;
-	if (p == NULL || fscanf(p, "%llu", &size) != 1)
-		size = 0;
-	if (p != NULL)
-		pclose(p);
-	return size;
-}
-
 /* One checkpoint (optionally after a flush, as the backup engine does
  * before taking the lock) against `cp -r` + `sync` of the directory. */
 static void checkpoint_once(const char *dir, const char *path, cairn_chaindb *db, uint64_t *n, int r, bool flush)
@@ -434,7 +413,7 @@ static void checkpoint_once(const char *dir, const char *path, cairn_chaindb *db
 	*n += 1000;
 	if (flush && cairn_chaindb_flush(db) != CAIRN_OK)
 		die("flush");
-	run_shell("sync");
+	bench_run_shell("sync");
 	snprintf(cp_dir, sizeof(cp_dir), "%s/checkpoint-%d-%d", dir, r, flush);
 	double t0 = cairn_clock_now();
 	if (cairn_chaindb_checkpoint(db, cp_dir) != CAIRN_OK)
@@ -442,8 +421,8 @@ static void checkpoint_once(const char *dir, const char *path, cairn_chaindb *db
 	double cp_ms = (cairn_clock_now() - t0) * 1e3;
 	snprintf(copy_dir, sizeof(copy_dir), "%s/copy-%d", dir, r);
 	snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s' && sync -f '%s'", path, copy_dir, copy_dir);
-	run_shell("sync");
-	double ref = run_shell(cmd) * 1e3;
+	bench_run_shell("sync");
+	double ref = bench_run_shell(cmd) * 1e3;
 	printf("  checkpoint%s: %6.2f ms; cp -r + sync of the directory: %5.0f ms (%.0fx)\n",
 		flush ? " after flush" : "            ", cp_ms, ref, ref / cp_ms);
 	cairn_fs_remove_tree(cp_dir);
@@ -464,13 +443,13 @@ static cairn_chaindb *bench_chaindb(const char *dir, uint64_t mb, int rounds, ui
 	printf("  put_block (%d-byte payload): %.0f blocks/s with fsync per block, %.0f blocks/s without"
 		" (%.1fx)\n", PAYLOAD_BYTES, synced, unsynced, unsynced / synced);
 	uint64_t n = 20000;
-	while (dir_size(path) < mb << 20) {
+	while (bench_dir_bytes(path) < mb << 20) {
 		put_blocks(db, n, 20000);
 		n += 20000;
 	}
 	if (cairn_chaindb_sync(db) != CAIRN_OK)
 		die("sync");
-	printf("  built %" PRIu64 " MB ChainDB (%" PRIu64 " blocks)\n", dir_size(path) >> 20, n);
+	printf("  built %" PRIu64 " MB ChainDB (%" PRIu64 " blocks)\n", bench_dir_bytes(path) >> 20, n);
 	for (int r = 0; r < rounds; r++) {
 		checkpoint_once(dir, path, db, &n, r, false);
 		checkpoint_once(dir, path, db, &n, r, true);
@@ -502,7 +481,7 @@ static void bench_lock_hold(const char *dir, cairn_chaindb *chain, uint64_t *nex
 		die("flush");
 	put_blocks(chain, *next_block, 20); /* written between the flush and the lock */
 	*next_block += 20;
-	run_shell("sync");
+	bench_run_shell("sync");
 	double t0 = cairn_clock_now();
 	if (cairn_chaindb_checkpoint(chain, cp_dir) != CAIRN_OK)
 		die("checkpoint");
