@@ -71,25 +71,43 @@ typedef struct cairn_backup_options {
 
 #define CAIRN_BACKUP_OPTIONS_INIT {NULL, 0, CAIRN_BACKUP_RETENTION_INIT}
 
-/* Job states.  The Chainweb API shows PREPARING and COPYING as
- * backup-in-progress; the phases are kept apart for logs and for a richer
- * management API. */
+/* Job states, with the management API's names (cairn_backup_state_name).
+ * The Chainweb API shows them as three words (cairn_backup_status_text):
+ * DONE and DONE_WITH_ERRORS read backup-done; FAILED, STOPPED and SKIPPED
+ * read backup-failed; the rest read backup-in-progress. */
 typedef enum cairn_backup_state {
-	CAIRN_BACKUP_PREPARING, /* before and during the consistency point */
-	CAIRN_BACKUP_COPYING,   /* copying, checksumming and syncing */
-	CAIRN_BACKUP_DONE,
-	CAIRN_BACKUP_FAILED,
+	CAIRN_BACKUP_QUEUED,           /* "queued": created, not started yet */
+	CAIRN_BACKUP_PREPARING,        /* "preparing": flush, checkpoint, snapshots */
+	CAIRN_BACKUP_COPYING,          /* "in_progress": copying, checksumming, syncing */
+	CAIRN_BACKUP_STOP_REQUESTED,   /* "stop_requested": ends STOPPED within a second */
+	CAIRN_BACKUP_DONE,             /* "completed" */
+	CAIRN_BACKUP_DONE_WITH_ERRORS, /* "completed_with_errors": complete and restorable, a later step failed */
+	CAIRN_BACKUP_FAILED,           /* "failed": its data removed */
+	CAIRN_BACKUP_STOPPED,          /* "stopped": its data removed */
+	CAIRN_BACKUP_SKIPPED,          /* "skipped": a scheduled job that did not run */
 } cairn_backup_state;
 
-/* Chainweb's name of a state, which is also the text of a status file:
- * backup-in-progress, backup-done or backup-failed. */
+/* Chainweb's name of a state: backup-in-progress, backup-done or
+ * backup-failed. */
 const char *cairn_backup_status_text(cairn_backup_state state);
+
+/* The management API's name of a state: "queued", "in_progress", ... */
+const char *cairn_backup_state_name(cairn_backup_state state);
+
+/* True for DONE, DONE_WITH_ERRORS, FAILED, STOPPED and SKIPPED. */
+bool cairn_backup_state_is_terminal(cairn_backup_state state);
+
+typedef enum cairn_backup_method {
+	CAIRN_BACKUP_MANUAL,   /* requested through an API */
+	CAIRN_BACKUP_PERIODIC, /* started by the schedule */
+} cairn_backup_method;
 
 typedef struct cairn_backup_request {
 	bool include_pact; /* back up every chain's Pact state too */
+	cairn_backup_method method;
 } cairn_backup_request;
 
-#define CAIRN_BACKUP_REQUEST_INIT {false}
+#define CAIRN_BACKUP_REQUEST_INIT {false, CAIRN_BACKUP_MANUAL}
 
 typedef struct cairn_backup_manager cairn_backup_manager;
 
@@ -120,5 +138,89 @@ int cairn_backup_state_of(cairn_backup_state *out, cairn_backup_manager *m, cons
 
 /* Waits until no job runs. */
 void cairn_backup_wait_idle(cairn_backup_manager *m);
+
+/* The backup directory the manager owns. */
+const char *cairn_backup_manager_directory(const cairn_backup_manager *m);
+
+/* ---- the management view of jobs ---- */
+
+#define CAIRN_BACKUP_REASON_MAX 64       /* an error reason: "unable_to_process_some_files" */
+#define CAIRN_BACKUP_DIAGNOSTICS_MAX 512 /* one line */
+
+/* Everything known about one job; counters are live while it runs.
+ * Times are UNIX microseconds, 0 while unknown. */
+typedef struct cairn_backup_detail {
+	char id[CAIRN_BACKUP_ID_MAX + 1];
+	cairn_backup_state state;
+	cairn_backup_method method;
+	bool include_pact;
+	uint64_t created_us;  /* when the job was created (its id's time for cairn's ids) */
+	uint64_t started_us;  /* when it left QUEUED */
+	uint64_t ended_us;    /* when it reached a terminal state */
+	bool has_cut;         /* the consistency point is known */
+	uint64_t cut_height;  /* the cut's height, as GET /cut sums it */
+	uint64_t files_searched, files_backed_up;
+	uint64_t bytes_searched, bytes_backed_up;
+	uint64_t bytes_in_db;        /* the live stores' size when the job began */
+	uint64_t bandwidth_avg_bps;  /* bytes_backed_up over the time spent copying */
+	uint64_t size_on_disk;       /* bytes the backup occupies (its manifest's total once done) */
+	bool restorable;             /* complete, and its manifest reads back and checks */
+	size_t error_count;
+	char reason[CAIRN_BACKUP_REASON_MAX];           /* "" without errors */
+	char diagnostics[CAIRN_BACKUP_DIAGNOSTICS_MAX]; /* "" without errors */
+} cairn_backup_detail;
+
+/* The detail of job `id`; CAIRN_ENOTFOUND for an invalid id or one that
+ * names no backup.  Answered from memory: cheap with 10,000 backups. */
+int cairn_backup_describe(cairn_backup_detail *out, cairn_backup_manager *m, const char *id);
+
+typedef struct cairn_backup_page_options {
+	const char *marker;    /* NULL: from the first job in the order */
+	bool marker_inclusive; /* the page starts at the marker (else just after it) */
+	size_t limit;          /* > 0 */
+	bool newest_first;     /* descending ids (else ascending) */
+} cairn_backup_page_options;
+
+#define CAIRN_BACKUP_PAGE_OPTIONS_INIT {NULL, false, 100, true}
+
+/* One page of jobs in id order; *out_next is the id of the job that would
+ * start the next page ("" when this page is the last).  A marker naming
+ * no job is CAIRN_ENOTFOUND.  Release *out with free(). */
+int cairn_backup_page(cairn_backup_detail **out, size_t *out_count, char out_next[CAIRN_BACKUP_ID_MAX + 1],
+	cairn_backup_manager *m, const cairn_backup_page_options *opts);
+
+/* An event of a job's life, recorded durably as it happens (they survive a
+ * restart).  type: backup_queued, backup_preparing, backup_in_progress,
+ * backup_progress (with the byte counts), backup_stop_request,
+ * backup_completed, backup_failed, backup_stopped or backup_skipped. */
+typedef struct cairn_backup_event {
+	uint64_t time_us;
+	char type[32];
+	uint64_t bytes_completed, bytes_remaining, total_bytes; /* backup_progress only */
+} cairn_backup_event;
+
+/* The events of job `id`, oldest first; release *out with free(). */
+int cairn_backup_events(cairn_backup_event **out, size_t *out_count, cairn_backup_manager *m, const char *id);
+
+/* One error of a job: what failed and where. */
+typedef struct cairn_backup_error {
+	char path[256];         /* the file or step concerned ("" when none) */
+	char type[32];          /* "io", "retention", "stopped", "interrupted", ... */
+	char description[512];
+} cairn_backup_error;
+
+/* The errors of job `id` in the order they happened (index = position);
+ * none for a job without errors.  Release *out with free(). */
+int cairn_backup_errors(cairn_backup_error **out, size_t *out_count, cairn_backup_manager *m, const char *id);
+
+/* Asks running job `id` to stop: it is STOP_REQUESTED at once and ends
+ * STOPPED within a second, its partial data removed.  CAIRN_ENOTFOUND for
+ * no such job; CAIRN_ESTATE (with the reason) when it has already ended. */
+int cairn_backup_stop(cairn_backup_manager *m, const char *id);
+
+/* Removes finished backup `id` as cairn_backup_delete does, keeping the
+ * manager's view in step.  CAIRN_EBUSY while it runs, CAIRN_ENOTFOUND when
+ * there is no such backup. */
+int cairn_backup_remove(cairn_backup_manager *m, const char *id);
 
 #endif

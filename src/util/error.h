@@ -23,6 +23,7 @@ enum {
 	CAIRN_EBUSY = -5,     /* resource in use (lock held, job running) */
 	CAIRN_EEXISTS = -6,   /* object already exists */
 	CAIRN_ENOMEM = -7,    /* allocation failed */
+	CAIRN_ESTATE = -8,    /* not allowed in the object's current state (stop a finished job) */
 };
 
 #if defined(__GNUC__)
