@@ -348,7 +348,7 @@ static void test_close_stops_a_running_job(void **state)
 	fixture_open(&n, state, 20);
 	cairn_backup_manager *m = fixture_manager(&n, 0);
 	fixture_gate(&n, true);
-	cairn_backup_request req = {true};
+	cairn_backup_request req = {true, CAIRN_BACKUP_MANUAL};
 	char id[CAIRN_BACKUP_ID_MAX + 1];
 	bool started;
 	assert_int_equal(cairn_backup_start(id, &started, m, &req), CAIRN_OK);

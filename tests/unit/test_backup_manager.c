@@ -90,7 +90,7 @@ typedef struct starter {
 static void *start_backup(void *arg)
 {
 	starter *s = arg;
-	cairn_backup_request req = {true}; /* with Pact: the job stops at the closed gate */
+	cairn_backup_request req = {true, CAIRN_BACKUP_MANUAL}; /* with Pact: the job stops at the closed gate */
 	s->rc = cairn_backup_start(s->id, &s->started, s->m, &req);
 	return NULL;
 }
