@@ -243,7 +243,7 @@ static cairn_backup_manager *open_manager(bench_node *n, const char *work, const
 static double run_backup(json_object **manifest, cairn_backup_manager *m, const char *work, const char *backups,
 	bool pact, char *id)
 {
-	cairn_backup_request req = {pact};
+	cairn_backup_request req = {pact, CAIRN_BACKUP_MANUAL};
 	bool started;
 	double t0 = cairn_clock_now();
 	check(cairn_backup_start(id, &started, m, &req), "start backup");

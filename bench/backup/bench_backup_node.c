@@ -246,7 +246,7 @@ static void run_for(producer *p, int phase, double seconds)
 static void run_during_backup(char *id, producer *p, int phase, bool pact)
 {
 	cairn_backup_manager *m = cairn_node_backups(p->node);
-	cairn_backup_request req = {pact};
+	cairn_backup_request req = {pact, CAIRN_BACKUP_MANUAL};
 	bool started;
 	p->phase = phase;
 	p->phase_start[phase] = cairn_clock_now();
