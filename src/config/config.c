@@ -79,6 +79,14 @@ static const option_def options[] = {
 	{"backup-retention-max-age", "backup.retention.maxAge", OPT_DURATION, FIELD(backup_retention_max_age), "DURATION",
 	 0, 0, "After each backup remove backups older than this (for example 14d; the newest successful one stays); "
 	 "0 or off: no limit"},
+	{"enable-management-api", "managementApi.enabled", OPT_BOOL, FIELD(management_api_enabled), NULL, 0, 0,
+	 "Serve the backup management API (/v2/... and /api/databases/...); needs a backup directory and a token file"},
+	{"management-token-file", "managementApi.tokenFile", OPT_PATH, FIELD(management_token_file), "FILE", 0, 0,
+	 "File of management API tokens, one per line; must not be readable by group or others"},
+	{"management-database-name", "managementApi.databaseName", OPT_PATH, FIELD(management_database_name), "NAME", 0, 0,
+	 "The project_id and database name of the management API's paths; default: the Chainweb version"},
+	{"management-download-link-seconds", "managementApi.downloadLinkSeconds", OPT_INT,
+	 FIELD(management_download_link_seconds), "N", 1, 604800, "Seconds a backup download link stays valid"},
 	{"block-rate", "producer.blockRate", OPT_RATE, FIELD(block_rate), "R|max", 0, 0,
 	 "Blocks per second over all chains from the development producer; 0 stops it, max is unthrottled"},
 	{"transactions-per-block", "producer.transactionsPerBlock", OPT_INT, FIELD(transactions_per_block), "N", 0, 1000,
@@ -124,6 +132,7 @@ int cairn_config_init(cairn_config *cfg)
 	cfg->block_rate = 4.0;
 	cfg->transactions_per_block = 2;
 	cfg->drain_seconds = 1.0;
+	cfg->management_download_link_seconds = 3600;
 	if (set_string(&cfg->chainweb_version, "development") != CAIRN_OK ||
 	    set_string(&cfg->database_directory, "cairn-data") != CAIRN_OK ||
 	    set_string(&cfg->service_interface, "127.0.0.1") != CAIRN_OK) {

@@ -34,6 +34,10 @@ typedef struct cairn_config {
 	bool backup_schedule_pact;        /* scheduled backups include Pact */
 	int backup_retention_keep_last;   /* successful backups kept; 0: no limit */
 	double backup_retention_max_age;  /* seconds; 0: no limit */
+	bool management_api_enabled;      /* the backup management API (docs/api.md) */
+	char *management_token_file;      /* NULL unless configured */
+	char *management_database_name;   /* NULL: the Chainweb version */
+	int management_download_link_seconds; /* lifetime of a download link */
 	cairn_log_level log_level;
 	double block_rate;          /* blocks/s over all chains; 0 stops; CAIRN_BLOCK_RATE_MAX */
 	int transactions_per_block;
