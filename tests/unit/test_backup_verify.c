@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "backup/verify.h"
-#include "node/node.h"
+#include "node_backup_fixture.h"
 #include "store_fixture.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -41,41 +41,12 @@ static bool any_contains(const problems *p, const char *needle)
 	return false;
 }
 
-/* A node producing at full rate until the cut passes `height`, then one
- * backup with Pact; its directory into out. */
+/* A real node's backup with Pact, its cut past `height`; its directory
+ * into out. */
 static void make_backup(char out[PATH_MAX + 80], void **state, uint64_t height)
 {
-	cairn_config cfg;
-	char db[PATH_MAX], backups[PATH_MAX];
-	assert_int_equal(cairn_config_init(&cfg), CAIRN_OK);
-	free(cfg.database_directory);
-	cfg.database_directory = strdup(store_fixture_path(db, sizeof(db), state, "db"));
-	cfg.backup_directory = strdup(store_fixture_path(backups, sizeof(backups), state, "backups"));
-	cfg.block_rate = CAIRN_BLOCK_RATE_MAX;
-	cfg.log_level = CAIRN_LOG_WARN;
-	cairn_node *node = NULL;
-	assert_int_equal(cairn_node_open(&node, &cfg), CAIRN_OK);
-	for (;;) {
-		cairn_node_cut cut;
-		cairn_node_get_cut(&cut, node);
-		uint64_t sum = 0;
-		for (uint32_t c = 0; c < CAIRN_GRAPH_MAX_ORDER; c++)
-			sum += cut.present[c] ? cut.height[c] : 0;
-		if (sum >= height)
-			break;
-		usleep(10000);
-	}
-	char id[CAIRN_BACKUP_ID_MAX + 1];
-	bool started;
-	cairn_backup_request req = CAIRN_BACKUP_REQUEST_INIT;
-	req.include_pact = true;
-	assert_int_equal(cairn_backup_start(id, &started, cairn_node_backups(node), &req), CAIRN_OK);
-	cairn_backup_wait_idle(cairn_node_backups(node));
-	cairn_backup_state st;
-	assert_int_equal(cairn_backup_state_of(&st, cairn_node_backups(node), id), CAIRN_OK);
-	assert_int_equal(st, CAIRN_BACKUP_DONE);
-	cairn_node_close(node);
-	cairn_config_free(&cfg);
+	char backups[PATH_MAX], id[CAIRN_BACKUP_ID_MAX + 1];
+	node_backup_make(backups, id, state, height);
 	snprintf(out, PATH_MAX + 80, "%s/%s", backups, id);
 }
 
