@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages="
   build-essential cmake pkg-config clang libclang-rt-14-dev
   librocksdb-dev libsqlite3-dev sqlite3 libmicrohttpd-dev libjson-c-dev
-  libyaml-dev libssl-dev openssl libcmocka-dev
+  libyaml-dev libssl-dev openssl libcmocka-dev libarchive-dev zstd
   python3 curl procps util-linux
   wrk nginx-light
 "
