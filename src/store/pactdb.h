@@ -24,6 +24,7 @@
 #ifndef CAIRN_STORE_PACTDB_H
 #define CAIRN_STORE_PACTDB_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -175,6 +176,27 @@ typedef struct cairn_pactdb_copy_stats {
  * is left.  `dest_path` must not exist.  stats may be NULL. */
 int cairn_pactdb_snapshot_copy(const cairn_pactdb_snapshot *snap, const char *dest_path,
 	cairn_pactdb_copy_method method, cairn_pactdb_copy_stats *stats);
+
+/* Bytes a copy of the snapshot reads: the main file and the WAL frames it
+ * needs. */
+uint64_t cairn_pactdb_snapshot_bytes(const cairn_pactdb_snapshot *snap);
+
+/* Watches and paces the file copy (CAIRN_PACTDB_COPY_FILES) of a snapshot:
+ * bytes are added to *progress as they are written, *cancel is read
+ * between chunks (a set flag ends the copy with CAIRN_ESTATE, no partial
+ * file left), and rate_limit_bps (0: none) caps the copy's speed so that a
+ * backup leaves the disk to the node.  Chunks are at most an eighth of a
+ * second's worth at that rate, so a cancel takes effect within that. */
+typedef struct cairn_pactdb_copy_watch {
+	_Atomic uint64_t *progress; /* NULL: not counted */
+	const _Atomic bool *cancel; /* NULL: not cancellable */
+	uint64_t rate_limit_bps;
+} cairn_pactdb_copy_watch;
+
+#define CAIRN_PACTDB_COPY_WATCH_INIT {NULL, NULL, 0}
+
+/* Applies `watch` (copied) to later copies of the snapshot. */
+void cairn_pactdb_snapshot_watch(cairn_pactdb_snapshot *snap, const cairn_pactdb_copy_watch *watch);
 
 /* Ends the read transaction, letting the WAL be checkpointed and restarted. */
 void cairn_pactdb_snapshot_end(cairn_pactdb_snapshot *snap);

@@ -117,6 +117,7 @@ struct cairn_pactdb_snapshot {
 	bool files_usable;   /* the WAL-index was read and understood */
 	uint32_t wal_frames; /* frames 1..wal_frames belong to the snapshot */
 	uint64_t wal_bytes;  /* bytes of the WAL that hold them (0: none needed) */
+	cairn_pactdb_copy_watch watch;
 };
 
 static uint32_t host_u32(const uint8_t *p)
@@ -252,6 +253,18 @@ int cairn_pactdb_snapshot_last_block(uint64_t *out_height, uint8_t *out_hash,
 	return CAIRN_OK;
 }
 
+uint64_t cairn_pactdb_snapshot_bytes(const cairn_pactdb_snapshot *snap)
+{
+	struct stat st;
+	uint64_t main_bytes = fstat(snap->db->db_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return main_bytes + snap->wal_bytes;
+}
+
+void cairn_pactdb_snapshot_watch(cairn_pactdb_snapshot *snap, const cairn_pactdb_copy_watch *watch)
+{
+	snap->watch = *watch;
+}
+
 void cairn_pactdb_snapshot_end(cairn_pactdb_snapshot *snap)
 {
 	if (snap == NULL)
@@ -366,16 +379,42 @@ static ssize_t copy_chunk(int in, int out, off_t *offset, size_t want, uint8_t *
 	}
 }
 
+/* The chunk size under a watch: an eighth of a second at its rate. */
+static size_t watched_chunk(const cairn_pactdb_copy_watch *w)
+{
+	uint64_t eighth = w->rate_limit_bps / 8;
+	if (w->rate_limit_bps == 0 || eighth >= COPY_CHUNK)
+		return COPY_CHUNK;
+	return eighth < 4096 ? 4096 : (size_t)eighth;
+}
+
+/* Sleeps until `copied` bytes since `t0` are within the rate limit. */
+static void pace(const cairn_pactdb_copy_watch *w, double t0, uint64_t copied)
+{
+	if (w->rate_limit_bps == 0)
+		return;
+	double due = t0 + (double)copied / (double)w->rate_limit_bps, now = cairn_clock_now();
+	if (due > now)
+		cairn_clock_sleep(due - now);
+}
+
 /* Copies up to `limit` bytes of `in` from offset 0 to `out`, stopping early
  * at end of file; sets *copied. */
-static int copy_range(uint64_t *copied, int in, int out, uint64_t limit, const char *what)
+static int copy_range(uint64_t *copied, int in, int out, uint64_t limit, const char *what,
+	const cairn_pactdb_copy_watch *w)
 {
 	off_t offset = 0;
 	uint8_t *buf = NULL;
 	int rc = CAIRN_OK;
+	size_t chunk = watched_chunk(w);
+	double t0 = cairn_clock_now();
 	*copied = 0;
 	while (*copied < limit) {
-		size_t want = limit - *copied < COPY_CHUNK ? (size_t)(limit - *copied) : COPY_CHUNK;
+		if (w->cancel != NULL && atomic_load(w->cancel)) {
+			rc = cairn_error_set(CAIRN_ESTATE, "copy %s: cancelled", what);
+			break;
+		}
+		size_t want = limit - *copied < chunk ? (size_t)(limit - *copied) : chunk;
 		off_t start = offset;
 		ssize_t n = copy_chunk(in, out, &offset, want, &buf);
 		if (n < 0) {
@@ -385,7 +424,10 @@ static int copy_range(uint64_t *copied, int in, int out, uint64_t limit, const c
 		if (n == 0)
 			break;
 		*copied += (uint64_t)n;
+		if (w->progress != NULL)
+			atomic_fetch_add(w->progress, (uint64_t)n);
 		write_behind(out, start, (size_t)n);
+		pace(w, t0, *copied);
 	}
 	free(buf);
 	return rc;
@@ -401,13 +443,14 @@ static int create_file(int *fd, const char *path)
 
 /* Copies `limit` bytes (UINT64_MAX: to end of file) of `in` into a new
  * file; a WAL prefix must be there whole. */
-static int copy_to_new_file(uint64_t *copied, int in, const char *path, uint64_t limit, bool exact)
+static int copy_to_new_file(uint64_t *copied, int in, const char *path, uint64_t limit, bool exact,
+	const cairn_pactdb_copy_watch *w)
 {
 	int out;
 	int rc = create_file(&out, path);
 	if (rc != CAIRN_OK)
 		return rc;
-	rc = copy_range(copied, in, out, limit, path);
+	rc = copy_range(copied, in, out, limit, path, w);
 	if (close(out) != 0 && rc == CAIRN_OK)
 		rc = cairn_error_set_errno(cairn_error_from_errno(errno), errno, "write '%s'", path);
 	if (rc == CAIRN_OK && exact && *copied != limit)
@@ -444,9 +487,10 @@ static int checkpoint_copy(const char *path, const cairn_pactdb_snapshot *snap)
 static int copy_files(const cairn_pactdb_snapshot *snap, const copy_paths *p, cairn_pactdb_copy_stats *st)
 {
 	double t0 = cairn_clock_now();
-	int rc = copy_to_new_file(&st->db_bytes, snap->db->db_fd, p->partial, UINT64_MAX, false);
+	int rc = copy_to_new_file(&st->db_bytes, snap->db->db_fd, p->partial, UINT64_MAX, false, &snap->watch);
 	if (rc == CAIRN_OK && snap->wal_frames > 0)
-		rc = copy_to_new_file(&st->wal_bytes, snap->db->wal_fd, p->partial_wal, snap->wal_bytes, true);
+		rc = copy_to_new_file(&st->wal_bytes, snap->db->wal_fd, p->partial_wal, snap->wal_bytes, true,
+			&snap->watch);
 	double t1 = cairn_clock_now();
 	st->copy_seconds = t1 - t0;
 	if (rc != CAIRN_OK || snap->wal_frames == 0)

@@ -12,4 +12,10 @@
 /* Seconds since an arbitrary fixed point (CLOCK_MONOTONIC). */
 double cairn_clock_now(void);
 
+/* Sleeps for `seconds` (> 0), resuming after signals. */
+void cairn_clock_sleep(double seconds);
+
+/* UNIX time now (CLOCK_REALTIME) in microseconds, for timestamps. */
+unsigned long long cairn_clock_unix_us(void);
+
 #endif
