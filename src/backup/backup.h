@@ -67,9 +67,10 @@ typedef struct cairn_backup_options {
 	const char *directory; /* the backup directory; created if missing */
 	int parallelism;       /* Pact files copied at once; 0: number of cores */
 	cairn_backup_retention retention; /* applied after every job (retention.h) */
+	uint64_t rate_limit_bps; /* Pact copies' speed limit, bytes per second; 0: none */
 } cairn_backup_options;
 
-#define CAIRN_BACKUP_OPTIONS_INIT {NULL, 0, CAIRN_BACKUP_RETENTION_INIT}
+#define CAIRN_BACKUP_OPTIONS_INIT {NULL, 0, CAIRN_BACKUP_RETENTION_INIT, 0}
 
 /* Job states, with the management API's names (cairn_backup_state_name).
  * The Chainweb API shows them as three words (cairn_backup_status_text):
@@ -127,7 +128,8 @@ void cairn_backup_manager_close(cairn_backup_manager *m);
 
 /* Starts a job and writes its id into out_id (CAIRN_BACKUP_ID_MAX + 1
  * bytes); *out_started is true.  While a job runs, writes that job's id
- * and sets *out_started to false instead.  Fails only when the job cannot
+ * and sets *out_started to false instead; a periodic request is then
+ * recorded as a job of its own in state SKIPPED.  Fails only when the job cannot
  * even be created (its directory or status file cannot be written). */
 int cairn_backup_start(char *out_id, bool *out_started, cairn_backup_manager *m,
 	const cairn_backup_request *req);

@@ -6,6 +6,7 @@
  * in the directory can only ever mean the directory of that name.
  */
 #include "backup/catalog.h"
+#include "backup/id.h"
 #include "backup/job.h"
 #include "backup/manifest.h"
 
@@ -82,11 +83,7 @@ static int describe(cairn_backup_info *info, int dir_fd, const char *directory, 
 static int compare_backups(const void *a, const void *b)
 {
 	const cairn_backup_info *x = a, *y = b;
-	if (x->has_time != y->has_time)
-		return x->has_time ? -1 : 1;
-	if (x->has_time && x->time_ms != y->time_ms)
-		return x->time_ms < y->time_ms ? -1 : 1;
-	return strcmp(x->id, y->id);
+	return cairn_backup__id_compare(x->id, y->id);
 }
 
 static int append(cairn_backup_info **list, size_t *count, size_t *capacity, const cairn_backup_info *info)

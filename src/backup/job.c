@@ -127,132 +127,15 @@ static double ms(double seconds)
 
 static int path_join(char *buf, const char *dir, const char *name)
 {
-	if (snprintf(buf, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
-		return cairn_error_set(CAIRN_EINVALID, "path too long: '%s/%s'", dir, name);
-	return CAIRN_OK;
-}
-
-int cairn_backup__job_path(char *buf, size_t size, const char *directory, const char *id)
-{
-	if (snprintf(buf, size, "%s/%s", directory, id) >= (int)size)
-		return cairn_error_set(CAIRN_EINVALID, "backup path too long: '%s/%s'", directory, id);
-	return CAIRN_OK;
-}
-
-/* ---- status files ---- */
-
-const char *cairn_backup_status_text(cairn_backup_state state)
-{
-	switch (state) {
-	case CAIRN_BACKUP_DONE: return "backup-done";
-	case CAIRN_BACKUP_FAILED: return "backup-failed";
-	default: return "backup-in-progress";
-	}
-}
-
-int cairn_backup__parse_status(cairn_backup_state *out, const char *text)
-{
-	static const cairn_backup_state states[] = {CAIRN_BACKUP_COPYING, CAIRN_BACKUP_DONE, CAIRN_BACKUP_FAILED};
-	size_t len = strlen(text);
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-		len--;
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
-		const char *name = cairn_backup_status_text(states[i]);
-		if (strlen(name) == len && memcmp(text, name, len) == 0) {
-			*out = states[i];
-			return CAIRN_OK;
-		}
-	}
-	return cairn_error_set(CAIRN_ENOTFOUND, "unknown backup status");
-}
-
-/* The value of an all-digit name that fits in 64 bits. */
-bool cairn_backup__numeric_id(uint64_t *out, const char *name)
-{
-	size_t len = strspn(name, "0123456789");
-	if (len == 0 || len > 19 || name[len] != '\0')
-		return false;
-	*out = strtoull(name, NULL, 10);
-	return true;
-}
-
-/* Reads the status of entry `id` of the backup directory without
- * following links; CAIRN_ENOTFOUND when it is no backup. */
-int cairn_backup__read_status_at(cairn_backup_state *out, int dir_fd, const char *id)
-{
-	int dfd = openat(dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
-	int fd = openat(dfd, "status", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	close(dfd);
-	if (fd < 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
-	char text[64];
-	ssize_t n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n < 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
-	text[n] = '\0';
-	return cairn_backup__parse_status(out, text);
-}
-
-/* Last resort on a full disk: rewrite the existing status file's block. */
-static int overwrite_in_place(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot open '%s'", path);
-	size_t len = strlen(text);
-	bool ok = pwrite(fd, text, len, 0) == (ssize_t)len && ftruncate(fd, (off_t)len) == 0 && fsync(fd) == 0;
-	int err = errno;
-	close(fd);
-	return ok ? CAIRN_OK : cairn_error_set_errno(CAIRN_EIO, err, "cannot rewrite '%s'", path);
-}
-
-int cairn_backup__mark(const char *root, cairn_backup_state state, const char *reason)
-{
-	char path[PATH_MAX], text[REASON_MAX + 2];
-	int rc = CAIRN_OK;
-	if (state == CAIRN_BACKUP_FAILED) {
-		snprintf(text, sizeof(text), "%s\n", reason);
-		rc = path_join(path, root, "failure");
-		if (rc == CAIRN_OK)
-			rc = cairn_fs_write_atomic(path, text, strlen(text));
-	}
-	snprintf(text, sizeof(text), "%s\n", cairn_backup_status_text(state));
-	int status_rc = path_join(path, root, "status");
-	if (status_rc == CAIRN_OK)
-		status_rc = cairn_fs_write_atomic(path, text, strlen(text));
-	if (status_rc != CAIRN_OK && state == CAIRN_BACKUP_FAILED)
-		status_rc = overwrite_in_place(path, text);
-	return status_rc != CAIRN_OK ? status_rc : rc;
-}
-
-int cairn_backup__discard(const char *root)
-{
-	char path[PATH_MAX];
-	char **names = NULL;
-	size_t count = 0;
-	int rc = path_join(path, root, "0");
-	if (rc == CAIRN_OK)
-		rc = cairn_fs_remove_tree(path);
-	if (rc == CAIRN_OK)
-		rc = cairn_backup__list_files(&names, &count, root);
-	for (size_t i = 0; rc == CAIRN_OK && i < count; i++) {
-		if (strcmp(names[i], "status") == 0 || strcmp(names[i], "failure") == 0)
-			continue;
-		rc = path_join(path, root, names[i]);
-		if (rc == CAIRN_OK && unlink(path) != 0 && errno != ENOENT)
-			rc = cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove '%s'", path);
-	}
-	cairn_backup__free_names(names, count);
-	return rc == CAIRN_OK ? cairn_fs_fsync_path(root) : rc;
+	return cairn_backup__job_path(buf, PATH_MAX, dir, name);
 }
 
 /* ---- steps ---- */
 
 static int stopped(const job_run *run)
 {
+	if (atomic_load(&run->job->stop_requested))
+		return cairn_error_set(CAIRN_ESTATE, "stopped: requested through the management API");
 	if (!atomic_load(run->job->stop))
 		return CAIRN_OK;
 	return cairn_error_set(CAIRN_ERROR, "stopped: the node is shutting down");
@@ -442,7 +325,10 @@ static int pin_pact(job_run *run)
 	if (rc == CAIRN_OK)
 		cairn_log_info("backup", "backup %s: consistency point: checkpoint %.1f ms after a %.1f ms memtable flush, "
 			"cut read in %.1f ms; %s", run->job->id, ms(t->checkpoint), ms(t->flush), ms(t->cut), snapshots);
-	atomic_store(&run->job->state, CAIRN_BACKUP_COPYING);
+	for (uint32_t i = 0; rc == CAIRN_OK && i < run->chain_count; i++)
+		cairn_backup__job_expect(run->job, cairn_pactdb_snapshot_bytes(run->chains[i].snap));
+	if (rc == CAIRN_OK)
+		cairn_backup__job_enter(run->job, CAIRN_BACKUP_COPYING, "backup_in_progress");
 	return rc;
 }
 
@@ -529,6 +415,8 @@ static int rocksdb_file(job_run *run, const char *name)
 	}
 	if (rc == CAIRN_OK && strncmp(name, "OPTIONS-", 8) == 0)
 		read_rocksdb_version(&run->manifest, dst);
+	if (rc == CAIRN_OK)
+		cairn_backup__job_count(run->job, !linked, digest.size);
 	return rc == CAIRN_OK ? cairn_backup__manifest_add(&run->manifest, rel, digest.size,
 		linked ? NULL : digest.sha256, linked) : rc;
 }
@@ -544,6 +432,13 @@ static int sync_copied_out(const job_run *run)
 	return rc == CAIRN_OK ? cairn_fs_fsync_path(data) : rc;
 }
 
+static uint64_t file_size(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	return path_join(path, dir, name) == CAIRN_OK && stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
 static int rocksdb_files(job_run *run)
 {
 	double t0 = cairn_clock_now();
@@ -553,8 +448,12 @@ static int rocksdb_files(job_run *run)
 	if (rc == CAIRN_OK)
 		rc = cairn_backup__list_files(&names, &count, run->checkpoint);
 	for (size_t i = 0; rc == CAIRN_OK && i < count; i++)
+		cairn_backup__job_expect(run->job, file_size(run->checkpoint, names[i]));
+	for (size_t i = 0; rc == CAIRN_OK && i < count; i++)
 		rc = rocksdb_file(run, names[i]);
 	cairn_backup__free_names(names, count);
+	if (rc == CAIRN_OK)
+		cairn_backup__job_progress(run->job);
 	if (rc == CAIRN_OK && run->staged)
 		rc = cairn_fs_remove_tree(run->checkpoint);
 	if (rc == CAIRN_OK && run->staged)
@@ -599,8 +498,11 @@ static int copy_chain(job_run *run, pact_chain *slot)
 	int rc = stopped(run);
 	if (rc == CAIRN_OK)
 		rc = cairn_pactdb_path(dest, sizeof(dest), run->root, slot->chain);
+	cairn_pactdb_copy_watch watch = {&run->job->copying, &run->job->cancel, run->job->rate_limit_bps};
+	cairn_pactdb_snapshot_watch(slot->snap, &watch);
 	if (rc == CAIRN_OK)
 		rc = cairn_pactdb_snapshot_copy(slot->snap, dest, CAIRN_PACTDB_COPY_FILES, &slot->stats);
+	atomic_fetch_sub(&run->job->copying, slot->stats.db_bytes + slot->stats.wal_bytes);
 	cairn_pactdb_snapshot_end(slot->snap); /* the WAL may be checkpointed again */
 	slot->snap = NULL;
 	double t0 = cairn_clock_now();
@@ -609,6 +511,10 @@ static int copy_chain(job_run *run, pact_chain *slot)
 	double t1 = cairn_clock_now();
 	if (rc == CAIRN_OK)
 		rc = cairn_backup__hash_file(&slot->digest, dest, true);
+	if (rc == CAIRN_OK) {
+		cairn_backup__job_count(run->job, true, slot->digest.size);
+		cairn_backup__job_progress(run->job);
+	}
 	const cairn_pactdb_copy_stats *st = &slot->stats;
 	char rolled_back[64] = "";
 	if (slot->ahead)
@@ -754,44 +660,55 @@ static void note_full_file_system(char *reason, size_t size, const char *root)
 			(unsigned long long)((uint64_t)fs.f_bavail * fs.f_frsize / 1024));
 }
 
-/* Ends what the failed job holds and records the failure. */
-static void fail(job_run *run, const char *reason)
+/* Ends what the failed job holds and records the failure: STOPPED for a
+ * stop requested through the management API, else FAILED. */
+static cairn_backup_state fail(job_run *run, const char *reason)
 {
+	cairn_backup_state state = atomic_load(&run->job->stop_requested) ? CAIRN_BACKUP_STOPPED : CAIRN_BACKUP_FAILED;
 	for (uint32_t i = 0; i < run->chain_count; i++) {
 		cairn_pactdb_snapshot_end(run->chains[i].snap);
 		run->chains[i].snap = NULL;
 	}
 	if (run->staged)
 		cairn_fs_remove_tree(run->checkpoint);
-	cairn_log_error("backup", "backup %s failed: %s", run->job->id, reason);
+	if (state == CAIRN_BACKUP_STOPPED)
+		cairn_log_warn("backup", "backup %s stopped: %s; its data removed", run->job->id, reason);
+	else
+		cairn_log_error("backup", "backup %s failed: %s", run->job->id, reason);
+	if (state == CAIRN_BACKUP_FAILED)
+		cairn_backup__job_error(run->job, "backup_failed", "", "io", reason);
 	if (cairn_backup__discard(run->root) != CAIRN_OK)
 		cairn_log_error("backup", "backup %s: removing its data: %s", run->job->id, cairn_error_last());
-	if (cairn_backup__mark(run->root, CAIRN_BACKUP_FAILED, reason) != CAIRN_OK)
+	if (cairn_backup__mark(run->root, state, reason) != CAIRN_OK)
 		cairn_log_error("backup", "backup %s: recording the failure: %s", run->job->id, cairn_error_last());
+	return state;
 }
 
-void cairn_backup__job_run(cairn_backup_job *job)
+cairn_backup_state cairn_backup__job_run(cairn_backup_job *job)
 {
 	job_run *run = calloc(1, sizeof(*run));
 	if (run == NULL || cairn_backup__job_path(run->root, sizeof(run->root), job->directory, job->id) != CAIRN_OK) {
 		cairn_log_error("backup", "backup %s failed: out of memory", job->id);
 		free(run);
-		atomic_store(&job->state, CAIRN_BACKUP_FAILED);
-		return;
+		return CAIRN_BACKUP_FAILED;
 	}
 	run->job = job;
 	atomic_init(&run->next_chain, 0);
 	atomic_init(&run->copy_failed, false);
+	cairn_backup__job_enter(job, CAIRN_BACKUP_PREPARING, "backup_preparing");
 	int rc = run_steps(run);
+	cairn_backup_state outcome = CAIRN_BACKUP_DONE;
 	if (rc == CAIRN_OK) {
 		log_done(run);
+		cairn_backup__job_sealed(job, cairn_backup__cut_height(&run->manifest.cut),
+			cairn_backup__manifest_bytes(&run->manifest));
 	} else {
 		char reason[REASON_MAX];
 		snprintf(reason, sizeof(reason), "%s", cairn_error_last());
 		note_full_file_system(reason, sizeof(reason), run->root);
-		fail(run, reason);
+		outcome = fail(run, reason);
 	}
-	atomic_store(&job->state, rc == CAIRN_OK ? CAIRN_BACKUP_DONE : CAIRN_BACKUP_FAILED);
 	cairn_backup__manifest_free(&run->manifest);
 	free(run);
+	return outcome;
 }

@@ -5,12 +5,15 @@
 #ifndef CAIRN_BACKUP_JOB_H
 #define CAIRN_BACKUP_JOB_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "backup/backup.h"
+#include "backup/record.h"
+#include "backup/status.h"
 
 typedef struct cairn_backup_job {
 	char id[CAIRN_BACKUP_ID_MAX + 1];
@@ -19,35 +22,63 @@ typedef struct cairn_backup_job {
 	const char *directory;    /* the backup directory */
 	int parallelism;          /* > 0 */
 	const atomic_bool *stop;  /* set when the node shuts down */
+	uint64_t rate_limit_bps;  /* Pact copies' speed limit; 0: none */
 	double started_at;        /* monotonic seconds at cairn_backup_start */
 	_Atomic int state;        /* cairn_backup_state */
+	atomic_bool stop_requested; /* through the management API: ends STOPPED */
+	atomic_bool cancel;       /* stop_requested or the node's stop: copies end early */
+	_Atomic uint64_t copying; /* bytes of Pact copies in flight, written so far */
+	double copy_started;      /* monotonic seconds when COPYING began; 0 before */
+	pthread_mutex_t lock;     /* guards record */
+	cairn_backup_record record;
 } cairn_backup_job;
 
-/* Runs the job to its end: state DONE with status backup-done, or FAILED
- * with status backup-failed, the reason in `failure` and its data removed.
- * <directory>/<id> and its backup-in-progress status exist already. */
-void cairn_backup__job_run(cairn_backup_job *job);
+/* ---- the job's record, kept as it runs (progress.c) ---- */
 
-/* Writes "<directory>/<id>" into buf. */
-int cairn_backup__job_path(char *buf, size_t size, const char *directory, const char *id);
+/* A job of `id` for `req`, in state QUEUED with its event recorded (not
+ * yet saved).  Release with cairn_backup__job_free. */
+int cairn_backup__job_create(cairn_backup_job **out, const char *id, const cairn_backup_request *req);
+void cairn_backup__job_free(cairn_backup_job *job);
 
-/* Records `state` in <root>/status atomically (and, for FAILED, `reason`
- * in <root>/failure first).  A failure status that cannot be written
- * atomically (a full disk) overwrites the old status in place. */
-int cairn_backup__mark(const char *root, cairn_backup_state state, const char *reason);
+/* Moves the job to `state`, records `event` and saves the record before
+ * anyone can read the state.  Terminal states set ended_us; PREPARING
+ * sets started_us. */
+void cairn_backup__job_enter(cairn_backup_job *job, cairn_backup_state state, const char *event);
 
-/* The state a status file's text names; CAIRN_ENOTFOUND when none. */
-int cairn_backup__parse_status(cairn_backup_state *out, const char *text);
+/* One file examined (`bytes` of it); `written` when its bytes were
+ * written into the backup rather than linked. */
+void cairn_backup__job_count(cairn_backup_job *job, bool written, uint64_t bytes);
 
-/* True (with the value) when `name` is all digits and fits in 64 bits:
- * an id as cairn makes them, UNIX milliseconds. */
-bool cairn_backup__numeric_id(uint64_t *out, const char *name);
+/* Adds to the bytes the job will examine. */
+void cairn_backup__job_expect(cairn_backup_job *job, uint64_t bytes);
 
-/* Reads the status of entry `id` of the backup directory open as dir_fd,
- * without following links; CAIRN_ENOTFOUND when it is no backup. */
-int cairn_backup__read_status_at(cairn_backup_state *out, int dir_fd, const char *id);
+/* Records a backup_progress event with the counters as they are. */
+void cairn_backup__job_progress(cairn_backup_job *job);
 
-/* Removes everything in <root> but `status` and `failure`. */
-int cairn_backup__discard(const char *root);
+/* Records an error (reason: the detail's one-word reason). */
+void cairn_backup__job_error(cairn_backup_job *job, const char *reason, const char *path, const char *type,
+	const char *description);
+
+/* A sealed backup's cut and size: it is restorable. */
+void cairn_backup__job_sealed(cairn_backup_job *job, uint64_t cut_height, uint64_t size);
+
+/* Asks the job to stop: STOP_REQUESTED at once, recorded and saved;
+ * CAIRN_ESTATE when it has already ended. */
+int cairn_backup__job_request_stop(cairn_backup_job *job);
+
+/* The live detail: counters include the Pact bytes in flight. */
+void cairn_backup__job_describe(cairn_backup_detail *out, cairn_backup_job *job);
+
+/* Copies of the job's events and errors (release with free()). */
+int cairn_backup__job_events(cairn_backup_event **out, size_t *out_count, cairn_backup_job *job);
+int cairn_backup__job_errors(cairn_backup_error **out, size_t *out_count, cairn_backup_job *job);
+
+/* Runs the job to its end and returns the outcome: DONE with status
+ * backup-done, or FAILED (the error recorded) or STOPPED, with status
+ * backup-failed, the reason in `failure` and its data removed.  The
+ * caller enters the terminal state (after retention, which may turn DONE
+ * into DONE_WITH_ERRORS).  <directory>/<id> and its backup-in-progress
+ * status exist already. */
+cairn_backup_state cairn_backup__job_run(cairn_backup_job *job);
 
 #endif

@@ -23,6 +23,9 @@
  * before the next job starts or when the manager closes.
  */
 #include "backup/backup.h"
+#include "backup/catalog.h"
+#include "backup/id.h"
+#include "backup/index.h"
 #include "backup/job.h"
 
 #include <dirent.h>
@@ -53,6 +56,8 @@ struct cairn_backup_manager {
 	cairn_fs_lock *lock;
 	int parallelism;
 	cairn_backup_retention retention;
+	uint64_t rate_limit_bps;
+	cairn_backup_index index; /* every backup but the running job's live view */
 	pthread_mutex_t mutex;
 	pthread_cond_t idle;
 	uint64_t last_id;
@@ -63,22 +68,10 @@ struct cairn_backup_manager {
 	atomic_bool stop;
 };
 
-bool cairn_backup_id_is_valid(const char *id)
-{
-	size_t len = 0;
-	for (; id[len] != '\0'; len++) {
-		char c = id[len];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-		if (!ok || len == CAIRN_BACKUP_ID_MAX)
-			return false;
-	}
-	return len > 0;
-}
-
 /* ---- opening: recovery and the id floor ---- */
 
-/* True when `root` holds nothing but leftovers of an interrupted status
- * write: a job that died before its status existed. */
+/* True when `root` holds nothing but the job's record and leftovers of an
+ * interrupted status write: a job that died before its status existed. */
 static bool holds_only_status_temporaries(const char *root)
 {
 	DIR *d = opendir(root);
@@ -88,9 +81,29 @@ static bool holds_only_status_temporaries(const char *root)
 	struct dirent *e;
 	while (only && (e = readdir(d)) != NULL)
 		only = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0
-			|| strncmp(e->d_name, "status.tmp.", 11) == 0;
+			|| strncmp(e->d_name, "status.tmp.", 11) == 0 || strcmp(e->d_name, CAIRN_BACKUP__RECORD_FILE) == 0
+			|| strncmp(e->d_name, CAIRN_BACKUP__RECORD_FILE ".tmp.", strlen(CAIRN_BACKUP__RECORD_FILE) + 5) == 0;
 	closedir(d);
 	return only;
+}
+
+/* The record of an interrupted job (when it has one) ends failed too. */
+static int record_interruption(cairn_backup_manager *m, const char *root, const char *name)
+{
+	cairn_backup_record r;
+	if (cairn_backup__record_load(&r, m->dir_fd, name) != CAIRN_OK)
+		return CAIRN_OK;
+	uint64_t now = cairn_backup__now_us();
+	r.detail.state = CAIRN_BACKUP_FAILED;
+	r.detail.ended_us = now;
+	int rc = cairn_backup__record_error(&r, "interrupted", "", "interrupted",
+		"the process running the job ended before it did");
+	if (rc == CAIRN_OK)
+		rc = cairn_backup__record_event(&r, "backup_failed", now);
+	if (rc == CAIRN_OK)
+		rc = cairn_backup__record_save(&r, root);
+	cairn_backup__record_free(&r);
+	return rc;
 }
 
 /* A job an earlier process left in progress becomes failed, its data gone. */
@@ -109,6 +122,8 @@ static int recover_entry(cairn_backup_manager *m, const char *name, int *interru
 	rc = cairn_backup__discard(root);
 	if (rc == CAIRN_OK)
 		rc = cairn_backup__mark(root, CAIRN_BACKUP_FAILED, "interrupted");
+	if (rc == CAIRN_OK)
+		rc = record_interruption(m, root, name);
 	if (rc != CAIRN_OK)
 		return cairn_error_prefix(rc, "backup %s was interrupted", name);
 	cairn_log_warn("backup", "backup %s was interrupted by the end of an earlier process: marked failed, "
@@ -160,7 +175,9 @@ static int open_directory(cairn_backup_manager *m)
 		rc = cairn_fs_lock_acquire(&m->lock, lock_path);
 	if (rc == CAIRN_EBUSY)
 		return cairn_error_prefix(rc, "backup directory %s is in use", m->directory);
-	return rc == CAIRN_OK ? recover(m) : rc;
+	if (rc == CAIRN_OK)
+		rc = recover(m);
+	return rc == CAIRN_OK ? cairn_backup__index_load(&m->index, m->dir_fd, m->directory) : rc;
 }
 
 static int default_parallelism(void)
@@ -189,6 +206,7 @@ int cairn_backup_manager_open(cairn_backup_manager **out, const cairn_backup_sou
 	m->source.staging_directory = m->staging;
 	m->parallelism = opts->parallelism > 0 ? opts->parallelism : default_parallelism();
 	m->retention = opts->retention;
+	m->rate_limit_bps = opts->rate_limit_bps;
 	atomic_init(&m->stop, false);
 	pthread_mutex_init(&m->mutex, NULL);
 	pthread_cond_init(&m->idle, NULL);
@@ -207,12 +225,15 @@ void cairn_backup_manager_close(cairn_backup_manager *m)
 		return;
 	atomic_store(&m->stop, true);
 	pthread_mutex_lock(&m->mutex);
+	if (m->running)
+		atomic_store(&m->job->cancel, true);
 	while (m->running)
 		pthread_cond_wait(&m->idle, &m->mutex);
 	if (m->joinable)
 		pthread_join(m->thread, NULL);
 	pthread_mutex_unlock(&m->mutex);
-	free(m->job);
+	cairn_backup__job_free(m->job);
+	cairn_backup__index_free(&m->index);
 	cairn_fs_lock_release(m->lock);
 	if (m->dir_fd >= 0)
 		close(m->dir_fd);
@@ -225,20 +246,13 @@ void cairn_backup_manager_close(cairn_backup_manager *m)
 
 /* ---- jobs ---- */
 
-static uint64_t unix_ms(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-}
-
 /* Creates the directory of a fresh id, greater than every id before. */
 static int create_job_directory(char *id, cairn_backup_manager *m)
 {
 	for (int attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
 		if (m->last_id == UINT64_MAX)
 			return cairn_error_set(CAIRN_EINVALID, "backup ids exhausted in '%s'", m->directory);
-		uint64_t now = unix_ms();
+		uint64_t now = cairn_backup__now_ms();
 		m->last_id = now > m->last_id ? now : m->last_id + 1;
 		snprintf(id, CAIRN_BACKUP_ID_MAX + 1, "%" PRIu64, m->last_id);
 		if (mkdirat(m->dir_fd, id, 0755) == 0)
@@ -253,58 +267,123 @@ static int create_job_directory(char *id, cairn_backup_manager *m)
 
 /* Runs while the finished job still counts as running: no job starts
  * until the policy has been applied. */
-static void apply_retention(cairn_backup_manager *m)
+static int apply_retention(cairn_backup_manager *m)
 {
 	size_t removed = 0;
 	if (!cairn_backup_retention_is_set(&m->retention))
-		return;
-	if (cairn_backup_retention_apply(&removed, m->directory, &m->retention, unix_ms()) != CAIRN_OK)
+		return CAIRN_OK;
+	if (cairn_backup_retention_apply(&removed, m->directory, &m->retention, cairn_backup__now_ms()) != CAIRN_OK) {
 		cairn_log_error("backup", "%s", cairn_error_last());
-	else if (removed > 0)
+		return CAIRN_ERROR;
+	}
+	if (removed > 0)
 		cairn_log_info("backup", "retention: %zu backups removed after backup %s", removed, m->job->id);
+	return CAIRN_OK;
 }
 
+static const char *terminal_event(cairn_backup_state state)
+{
+	switch (state) {
+	case CAIRN_BACKUP_DONE:
+	case CAIRN_BACKUP_DONE_WITH_ERRORS: return "backup_completed";
+	case CAIRN_BACKUP_STOPPED: return "backup_stopped";
+	case CAIRN_BACKUP_SKIPPED: return "backup_skipped";
+	default: return "backup_failed";
+	}
+}
+
+/* Puts a job's detail into the index; called with the mutex held. */
+static void index_job(cairn_backup_manager *m, cairn_backup_job *job)
+{
+	cairn_backup_detail d;
+	cairn_backup__job_describe(&d, job);
+	if (cairn_backup__index_put(&m->index, &d) != CAIRN_OK)
+		cairn_log_error("backup", "backup %s: %s", job->id, cairn_error_last());
+}
+
+/* Retention runs while the finished job still counts as running (no job
+ * starts until the policy has been applied); its failure leaves the
+ * backup complete and restorable, with the error recorded. */
 static void *job_thread(void *arg)
 {
 	cairn_backup_manager *m = arg;
-	cairn_backup__job_run(m->job);
-	apply_retention(m);
+	cairn_backup_state outcome = cairn_backup__job_run(m->job);
+	if (apply_retention(m) != CAIRN_OK) {
+		cairn_backup__job_error(m->job, "retention_failed", m->directory, "retention", cairn_error_last());
+		if (outcome == CAIRN_BACKUP_DONE)
+			outcome = CAIRN_BACKUP_DONE_WITH_ERRORS;
+	}
+	cairn_backup__job_enter(m->job, outcome, terminal_event(outcome));
 	pthread_mutex_lock(&m->mutex);
+	index_job(m, m->job);
+	cairn_backup__index_prune(&m->index, m->dir_fd);
 	m->running = false;
 	pthread_cond_broadcast(&m->idle);
 	pthread_mutex_unlock(&m->mutex);
 	return NULL;
 }
 
+/* A fresh job with its directory (root into root, PATH_MAX bytes). */
+static int create_job(cairn_backup_job **out, char *root, cairn_backup_manager *m, const cairn_backup_request *req)
+{
+	char id[CAIRN_BACKUP_ID_MAX + 1];
+	int rc = create_job_directory(id, m);
+	if (rc == CAIRN_OK)
+		rc = cairn_backup__job_path(root, PATH_MAX, m->directory, id);
+	if (rc == CAIRN_OK && (rc = cairn_backup__job_create(out, id, req)) != CAIRN_OK)
+		cairn_fs_remove_tree(root);
+	if (rc == CAIRN_OK)
+		(*out)->directory = m->directory;
+	return rc;
+}
+
+/* A scheduled job that found another running: recorded as SKIPPED, with
+ * its own id, so the schedule's gaps show in the catalogue. */
+static void record_skipped(cairn_backup_manager *m, const cairn_backup_request *req)
+{
+	cairn_backup_job *job = NULL;
+	char root[PATH_MAX], reason[128];
+	snprintf(reason, sizeof(reason), "skipped: backup %s was running", m->job->id);
+	int rc = create_job(&job, root, m, req);
+	if (rc == CAIRN_OK)
+		rc = cairn_backup__mark(root, CAIRN_BACKUP_SKIPPED, reason);
+	if (rc == CAIRN_OK) {
+		cairn_backup__job_enter(job, CAIRN_BACKUP_SKIPPED, "backup_skipped");
+		index_job(m, job);
+		cairn_log_info("backup", "backup %s skipped: backup %s was running", job->id, m->job->id);
+	} else {
+		cairn_log_error("backup", "recording a skipped backup: %s", cairn_error_last());
+	}
+	cairn_backup__job_free(job);
+}
+
 /* Creates and launches a job; called with the mutex held and no job running. */
 static int launch(cairn_backup_manager *m, const cairn_backup_request *req)
 {
-	cairn_backup_job *job = calloc(1, sizeof(*job));
-	if (job == NULL)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-	job->request = *req;
-	job->source = &m->source;
-	job->directory = m->directory;
-	job->parallelism = m->parallelism;
-	job->stop = &m->stop;
-	job->started_at = cairn_clock_now();
-	atomic_init(&job->state, CAIRN_BACKUP_PREPARING);
+	cairn_backup_job *job = NULL;
 	char root[PATH_MAX];
-	int rc = create_job_directory(job->id, m);
-	if (rc == CAIRN_OK)
-		rc = cairn_backup__job_path(root, sizeof(root), m->directory, job->id);
-	if (rc == CAIRN_OK && (rc = cairn_backup__mark(root, CAIRN_BACKUP_PREPARING, NULL)) != CAIRN_OK)
+	int rc = create_job(&job, root, m, req);
+	/* the record (its queued event) first: a status without a record never exists */
+	if (rc == CAIRN_OK && ((rc = cairn_backup__record_save(&job->record, root)) != CAIRN_OK ||
+	    (rc = cairn_backup__mark(root, CAIRN_BACKUP_PREPARING, NULL)) != CAIRN_OK))
 		cairn_fs_remove_tree(root);
 	if (rc != CAIRN_OK) {
-		free(job);
+		cairn_backup__job_free(job);
 		return cairn_error_prefix(rc, "cannot start a backup");
 	}
-	free(m->job);
+	job->source = &m->source;
+	job->parallelism = m->parallelism;
+	job->stop = &m->stop;
+	job->rate_limit_bps = m->rate_limit_bps;
+	if (m->job != NULL)
+		index_job(m, m->job);
+	cairn_backup__job_free(m->job);
 	m->job = job;
 	m->running = true;
 	if (pthread_create(&m->thread, NULL, job_thread, m) != 0) {
 		m->running = false;
-		atomic_store(&job->state, CAIRN_BACKUP_FAILED);
+		cairn_backup__job_error(job, "backup_failed", "", "thread", "cannot create the job's thread");
+		cairn_backup__job_enter(job, CAIRN_BACKUP_FAILED, "backup_failed");
 		cairn_backup__mark(root, CAIRN_BACKUP_FAILED, "cannot create the job's thread");
 		return cairn_error_set(CAIRN_ENOMEM, "cannot start a backup: no thread");
 	}
@@ -324,6 +403,8 @@ int cairn_backup_start(char *out_id, bool *out_started, cairn_backup_manager *m,
 			pthread_join(m->thread, NULL); /* finished: it cleared `running` */
 		m->joinable = false;
 		rc = launch(m, req);
+	} else if (req->method == CAIRN_BACKUP_PERIODIC) {
+		record_skipped(m, req);
 	}
 	if (rc == CAIRN_OK)
 		snprintf(out_id, CAIRN_BACKUP_ID_MAX + 1, "%s", m->job->id);
@@ -349,4 +430,132 @@ void cairn_backup_wait_idle(cairn_backup_manager *m)
 	while (m->running)
 		pthread_cond_wait(&m->idle, &m->mutex);
 	pthread_mutex_unlock(&m->mutex);
+}
+
+const char *cairn_backup_manager_directory(const cairn_backup_manager *m)
+{
+	return m->directory;
+}
+
+/* ---- the management view ---- */
+
+/* The running or last job when it is `id`; called with the mutex held. */
+static cairn_backup_job *current_job(cairn_backup_manager *m, const char *id)
+{
+	return m->job != NULL && strcmp(m->job->id, id) == 0 ? m->job : NULL;
+}
+
+/* The index's entry of `id`, dropped when its directory vanished (a
+ * `cairn backup delete` from outside); called with the mutex held. */
+static cairn_backup_detail *indexed(cairn_backup_manager *m, const char *id)
+{
+	cairn_backup_detail *d = cairn_backup__index_find(&m->index, id);
+	struct stat st;
+	if (d != NULL && (fstatat(m->dir_fd, id, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))) {
+		cairn_backup__index_drop(&m->index, id);
+		d = NULL;
+	}
+	return d;
+}
+
+int cairn_backup_describe(cairn_backup_detail *out, cairn_backup_manager *m, const char *id)
+{
+	if (!cairn_backup_id_is_valid(id))
+		return cairn_error_set(CAIRN_ENOTFOUND, "'%s' is not a backup id", id);
+	pthread_mutex_lock(&m->mutex);
+	cairn_backup_job *job = current_job(m, id);
+	const cairn_backup_detail *d = job == NULL ? indexed(m, id) : NULL;
+	if (job != NULL)
+		cairn_backup__job_describe(out, job);
+	else if (d != NULL)
+		*out = *d;
+	pthread_mutex_unlock(&m->mutex);
+	return job != NULL || d != NULL ? CAIRN_OK : cairn_error_set(CAIRN_ENOTFOUND, "no backup %s", id);
+}
+
+int cairn_backup_page(cairn_backup_detail **out, size_t *out_count, char out_next[CAIRN_BACKUP_ID_MAX + 1],
+	cairn_backup_manager *m, const cairn_backup_page_options *opts)
+{
+	pthread_mutex_lock(&m->mutex);
+	if (m->job != NULL && cairn_backup__index_find(&m->index, m->job->id) == NULL)
+		index_job(m, m->job); /* the page has a place for it */
+	int rc = cairn_backup__index_page(out, out_count, out_next, &m->index, opts);
+	for (size_t i = 0; rc == CAIRN_OK && m->job != NULL && i < *out_count; i++)
+		if (strcmp((*out)[i].id, m->job->id) == 0)
+			cairn_backup__job_describe(&(*out)[i], m->job);
+	pthread_mutex_unlock(&m->mutex);
+	return rc;
+}
+
+/* Events or errors: the current job's from memory, the others' from their
+ * records (none for a backup without a record). */
+static int read_history(void **out, size_t *out_count, cairn_backup_manager *m, const char *id, bool events)
+{
+	if (!cairn_backup_id_is_valid(id))
+		return cairn_error_set(CAIRN_ENOTFOUND, "'%s' is not a backup id", id);
+	pthread_mutex_lock(&m->mutex);
+	cairn_backup_job *job = current_job(m, id);
+	int rc = CAIRN_OK;
+	cairn_backup_record r = {0};
+	if (job != NULL)
+		rc = events ? cairn_backup__job_events((cairn_backup_event **)out, out_count, job)
+			: cairn_backup__job_errors((cairn_backup_error **)out, out_count, job);
+	else if (indexed(m, id) == NULL)
+		rc = cairn_error_set(CAIRN_ENOTFOUND, "no backup %s", id);
+	pthread_mutex_unlock(&m->mutex);
+	if (job != NULL || rc != CAIRN_OK)
+		return rc;
+	cairn_backup__record_load(&r, m->dir_fd, id); /* none: empty lists */
+	rc = events ? cairn_backup__record_copy_events((cairn_backup_event **)out, out_count, &r)
+		: cairn_backup__record_copy_errors((cairn_backup_error **)out, out_count, &r);
+	cairn_backup__record_free(&r);
+	return rc;
+}
+
+int cairn_backup_events(cairn_backup_event **out, size_t *out_count, cairn_backup_manager *m, const char *id)
+{
+	return read_history((void **)out, out_count, m, id, true);
+}
+
+int cairn_backup_errors(cairn_backup_error **out, size_t *out_count, cairn_backup_manager *m, const char *id)
+{
+	return read_history((void **)out, out_count, m, id, false);
+}
+
+int cairn_backup_stop(cairn_backup_manager *m, const char *id)
+{
+	if (!cairn_backup_id_is_valid(id))
+		return cairn_error_set(CAIRN_ENOTFOUND, "'%s' is not a backup id", id);
+	pthread_mutex_lock(&m->mutex);
+	cairn_backup_job *job = current_job(m, id);
+	const cairn_backup_detail *d = job == NULL ? indexed(m, id) : NULL;
+	int rc = job != NULL ? cairn_backup__job_request_stop(job)
+		: d != NULL ? cairn_error_set(CAIRN_ESTATE, "backup %s has already ended (%s)", id,
+			cairn_backup_state_name(d->state))
+		: cairn_error_set(CAIRN_ENOTFOUND, "no backup %s", id);
+	pthread_mutex_unlock(&m->mutex);
+	return rc;
+}
+
+int cairn_backup_remove(cairn_backup_manager *m, const char *id)
+{
+	if (!cairn_backup_id_is_valid(id))
+		return cairn_error_set(CAIRN_ENOTFOUND, "'%s' is not a backup id", id);
+	pthread_mutex_lock(&m->mutex);
+	int rc = CAIRN_OK;
+	if (m->running && strcmp(m->job->id, id) == 0)
+		rc = cairn_error_set(CAIRN_EBUSY, "backup %s is running: stop it first", id);
+	else if (indexed(m, id) == NULL)
+		rc = cairn_error_set(CAIRN_ENOTFOUND, "no backup %s", id);
+	if (rc == CAIRN_OK)
+		rc = cairn_backup_delete(m->directory, id);
+	if (rc == CAIRN_OK) {
+		cairn_backup__index_drop(&m->index, id);
+		if (m->job != NULL && strcmp(m->job->id, id) == 0) {
+			cairn_backup__job_free(m->job);
+			m->job = NULL;
+		}
+	}
+	pthread_mutex_unlock(&m->mutex);
+	return rc;
 }

@@ -12,6 +12,7 @@
  * ends the walk (nothing above it can be checked).
  */
 #include "backup/verify.h"
+#include "backup/record.h"
 #include "backup/files.h"
 #include "backup/job.h"
 #include "backup/manifest.h"
@@ -192,7 +193,8 @@ static bool allowed_at_top(const verify_run *run, const char *rel, const char *n
 {
 	(void)run;
 	(void)rel;
-	return strcmp(name, "status") == 0 || strcmp(name, "manifest.json") == 0 || strcmp(name, "0") == 0;
+	return strcmp(name, "status") == 0 || strcmp(name, "manifest.json") == 0 || strcmp(name, "0") == 0 ||
+		strcmp(name, CAIRN_BACKUP__RECORD_FILE) == 0; /* the job's record (record.h) */
 }
 
 static void check_unlisted(verify_run *run)

@@ -186,7 +186,12 @@ class BackupNodeTest(cairnlib.TestCase):
         root = os.path.join(self.backups, interrupted)
         with open(os.path.join(root, "failure")) as f:
             self.assertEqual(f.read(), "interrupted\n")
-        self.assertEqual(sorted(os.listdir(root)), ["failure", "status"])
+        self.assertEqual(sorted(os.listdir(root)), ["failure", "job.json", "status"])
+        with open(os.path.join(root, "job.json")) as f:
+            record = json.load(f)
+        self.assertEqual(record["state"], "failed")
+        self.assertEqual(record["events"][-1]["type"], "backup_failed")
+        self.assertEqual(record["errors"][-1]["type"], "interrupted")
         # The live stores are intact: the node reopened them at a cut, and
         # every Pact file agrees with it.
         self.expect_pact_at_cut(self.db, cut["hashes"])

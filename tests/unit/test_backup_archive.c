@@ -166,7 +166,7 @@ static void check_entries(const char *backups, const char *id)
 	assert_int_equal(p.rc, CAIRN_OK);
 	assert_string_equal(last, TOP "/status");
 	assert_int_equal(listed, m.file_count);
-	assert_int_equal(files, m.file_count + 2); /* and manifest.json, status */
+	assert_int_equal(files, m.file_count + 3); /* and job.json, manifest.json, status */
 	assert_true(m.file_count > 20);
 	assert_int_equal(cairn_backup_archive_bytes_done(p.a), cairn_backup_archive_bytes_total(p.a));
 	assert_true(cairn_backup_archive_bytes_total(p.a) > cairn_backup__manifest_bytes(&m));
