@@ -97,10 +97,39 @@ void cairn_http_respond_stream(cairn_http_response *res, cairn_http_topic *topic
 	res->stream = topic;
 }
 
+void cairn_http_respond_reader(cairn_http_response *res, int status, const char *content_type,
+	const cairn_http_body_reader *reader)
+{
+	set_body(res, status, content_type, NULL, 0, CAIRN_HTTP_BODY_READER);
+	res->reader = *reader;
+}
+
+int cairn_http_response_add_header(cairn_http_response *res, const char *name, const char *value)
+{
+	size_t len = strlen(value);
+	if (len >= CAIRN_HTTP_HEADER_VALUE_MAX || strpbrk(value, "\r\n") != NULL)
+		return cairn_error_set(CAIRN_EINVALID, "header %s: value too long or not one line", name);
+	if (res->extra_count == CAIRN_HTTP_MAX_EXTRA_HEADERS)
+		return cairn_error_set(CAIRN_ENOMEM, "header %s: more than %d added headers", name,
+			CAIRN_HTTP_MAX_EXTRA_HEADERS);
+	cairn_http_extra_header *h = &res->extra[res->extra_count++];
+	h->name = name;
+	memcpy(h->value, value, len + 1);
+	return CAIRN_OK;
+}
+
+const char *cairn_http_request_header(const cairn_http_request *req, const char *name)
+{
+	return req->header_lookup != NULL ? req->header_lookup(req->header_ctx, name) : NULL;
+}
+
 void cairn_http_response_release(cairn_http_response *res)
 {
 	if (res->body_kind == CAIRN_HTTP_BODY_OWNED)
 		free((char *)res->body);
+	if (res->body_kind == CAIRN_HTTP_BODY_READER && res->reader.free != NULL)
+		res->reader.free(res->reader.ctx);
+	memset(&res->reader, 0, sizeof(res->reader));
 	res->body = NULL;
 	res->body_len = 0;
 	res->body_kind = CAIRN_HTTP_BODY_STATIC;

@@ -1,5 +1,6 @@
 /*
- * server.c: server.h on libmicrohttpd; the only file that includes it.
+ * server.c: server.h on libmicrohttpd; with server_body.c (request bodies,
+ * reader responses) the only file that includes it.
  *
  * Threads: MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL with a pool of
  * worker threads, and one acceptor thread of ours on a listening socket we
@@ -60,6 +61,7 @@
  */
 #include "http/server.h"
 #include "http/fanout.h"
+#include "http/server_body.h"
 #include "http/stream.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -253,9 +255,10 @@ static void on_request_done(void *cls, struct MHD_Connection *connection, void *
 	enum MHD_RequestTerminationCode code)
 {
 	(void)connection;
-	(void)request_state;
 	(void)code;
 	cairn_http_server *s = cls;
+	if (*request_state != &request_new && *request_state != &request_reading)
+		cairn_http__body_free(*request_state);
 	if (atomic_fetch_sub_explicit(&s->in_flight, 1, memory_order_acq_rel) != 1)
 		return;
 	/* Broadcast under the lock so a waiter between its check and its wait cannot miss it. */
@@ -377,6 +380,8 @@ static bool add_headers(cairn_http_server *s, struct MHD_Response *r, const char
 		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, res->allow) == MHD_YES;
 	if (ok && res->stream)
 		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") == MHD_YES;
+	for (size_t i = 0; ok && i < res->extra_count; i++)
+		ok = MHD_add_response_header(r, res->extra[i].name, res->extra[i].value) == MHD_YES;
 	if (ok && atomic_load_explicit(&s->draining, memory_order_relaxed))
 		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
 	return ok;
@@ -394,7 +399,9 @@ static enum MHD_Result send_response(cairn_http_server *s, struct MHD_Connection
 	bool stream = res->stream != NULL && req->method != CAIRN_HTTP_HEAD;
 	if (stream && (r = open_stream(s, connection, req->peer, chunked, res->stream)) == NULL)
 		cairn_http_respond_text(res, 503, "%s", cairn_error_last());
-	if (r == NULL)
+	if (r == NULL && res->body_kind == CAIRN_HTTP_BODY_READER)
+		r = cairn_http__reader_response(res);
+	else if (r == NULL)
 		r = body_response(res);
 	enum MHD_Result ok = MHD_NO;
 	if (r != NULL && add_headers(s, r, req->peer, res))
@@ -503,24 +510,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	const char *method, const char *version, const char *upload_data, size_t *upload_data_size,
 	void **request_state)
 {
-	(void)upload_data;
-	if (*request_state != &request_reading) {
+	if (*request_state == &request_new) {
 		*request_state = &request_reading;
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
+		cairn_http__body *body = *request_state == &request_reading ? NULL : *request_state;
+		bool ok = cairn_http__body_append(&body, upload_data, *upload_data_size);
+		*request_state = body != NULL ? (void *)body : (void *)&request_reading;
 		*upload_data_size = 0;
-		return MHD_YES;
+		return ok ? MHD_YES : MHD_NO;
 	}
 	cairn_http_server *s = cls;
+	const cairn_http__body *body = *request_state == &request_reading ? NULL : *request_state;
 	char peer[CAIRN_HTTP_PEER_MAX];
 	format_peer(peer, connection);
 	cairn_http_request req = {.method = cairn_http_method_parse(method), .peer = peer};
+	cairn_http__request_attach(&req, body, connection);
 	static const char no_response[] = "internal error: the endpoint produced no response\n";
 	cairn_http_response res = {0};
 	cairn_http_respond_static(&res, 500, CAIRN_HTTP_TEXT_PLAIN, no_response, sizeof(no_response) - 1);
 	char scratch[CAIRN_HTTP_MAX_TARGET];
-	dispatch(s, &res, &req, connection, url, method, scratch, sizeof(scratch));
+	if (body != NULL && body->too_large)
+		cairn_http_respond_text(&res, 413, "request body too large (at most %d bytes)", CAIRN_HTTP_MAX_BODY);
+	else
+		dispatch(s, &res, &req, connection, url, method, scratch, sizeof(scratch));
 	cairn_log_debug("http", "%s %.200s %d %s", method, url, res.status, peer);
 	return send_response(s, connection, &req, strcmp(version, MHD_HTTP_VERSION_1_0) != 0, &res);
 }
