@@ -57,6 +57,16 @@ void cairn_api_updates_free(cairn_api_updates *u);
 /* POST /make-backup, GET /check-backup/{backupId}; only with the backup API enabled */
 int cairn_api_backup_register(cairn_http_router *router, cairn_node *node);
 
+/* The backup management API (Rackspace Cloud Backup v2 and Scalingo
+ * shapes, docs/api.md): only with managementApi.enabled.  Loads the tokens
+ * and the link secret, then registers both route tables; the context must
+ * outlive the server. */
+typedef struct cairn_api_manage cairn_api_manage;
+
+int cairn_api_manage_start(cairn_api_manage **out, cairn_http_router *router, cairn_node *node,
+	const cairn_config *cfg);
+void cairn_api_manage_free(cairn_api_manage *api);
+
 /* Sends `json` (consumed) as a compact application/json body with `status`. */
 void cairn_api_respond_json(cairn_http_response *res, int status, struct json_object *json);
 

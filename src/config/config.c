@@ -505,6 +505,35 @@ static const char *origin_of(const cairn_config *cfg, const char *key)
 	return where ? where : "default";
 }
 
+/* The names the management API puts in its paths: one URL segment that
+ * needs no escaping. */
+static bool is_database_name(const char *name)
+{
+	size_t len = strlen(name);
+	return len > 0 && len <= 64
+		&& strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
+}
+
+static int validate_management(const cairn_config *cfg)
+{
+	if (!cfg->management_api_enabled)
+		return CAIRN_OK;
+	const char *where = origin_of(cfg, "managementApi.enabled");
+	if (cfg->backup_directory == NULL)
+		return cairn_error_set(CAIRN_EINVALID, "%s: managementApi.enabled: the management API needs a backup "
+			"directory (--backup-directory or backup.directory)", where);
+	if (cfg->management_token_file == NULL)
+		return cairn_error_set(CAIRN_EINVALID, "%s: managementApi.enabled: the management API needs a token file "
+			"(--management-token-file or managementApi.tokenFile)", where);
+	if (cairn_fs_check_private_file(cfg->management_token_file) != CAIRN_OK)
+		return cairn_error_prefix(CAIRN_EINVALID, "%s: managementApi.tokenFile",
+			origin_of(cfg, "managementApi.tokenFile"));
+	if (cfg->management_database_name != NULL && !is_database_name(cfg->management_database_name))
+		return cairn_error_set(CAIRN_EINVALID, "%s: managementApi.databaseName: '%s' must be 1 to 64 letters, "
+			"digits, '.', '_' or '-'", origin_of(cfg, "managementApi.databaseName"), cfg->management_database_name);
+	return CAIRN_OK;
+}
+
 int cairn_config_validate(cairn_config *cfg)
 {
 	if (cairn_version_by_name(cfg->chainweb_version) == NULL)
@@ -535,7 +564,7 @@ int cairn_config_validate(cairn_config *cfg)
 			origin_of(cfg, "backup.schedule.interval"));
 	if (cfg->backup_directory && cairn_fs_check_writable_dir(cfg->backup_directory) != CAIRN_OK)
 		return cairn_error_prefix(CAIRN_EINVALID, "%s: backup.directory", origin_of(cfg, "backup.directory"));
-	return CAIRN_OK;
+	return validate_management(cfg);
 }
 
 /* ---- output ---- */

@@ -91,10 +91,15 @@ int cairn_fs_write_all(int fd, const void *data, size_t len)
 
 int cairn_fs_write_atomic(const char *path, const void *data, size_t len)
 {
+	return cairn_fs_write_atomic_mode(path, data, len, 0644);
+}
+
+int cairn_fs_write_atomic_mode(const char *path, const void *data, size_t len, unsigned mode)
+{
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
 		return cairn_error_set(CAIRN_EINVALID, "path too long: '%s'", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
 	if (fd < 0)
 		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot create '%s'", tmp);
 	if (cairn_fs_write_all(fd, data, len) != CAIRN_OK || fsync(fd) != 0) {
@@ -109,6 +114,19 @@ int cairn_fs_write_atomic(const char *path, const void *data, size_t len)
 		return cairn_error_set_errno(CAIRN_EIO, err, "cannot replace '%s'", path);
 	}
 	return cairn_fs_fsync_parent(path);
+}
+
+int cairn_fs_check_private_file(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "%s", path);
+	if (!S_ISREG(st.st_mode))
+		return cairn_error_set(CAIRN_EINVALID, "%s: not a regular file", path);
+	if ((st.st_mode & 077) != 0)
+		return cairn_error_set(CAIRN_EINVALID, "%s: readable or writable by group or others (mode %03o); chmod 600 it",
+			path, (unsigned)(st.st_mode & 0777));
+	return CAIRN_OK;
 }
 
 int cairn_fs_read_file(char **out, size_t *out_len, const char *path)

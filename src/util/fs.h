@@ -24,6 +24,10 @@ int cairn_fs_fsync_parent(const char *path);
 
 int cairn_fs_write_atomic(const char *path, const void *data, size_t len);
 
+/* cairn_fs_write_atomic with file mode `mode` (before the umask), for
+ * secrets: 0600. */
+int cairn_fs_write_atomic_mode(const char *path, const void *data, size_t len, unsigned mode);
+
 /* Writes all `len` bytes to `fd`, continuing after short writes and EINTR.
  * CAIRN_OK, or CAIRN_EIO with errno set and no message (callers name the
  * file). */
@@ -34,6 +38,12 @@ int cairn_fs_read_file(char **out, size_t *out_len, const char *path);
 
 /* Removes a file or a directory tree; a missing path is not an error. */
 int cairn_fs_remove_tree(const char *path);
+
+/* Checks that `path` is a regular file (not a symbolic link) that neither
+ * group nor others may read or write: a secret's file.  CAIRN_EINVALID
+ * with the reason (and the chmod that fixes it), CAIRN_ENOTFOUND when it
+ * does not exist. */
+int cairn_fs_check_private_file(const char *path);
 
 bool cairn_fs_is_dir(const char *path);
 bool cairn_fs_exists(const char *path);
