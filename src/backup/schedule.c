@@ -12,10 +12,12 @@ void cairn_backup_schedule_tick(cairn_backup_manager *m, const cairn_backup_sche
 	bool started = false;
 	cairn_backup_request req = CAIRN_BACKUP_REQUEST_INIT;
 	req.include_pact = opts->include_pact;
+	req.method = CAIRN_BACKUP_PERIODIC;
 	if (cairn_backup_start(id, &started, m, &req) != CAIRN_OK)
 		cairn_log_error("backup", "scheduled backup: %s", cairn_error_last());
 	else if (started)
 		cairn_log_info("backup", "scheduled backup %s started", id);
 	else
-		cairn_log_warn("backup", "scheduled backup skipped: backup %s is still running", id);
+		cairn_log_warn("backup", "scheduled backup skipped (recorded as a skipped job): backup %s is still running",
+			id);
 }

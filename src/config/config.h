@@ -30,6 +30,7 @@ typedef struct cairn_config {
 	bool backup_api_enabled;
 	char *backup_directory;     /* NULL unless configured */
 	int backup_parallelism;     /* Pact files a backup copies at once; 0: one per core */
+	int backup_rate_limit;      /* bytes per second of Pact copies; 0: no limit */
 	double backup_schedule_interval;  /* seconds between scheduled backups; 0: none */
 	bool backup_schedule_pact;        /* scheduled backups include Pact */
 	int backup_retention_keep_last;   /* successful backups kept; 0: no limit */

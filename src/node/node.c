@@ -137,6 +137,7 @@ static int open_backups(cairn_node *node, const cairn_config *cfg)
 	cairn_backup_options opts = CAIRN_BACKUP_OPTIONS_INIT;
 	opts.directory = cfg->backup_directory;
 	opts.parallelism = cfg->backup_parallelism;
+	opts.rate_limit_bps = (uint64_t)cfg->backup_rate_limit;
 	opts.retention.keep_last = cfg->backup_retention_keep_last;
 	opts.retention.max_age_seconds = cfg->backup_retention_max_age;
 	int rc = cairn_backup_manager_open(&node->backups, &source, &opts);
