@@ -153,6 +153,23 @@ static bool is_json_patch(const cairn_http_request *req)
 		&& (type[sizeof(expected) - 1] == '\0' || type[sizeof(expected) - 1] == ';');
 }
 
+/* The answer to a stop or a delete: 204, 409 when the job's state forbids
+ * it (with the engine's reason), 404 when the backup has gone since. */
+static void answer_change(cairn_http_response *res, const cairn_http_request *req, int rc, const char *id,
+	const char *done)
+{
+	if (rc == CAIRN_OK) {
+		cairn_log_info("manage", "backup %s: %s by %s", id, done, req->peer);
+		cairn_http_respond_static(res, 204, NULL, "", 0);
+	} else if (rc == CAIRN_ESTATE || rc == CAIRN_EBUSY) {
+		cairn_http_respond_text(res, 409, "%s", cairn_error_last());
+	} else if (rc == CAIRN_ENOTFOUND) {
+		cairn_http_respond_text(res, 404, "no such backup");
+	} else {
+		cairn_http_respond_text(res, 500, "%s", cairn_error_last());
+	}
+}
+
 static void patch_backup(cairn_http_response *res, const cairn_http_request *req, void *ctx)
 {
 	cairn_manage *m = ctx;
@@ -168,17 +185,7 @@ static void patch_backup(cairn_http_response *res, const cairn_http_request *req
 		cairn_manage_respond_bad_body(res);
 		return;
 	}
-	int rc = cairn_backup_stop(m->backups, d.id);
-	if (rc == CAIRN_OK) {
-		cairn_log_info("manage", "backup %s: stop requested by %s", d.id, req->peer);
-		cairn_http_respond_static(res, 204, NULL, "", 0);
-	} else if (rc == CAIRN_ESTATE) {
-		cairn_http_respond_text(res, 409, "%s", cairn_error_last());
-	} else if (rc == CAIRN_ENOTFOUND) {
-		cairn_http_respond_text(res, 404, "no such backup");
-	} else {
-		cairn_http_respond_text(res, 500, "%s", cairn_error_last());
-	}
+	answer_change(res, req, cairn_backup_stop(m->backups, d.id), d.id, "stop requested");
 }
 
 static void delete_backup(cairn_http_response *res, const cairn_http_request *req, void *ctx)
@@ -188,17 +195,7 @@ static void delete_backup(cairn_http_response *res, const cairn_http_request *re
 	cairn_backup_detail d;
 	if (!cairn_manage_enter(&base, res, req, m, "project_id") || !cairn_manage_lookup(&d, res, req, m))
 		return;
-	int rc = cairn_backup_remove(m->backups, d.id);
-	if (rc == CAIRN_OK) {
-		cairn_log_info("manage", "backup %s: deleted by %s", d.id, req->peer);
-		cairn_http_respond_static(res, 204, NULL, "", 0);
-	} else if (rc == CAIRN_EBUSY) {
-		cairn_http_respond_text(res, 409, "backup %s is %s: stop it first", d.id, cairn_backup_state_name(d.state));
-	} else if (rc == CAIRN_ENOTFOUND) {
-		cairn_http_respond_text(res, 404, "no such backup");
-	} else {
-		cairn_http_respond_text(res, 500, "%s", cairn_error_last());
-	}
+	answer_change(res, req, cairn_backup_remove(m->backups, d.id), d.id, "deleted");
 }
 
 static void show_events(cairn_http_response *res, const cairn_http_request *req, void *ctx)

@@ -165,19 +165,28 @@ static json_object *resource_links(const cairn_manage_base *base, const char *id
 	return links;
 }
 
+/* {"backup_id": id} and an empty list for the caller to fill and add. */
+static json_object *history_object(json_object **out_list, const char *id)
+{
+	json_object *obj = json_object_new_object();
+	*out_list = json_object_new_array();
+	if (obj == NULL || *out_list == NULL) {
+		json_object_put(obj);
+		json_object_put(*out_list);
+		return NULL;
+	}
+	json_object_object_add(obj, "backup_id", json_object_new_string(id));
+	return obj;
+}
+
 json_object *cairn_manage_render_events(const cairn_manage_base *base, const char *id,
 	const cairn_backup_event *events, size_t count)
 {
-	json_object *obj = json_object_new_object();
-	json_object *list = json_object_new_array();
-	if (obj == NULL || list == NULL) {
-		json_object_put(obj);
-		json_object_put(list);
+	json_object *list, *obj = history_object(&list, id);
+	if (obj == NULL)
 		return NULL;
-	}
 	for (size_t i = 0; i < count; i++)
 		json_object_array_add(list, render_event(i, &events[i]));
-	json_object_object_add(obj, "backup_id", json_object_new_string(id));
 	json_object_object_add(obj, "events", list);
 	json_object_object_add(obj, "links", resource_links(base, id, "events"));
 	return obj;
@@ -196,16 +205,11 @@ static json_object *render_error(size_t index, const cairn_backup_error *e)
 json_object *cairn_manage_render_errors(const cairn_manage_base *base, const cairn_backup_detail *d,
 	const cairn_backup_error *errors, size_t count)
 {
-	json_object *obj = json_object_new_object();
-	json_object *list = json_object_new_array();
-	if (obj == NULL || list == NULL) {
-		json_object_put(obj);
-		json_object_put(list);
+	json_object *list, *obj = history_object(&list, d->id);
+	if (obj == NULL)
 		return NULL;
-	}
 	for (size_t i = 0; i < count; i++)
 		json_object_array_add(list, render_error(i, &errors[i]));
-	json_object_object_add(obj, "backup_id", json_object_new_string(d->id));
 	json_object_object_add(obj, "count", u64(count));
 	json_object_object_add(obj, "reason", json_object_new_string(d->reason));
 	json_object_object_add(obj, "diagnostics", json_object_new_string(d->diagnostics));
