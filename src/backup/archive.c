@@ -69,6 +69,7 @@ struct cairn_backup_archive {
 	size_t entry_count, entry_capacity, next;
 	struct archive *writer;
 	bool closed; /* the trailer has been written */
+	bool discard; /* being closed unread: output is dropped */
 	int fd;      /* the file whose data is being fed, or -1 */
 	const char *fd_rel;
 	uint64_t remaining;
@@ -248,6 +249,8 @@ static int read_manifest(cairn_backup_manifest *m, const cairn_backup_archive *a
 static la_ssize_t on_write(struct archive *w, void *ctx, const void *data, size_t len)
 {
 	cairn_backup_archive *a = ctx;
+	if (a->discard)
+		return (la_ssize_t)len;
 	if (a->out_len + len > a->out_capacity) {
 		size_t capacity = a->out_capacity * 2 > a->out_len + len ? a->out_capacity * 2 : a->out_len + len;
 		uint8_t *grown = realloc(a->out, capacity);
@@ -455,8 +458,13 @@ void cairn_backup_archive_close(cairn_backup_archive *a)
 		return;
 	end_file(a);
 	if (a->writer != NULL) {
+		/* An abandoned stream is closed into the void: archive_write_fail
+		 * would leak the client filter's state and block buffer in
+		 * libarchive 3.6.2 (found by LeakSanitizer).  The close pads the
+		 * entry in progress with zeros, which zstd swallows at GB/s. */
+		a->discard = true;
 		if (!a->closed)
-			archive_write_fail(a->writer); /* no trailer for a stream nobody reads */
+			archive_write_close(a->writer);
 		archive_write_free(a->writer);
 	}
 	if (a->dir_fd >= 0)
