@@ -2,8 +2,9 @@
  * progress.c: a running job's record (job.h, record.h).
  *
  * The job thread changes the record; API threads read it.  Both hold the
- * job's lock, for microseconds: the record is saved to disk under it only
- * at a change of state, a handful of times per job.  Bytes of a Pact copy
+ * job's lock, for microseconds, except at a change of state (a handful of
+ * times per job), when the record is saved under it: an fsync, about a
+ * millisecond, which a reader of that one job waits out.  Bytes of a Pact copy
  * in flight are counted by the store itself (cairn_pactdb_copy_watch)
  * into job->copying and folded into the counters when the copy ends, so
  * readers see them grow while a large file is copied.

@@ -19,10 +19,3 @@ void cairn_clock_sleep(double seconds)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
 	}
 }
-
-unsigned long long cairn_clock_unix_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000u;
-}

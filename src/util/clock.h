@@ -15,7 +15,4 @@ double cairn_clock_now(void);
 /* Sleeps for `seconds` (> 0), resuming after signals. */
 void cairn_clock_sleep(double seconds);
 
-/* UNIX time now (CLOCK_REALTIME) in microseconds, for timestamps. */
-unsigned long long cairn_clock_unix_us(void);
-
 #endif
