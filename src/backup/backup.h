@@ -128,9 +128,12 @@ void cairn_backup_manager_close(cairn_backup_manager *m);
 
 /* Starts a job and writes its id into out_id (CAIRN_BACKUP_ID_MAX + 1
  * bytes); *out_started is true.  While a job runs, writes that job's id
- * and sets *out_started to false instead; a periodic request is then
- * recorded as a job of its own in state SKIPPED.  Fails only when the job cannot
- * even be created (its directory or status file cannot be written). */
+ * and sets *out_started to false instead.  A periodic request does not run
+ * while a job runs, nor when the cut has not moved since the newest
+ * restorable backup that holds what it asks for: it is then recorded as a
+ * job of its own in state SKIPPED, whose id is written (*out_started
+ * false).  Fails only when the job cannot even be created (its directory
+ * or status file cannot be written). */
 int cairn_backup_start(char *out_id, bool *out_started, cairn_backup_manager *m,
 	const cairn_backup_request *req);
 

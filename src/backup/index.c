@@ -110,6 +110,17 @@ static void detail_of(cairn_backup_detail *d, const cairn_backup_info *info, int
 	d->restorable = info->has_cut && (d->state == CAIRN_BACKUP_DONE || d->state == CAIRN_BACKUP_DONE_WITH_ERRORS);
 }
 
+const cairn_backup_detail *cairn_backup__index_last_restorable(const cairn_backup_index *idx, bool with_pact)
+{
+	for (size_t i = idx->count; i-- > 0;) {
+		const cairn_backup_detail *d = &idx->items[i];
+		bool completed = d->state == CAIRN_BACKUP_DONE || d->state == CAIRN_BACKUP_DONE_WITH_ERRORS;
+		if (completed && d->restorable && (d->include_pact || !with_pact))
+			return d;
+	}
+	return NULL;
+}
+
 int cairn_backup__index_load(cairn_backup_index *idx, int dir_fd, const char *directory)
 {
 	cairn_backup_info *list = NULL;

@@ -31,6 +31,10 @@ int cairn_backup__index_put(cairn_backup_index *idx, const cairn_backup_detail *
 /* The entry of `id`, or NULL. */
 cairn_backup_detail *cairn_backup__index_find(cairn_backup_index *idx, const char *id);
 
+/* The newest restorable backup that includes Pact state when `with_pact`
+ * (any restorable one otherwise), or NULL. */
+const cairn_backup_detail *cairn_backup__index_last_restorable(const cairn_backup_index *idx, bool with_pact);
+
 void cairn_backup__index_drop(cairn_backup_index *idx, const char *id);
 
 /* Drops the entries whose directory no longer exists. */

@@ -27,6 +27,7 @@
 #include "backup/id.h"
 #include "backup/index.h"
 #include "backup/job.h"
+#include "backup/manifest.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/chaindb.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -337,24 +339,42 @@ static int create_job(cairn_backup_job **out, char *root, cairn_backup_manager *
 	return rc;
 }
 
-/* A scheduled job that found another running: recorded as SKIPPED, with
- * its own id, so the schedule's gaps show in the catalogue. */
-static void record_skipped(cairn_backup_manager *m, const cairn_backup_request *req)
+/* A scheduled job that did not run: recorded as SKIPPED, with its own
+ * id, so the schedule's gaps show in the catalogue. */
+static void record_skipped(char *out_id, cairn_backup_manager *m, const cairn_backup_request *req, const char *why)
 {
 	cairn_backup_job *job = NULL;
-	char root[PATH_MAX], reason[128];
-	snprintf(reason, sizeof(reason), "skipped: backup %s was running", m->job->id);
+	char root[PATH_MAX], reason[160];
+	snprintf(reason, sizeof(reason), "skipped: %s", why);
 	int rc = create_job(&job, root, m, req);
 	if (rc == CAIRN_OK)
 		rc = cairn_backup__mark(root, CAIRN_BACKUP_SKIPPED, reason);
 	if (rc == CAIRN_OK) {
 		cairn_backup__job_enter(job, CAIRN_BACKUP_SKIPPED, "backup_skipped");
 		index_job(m, job);
-		cairn_log_info("backup", "backup %s skipped: backup %s was running", job->id, m->job->id);
+		snprintf(out_id, CAIRN_BACKUP_ID_MAX + 1, "%s", job->id);
+		cairn_log_info("backup", "backup %s skipped: %s", job->id, why);
 	} else {
 		cairn_log_error("backup", "recording a skipped backup: %s", cairn_error_last());
 	}
 	cairn_backup__job_free(job);
+}
+
+/* Why a scheduled job need not run, written into `why` (false: it must
+ * run).  Blocks are only ever added, so an unchanged sum of the chains'
+ * heights is an unchanged cut; a backup that failed to read the cut runs.
+ * Called with the mutex held. */
+static bool cut_unchanged(char *why, size_t why_size, cairn_backup_manager *m, const cairn_backup_request *req)
+{
+	const cairn_backup_detail *last = cairn_backup__index_last_restorable(&m->index, req->include_pact);
+	struct cairn_chaindb *db = m->source.chaindb(m->source.ctx);
+	cairn_chaindb_cut cut;
+	if (last == NULL || !last->has_cut || db == NULL || cairn_chaindb_get_cut(&cut, db) != CAIRN_OK ||
+	    cairn_backup__cut_height(&cut) != last->cut_height)
+		return false;
+	snprintf(why, why_size, "the cut has not moved since backup %s (height %" PRIu64 ")", last->id,
+		last->cut_height);
+	return true;
 }
 
 /* Creates and launches a job; called with the mutex held and no job running. */
@@ -395,19 +415,26 @@ static int launch(cairn_backup_manager *m, const cairn_backup_request *req)
 int cairn_backup_start(char *out_id, bool *out_started, cairn_backup_manager *m,
 	const cairn_backup_request *req)
 {
+	out_id[0] = '\0';
 	pthread_mutex_lock(&m->mutex);
 	int rc = CAIRN_OK;
-	*out_started = !m->running;
-	if (!m->running) {
+	char why[128];
+	bool periodic = req->method == CAIRN_BACKUP_PERIODIC;
+	if (m->running)
+		snprintf(why, sizeof(why), "backup %s was running", m->job->id);
+	bool skip = periodic && (m->running || cut_unchanged(why, sizeof(why), m, req));
+	*out_started = !m->running && !skip;
+	if (m->running)
+		snprintf(out_id, CAIRN_BACKUP_ID_MAX + 1, "%s", m->job->id);
+	if (skip) {
+		record_skipped(out_id, m, req, why);
+	} else if (!m->running) {
 		if (m->joinable)
 			pthread_join(m->thread, NULL); /* finished: it cleared `running` */
 		m->joinable = false;
-		rc = launch(m, req);
-	} else if (req->method == CAIRN_BACKUP_PERIODIC) {
-		record_skipped(m, req);
+		if ((rc = launch(m, req)) == CAIRN_OK)
+			snprintf(out_id, CAIRN_BACKUP_ID_MAX + 1, "%s", m->job->id);
 	}
-	if (rc == CAIRN_OK)
-		snprintf(out_id, CAIRN_BACKUP_ID_MAX + 1, "%s", m->job->id);
 	pthread_mutex_unlock(&m->mutex);
 	return rc;
 }

@@ -18,6 +18,5 @@ void cairn_backup_schedule_tick(cairn_backup_manager *m, const cairn_backup_sche
 	else if (started)
 		cairn_log_info("backup", "scheduled backup %s started", id);
 	else
-		cairn_log_warn("backup", "scheduled backup skipped (recorded as a skipped job): backup %s is still running",
-			id);
+		cairn_log_warn("backup", "scheduled backup skipped (recorded as backup %s)", id);
 }

@@ -1,12 +1,16 @@
 """The backup management API (Rackspace Cloud Backup v2 and Scalingo shapes)
 on the real binary over loopback: tokens, starting through both APIs, live
 counters of a rate-limited Pact backup, stopping it, events surviving a
-restart, list paging, delete, a skipped scheduled job, and the download
-link: the archive extracts with tar --zstd and verifies, while forged,
-other-backup and expired links get 403 and no data."""
+restart, list paging, delete, scheduled jobs skipped while one runs and
+while the cut stands still, completed_with_errors when retention fails,
+and the download link: the archive extracts with tar --zstd and verifies,
+forged, other-backup and expired links get 403 and no data, and a client
+that hangs up after 1 MB leaves the node serving."""
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -252,6 +256,62 @@ class ManageApiTest(cairnlib.TestCase):
             self.assertEqual(self.check_backup(node, skipped[0]["id"]), "backup-failed")
             types = [e["type"] for e in self.events(node, skipped[0]["id"])]
             self.assertEqual(types, ["backup_queued", "backup_skipped"])
+
+    def test_scheduled_backup_skipped_while_the_cut_stands_still(self):
+        with self.node("--block-rate", "0", "--backup-schedule-interval", "1s") as node:
+            self.assertTrue(node.wait_for_log(r"backup \d+ skipped: the cut has not moved since backup \d+", 30),
+                            node.log)
+            listing = self.call(node, "GET", "/v2/%s/backups?limit=1000" % DB).json()["backups"]
+            states = [b["state"] for b in listing]
+            self.assertEqual(states.count("completed"), 1, states)
+            self.assertIn("skipped", states)
+            # a request of an operator is never skipped
+            backup_id = self.start(node, pact=False).json()["id"]
+            self.assertEqual(self.wait_state(node, backup_id, ("completed", "failed"))["state"], "completed")
+
+    def test_retention_failure_completes_with_errors(self):
+        with self.node("--block-rate", "20", "--backup-retention-keep-last", "1") as node:
+            first = self.start(node, pact=False).json()["id"]
+            self.wait_state(node, first, ("completed",))
+            # an interrupted delete's leftover in the way: retention cannot move `first` aside
+            obstacle = os.path.join(self.backups, ".deleting-" + first)
+            os.makedirs(os.path.join(obstacle, "left"))
+            second = self.start(node, pact=False).json()["id"]
+            d = self.wait_state(node, second, ("completed", "completed_with_errors", "failed"))
+            self.assertEqual(d["state"], "completed_with_errors", d)
+            self.assertTrue(d["restorable"], d)
+            errors = self.call(node, "GET", "/v2/%s/backups/%s/errors" % (DB, second)).json()
+            self.assertEqual([e["type"] for e in errors["list"]], ["retention"], errors)
+            self.assertIn(first, errors["list"][0]["description"])
+            self.assertEqual(self.check_backup(node, second), "backup-done")
+            self.assertEqual(self.check_backup(node, first), "backup-done")  # kept, not half-deleted
+            types = [e["type"] for e in self.events(node, second)]
+            self.assertEqual(types[-1], "backup_completed", types)
+        r = cairnlib.run_cairn(["backup", "verify", os.path.join(self.backups, second)])
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_download_abandoned_after_one_megabyte(self):
+        with self.node("--block-rate", "max", "--transactions-per-block", "50") as node:
+            node.wait_for_cut(lambda cut: cut["height"] > 4000, timeout=60)
+            backup_id = self.start(node, pact=True).json()["id"]
+            self.wait_state(node, backup_id, ("completed",))
+            link = self.link(node, backup_id)
+            sock = node.connect()
+            sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (link, node.address)).encode())
+            received = 0
+            while received < 1 << 20:
+                chunk = sock.recv(65536)
+                self.assertTrue(chunk, "the archive ended after %d bytes" % received)
+                received += len(chunk)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()  # a reset, mid-stream
+            height = node.get_json("/cut")["height"]
+            self.assertEqual(node.get("/health-check").status, 200)
+            node.wait_for_cut(lambda cut: cut["height"] > height, timeout=30)
+            whole = node.get(link, timeout=60)
+            self.assertEqual(whole.status, 200)
+            self.assertGreater(len(whole.body), 1 << 20)
+            self.assertTrue(os.path.isdir(os.path.join(self.backups, backup_id)))
 
 
 if __name__ == "__main__":
