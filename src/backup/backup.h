@@ -147,6 +147,12 @@ void cairn_backup_wait_idle(cairn_backup_manager *m);
 /* The backup directory the manager owns. */
 const char *cairn_backup_manager_directory(const cairn_backup_manager *m);
 
+/* Creates the backup directory again, and takes its lock, when it was
+ * removed or replaced since the manager opened it (logged); also done
+ * before every job.  A no-op while a job runs.  The node calls it every
+ * second, so a second node is refused the directory as before. */
+void cairn_backup_manager_check_directory(cairn_backup_manager *m);
+
 /* ---- the management view of jobs ---- */
 
 #define CAIRN_BACKUP_REASON_MAX 64       /* an error reason: "unable_to_process_some_files" */

@@ -182,6 +182,55 @@ static int open_directory(cairn_backup_manager *m)
 	return rc == CAIRN_OK ? cairn_backup__index_load(&m->index, m->dir_fd, m->directory) : rc;
 }
 
+/* True when the directory's path still names the directory held open as
+ * dir_fd (and locked). */
+static bool directory_intact(const cairn_backup_manager *m)
+{
+	struct stat named, held;
+	return m->dir_fd >= 0 && stat(m->directory, &named) == 0 && fstat(m->dir_fd, &held) == 0 &&
+		named.st_dev == held.st_dev && named.st_ino == held.st_ino;
+}
+
+/* Creates a removed or replaced backup directory again and takes its lock
+ * (a lock on a deleted file would keep no second node out); called with
+ * the mutex held and no job running.  What the old directory held is
+ * gone, so the index and the last job are dropped; on failure the next
+ * call tries again. */
+static int reattach_directory(cairn_backup_manager *m)
+{
+	if (directory_intact(m))
+		return CAIRN_OK;
+	cairn_log_warn("backup", "backup directory %s was removed or replaced; creating it again and taking its lock",
+		m->directory);
+	cairn_fs_lock_release(m->lock);
+	m->lock = NULL;
+	if (m->dir_fd >= 0)
+		close(m->dir_fd);
+	m->dir_fd = -1;
+	cairn_backup__index_free(&m->index);
+	cairn_backup__job_free(m->job);
+	m->job = NULL;
+	int rc = open_directory(m);
+	if (rc != CAIRN_OK) {
+		cairn_log_error("backup", "%s; backups are refused until it can be used", cairn_error_last());
+		cairn_fs_lock_release(m->lock);
+		m->lock = NULL;
+		if (m->dir_fd >= 0)
+			close(m->dir_fd);
+		m->dir_fd = -1;
+		cairn_backup__index_free(&m->index);
+	}
+	return rc;
+}
+
+void cairn_backup_manager_check_directory(cairn_backup_manager *m)
+{
+	pthread_mutex_lock(&m->mutex);
+	if (!m->running)
+		reattach_directory(m);
+	pthread_mutex_unlock(&m->mutex);
+}
+
 static int default_parallelism(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -432,8 +481,13 @@ int cairn_backup_start(char *out_id, bool *out_started, cairn_backup_manager *m,
 		if (m->joinable)
 			pthread_join(m->thread, NULL); /* finished: it cleared `running` */
 		m->joinable = false;
-		if ((rc = launch(m, req)) == CAIRN_OK)
+		rc = reattach_directory(m);
+		if (rc == CAIRN_OK)
+			rc = launch(m, req);
+		if (rc == CAIRN_OK)
 			snprintf(out_id, CAIRN_BACKUP_ID_MAX + 1, "%s", m->job->id);
+		else
+			cairn_log_error("backup", "%s", cairn_error_last());
 	}
 	pthread_mutex_unlock(&m->mutex);
 	return rc;

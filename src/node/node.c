@@ -23,8 +23,9 @@
  * stores through a cairn_backup_source built from the accessors below, so
  * the backup engine never depends on the node.  It opens last and closes
  * first: a running job is stopped and its Pact snapshots ended before any
- * store closes.  The backup schedule (when an interval is configured) is
- * a worker that starts right after the manager and stops right before it.
+ * store closes.  A worker that starts right after the manager and stops
+ * right before it checks the backup directory every second and runs the
+ * schedule (when an interval is configured).
  */
 #include "node/node.h"
 #include "backup/schedule.h"
@@ -42,6 +43,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +69,7 @@ struct cairn_node {
 	bool recovered; /* the stores agree and were validated: the cut may be recorded at close */
 	cairn_backup_manager *backups;
 	cairn_backup_schedule_options schedule;
-	cairn_worker *scheduler;
+	cairn_worker *backup_watch; /* the directory check and the schedule */
 };
 
 static void log_settings(const cairn_config *cfg)
@@ -117,13 +119,21 @@ static struct cairn_pactdb *backup_pactdb(void *node, uint32_t chain)
 	return cairn_node_pactdb(node, chain);
 }
 
-/* Ticks at a fixed cadence from the start: start + n * interval. */
-static void run_schedule(cairn_worker *w, void *arg)
+/* Every second, checks that the backup directory is still there (and
+ * locked); with a schedule, ticks at a fixed cadence from the start:
+ * start + n * interval. */
+static void watch_backups(cairn_worker *w, void *arg)
 {
 	cairn_node *node = arg;
-	double start = cairn_clock_now();
-	for (double n = 1; cairn_worker_sleep_until(w, start + n * node->schedule.interval_seconds); n++)
-		cairn_backup_schedule_tick(node->backups, &node->schedule);
+	double start = cairn_clock_now(), interval = node->schedule.interval_seconds;
+	double n = 1, next_tick = interval > 0 ? start + interval : INFINITY;
+	for (double now = start; cairn_worker_sleep_until(w, fmin(now + 1.0, next_tick)); now = cairn_clock_now()) {
+		cairn_backup_manager_check_directory(node->backups);
+		if (cairn_clock_now() >= next_tick) {
+			cairn_backup_schedule_tick(node->backups, &node->schedule);
+			next_tick = start + ++n * interval;
+		}
+	}
 }
 
 static int open_backups(cairn_node *node, const cairn_config *cfg)
@@ -141,12 +151,12 @@ static int open_backups(cairn_node *node, const cairn_config *cfg)
 	opts.retention.keep_last = cfg->backup_retention_keep_last;
 	opts.retention.max_age_seconds = cfg->backup_retention_max_age;
 	int rc = cairn_backup_manager_open(&node->backups, &source, &opts);
-	if (rc != CAIRN_OK || cfg->backup_schedule_interval <= 0)
+	if (rc != CAIRN_OK)
 		return rc;
-	node->schedule.interval_seconds = cfg->backup_schedule_interval;
+	node->schedule.interval_seconds = cfg->backup_schedule_interval > 0 ? cfg->backup_schedule_interval : 0;
 	node->schedule.include_pact = cfg->backup_schedule_pact;
-	rc = cairn_worker_start(&node->scheduler, "backup-schedule", run_schedule, node);
-	if (rc == CAIRN_OK)
+	rc = cairn_worker_start(&node->backup_watch, "backup-watch", watch_backups, node);
+	if (rc == CAIRN_OK && node->schedule.interval_seconds > 0)
 		cairn_log_info("backup", "scheduled backups every %g s (%s Pact)", node->schedule.interval_seconds,
 			node->schedule.include_pact ? "with" : "without");
 	return rc;
@@ -304,7 +314,7 @@ void cairn_node_close(cairn_node *node)
 {
 	if (node == NULL)
 		return;
-	cairn_worker_stop(node->scheduler);
+	cairn_worker_stop(node->backup_watch);
 	cairn_backup_manager_close(node->backups);
 	detach(node);
 	if (node->lock) {

@@ -137,6 +137,25 @@ class BackupApiTest(cairnlib.TestCase):
                 self.assertRegex(second.log, re.escape(self.backups) + r" is in use")
             self.assertEqual(node.get("/health-check").status, 200)
 
+    def test_removed_backup_directory_is_created_again_and_stays_locked(self):
+        with self.node() as node:
+            first = node.request("POST", "/make-backup").text
+            shutil.rmtree(self.backups)
+            self.assertTrue(node.wait_for_log(r"WARN  backup: backup directory .* was removed or replaced; "
+                                              r"creating it again and taking its lock", 10), node.log)
+            second = self.node(database=os.path.join(self.tmp, "db2"))
+            second.wait_listening = False
+            with second:
+                self.assertEqual(second.wait(30), 1)
+                self.assertRegex(second.log, re.escape(self.backups) + r" is in use")
+            r = node.request("POST", "/make-backup")
+            self.assertEqual(r.status, 200, r)
+            deadline = time.monotonic() + 60
+            while node.get("/check-backup/" + r.text).text == "backup-in-progress" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(node.get("/check-backup/" + r.text).text, "backup-done")
+            self.assertEqual(node.get("/check-backup/" + first).status, 404)
+
 
 if __name__ == "__main__":
     cairnlib.main()
