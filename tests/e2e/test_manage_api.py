@@ -291,8 +291,9 @@ class ManageApiTest(cairnlib.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_download_abandoned_after_one_megabyte(self):
-        with self.node("--block-rate", "max", "--transactions-per-block", "50") as node:
-            node.wait_for_cut(lambda cut: cut["height"] > 4000, timeout=60)
+        # about 1 MB of compressed archive per 20 blocks of 200 transactions
+        with self.node("--block-rate", "max", "--transactions-per-block", "200") as node:
+            node.wait_for_cut(lambda cut: cut["height"] > 100, timeout=120)
             backup_id = self.start(node, pact=True).json()["id"]
             self.wait_state(node, backup_id, ("completed",))
             link = self.link(node, backup_id)
