@@ -67,6 +67,7 @@ int cairn_api_service_start(cairn_api_service **out, cairn_node *node, const cai
 		cairn_http_server_options opts = CAIRN_HTTP_SERVER_OPTIONS_INIT;
 		opts.interface = cfg->service_interface;
 		opts.port = cfg->service_port;
+		opts.reserved_fds = cairn_node_reserved_descriptors(node);
 		rc = cairn_http_server_start(&service->server, service->router, &opts);
 	}
 	if (rc != CAIRN_OK) {

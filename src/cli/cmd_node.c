@@ -11,6 +11,15 @@
  * else is still served), stopped accepting, ended event streams, let
  * requests in flight finish, and closed the node.  A second signal during
  * the drain cuts the drain short.
+ *
+ * Restart in place: after a storage failure (full disk, no descriptors,
+ * an I/O error) the stores' handles cannot write again, and health-check
+ * answers 503.  Once the storage guard finds the stores writable again
+ * (cairn_node_restart_wanted, polled every second), the service and the
+ * node are closed and opened anew in this process, so the start-up
+ * recovery brings the stores back to one cut.  The service keeps the port
+ * it had (the chosen one when port 0 was configured).  A reopen that fails
+ * is retried every few seconds until it works or a signal ends the wait.
  */
 #include "api/api.h"
 #include "cli/commands.h"
@@ -23,6 +32,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -95,6 +105,56 @@ static void shut_down(cairn_node *node, cairn_api_service *service, int signal_f
 	cairn_log_info("node", "stopped cleanly");
 }
 
+#define RESTART_POLL_MS 1000
+#define REOPEN_RETRY_MS 5000
+
+/* Waits for a shutdown signal (returned) or a wanted restart (0). */
+static int wait_for_signal_or_restart(int signal_fd, cairn_node *node)
+{
+	int signo;
+	while ((signo = wait_for_signal(signal_fd, RESTART_POLL_MS)) == 0)
+		if (cairn_node_restart_wanted(node))
+			return 0;
+	return signo;
+}
+
+static int open_node(cairn_node **node, cairn_api_service **service, const cairn_config *cfg)
+{
+	*node = NULL;
+	*service = NULL;
+	if (cairn_node_open(node, cfg) == CAIRN_OK && cairn_api_service_start(service, *node, cfg) == CAIRN_OK)
+		return CAIRN_OK;
+	cairn_log_error("node", "%s", cairn_error_last());
+	cairn_node_close(*node);
+	*node = NULL;
+	return CAIRN_ERROR;
+}
+
+/* The port the service listens on, from its address ("1.2.3.4:5", "[::1]:5"). */
+static int bound_port(const cairn_api_service *service)
+{
+	const char *colon = strrchr(cairn_api_service_address(service), ':');
+	return colon != NULL ? atoi(colon + 1) : 0;
+}
+
+/* Closes the failed node and opens it again, retrying until it opens or a
+ * signal comes (then returns that signal; 0 after a successful reopen). */
+static int restart_in_place(cairn_node **node, cairn_api_service **service, cairn_config *live, int signal_fd)
+{
+	cairn_log_warn("node", "restarting in place: closing the stores after their failure and opening them again");
+	live->service_port = bound_port(*service);
+	cairn_api_service_stop(*service, SHUTDOWN_BUDGET_MS);
+	cairn_node_close(*node);
+	while (open_node(node, service, live) != CAIRN_OK) {
+		cairn_log_error("node", "cannot open the node again; retrying in %d s", REOPEN_RETRY_MS / 1000);
+		int signo = wait_for_signal(signal_fd, REOPEN_RETRY_MS);
+		if (signo != 0)
+			return signo;
+	}
+	cairn_log_info("node", "restarted in place: the stores agree and block commits resume");
+	return 0;
+}
+
 static int run_node(const cairn_config *cfg)
 {
 	cairn_log_set_level(cfg->log_level);
@@ -104,16 +164,18 @@ static int run_node(const cairn_config *cfg)
 		return CAIRN_EXIT_FAILURE;
 	}
 	raise_descriptor_limit();
-	cairn_node *node = NULL;
-	cairn_api_service *service = NULL;
-	int status = CAIRN_EXIT_OK;
-	if (cairn_node_open(&node, cfg) != CAIRN_OK || cairn_api_service_start(&service, node, cfg) != CAIRN_OK) {
-		cairn_log_error("node", "%s", cairn_error_last());
-		cairn_node_close(node);
-		status = CAIRN_EXIT_FAILURE;
-	} else {
-		shut_down(node, service, signal_fd, wait_for_signal(signal_fd, -1), cfg->drain_seconds);
-	}
+	cairn_config live = *cfg; /* shallow: only the port may change, for restarts */
+	cairn_node *node;
+	cairn_api_service *service;
+	int status = open_node(&node, &service, &live) == CAIRN_OK ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
+	int signo = 0;
+	while (status == CAIRN_EXIT_OK && (signo = wait_for_signal_or_restart(signal_fd, node)) == 0)
+		if ((signo = restart_in_place(&node, &service, &live, signal_fd)) != 0)
+			break;
+	if (node != NULL)
+		shut_down(node, service, signal_fd, signo, cfg->drain_seconds);
+	else if (signo != 0)
+		status = CAIRN_EXIT_FAILURE; /* a reopen never succeeded */
 	close(signal_fd);
 	return status;
 }

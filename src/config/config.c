@@ -58,6 +58,8 @@ static const option_def options[] = {
 	 "Chainweb version (network): development, mainnet01, testnet04 or test-singleton"},
 	{"database-directory", "databaseDirectory", OPT_STRING, FIELD(database_directory), "DIR", 0, 0,
 	 "Directory of the chain database (0/rocksDb) and Pact state (0/sqlite)"},
+	{"database-min-free-mib", "databaseMinFreeMiB", OPT_INT, FIELD(database_min_free_mib), "MIB", 0, 1000000,
+	 "Pause block commits (health-check 503) while the database file system has less free space; 0: never"},
 	{"service-interface", "serviceApi.interface", OPT_STRING, FIELD(service_interface), "ADDR", 0, 0,
 	 "IPv4 or IPv6 address the service API listens on"},
 	{"service-port", "serviceApi.port", OPT_PORT, FIELD(service_port), "N", 0, 0,
@@ -132,6 +134,7 @@ int cairn_config_init(cairn_config *cfg)
 	cfg->service_port = CAIRN_DEFAULT_PORT;
 	cfg->log_level = CAIRN_LOG_INFO;
 	cfg->block_rate = 4.0;
+	cfg->database_min_free_mib = 16;
 	cfg->transactions_per_block = 2;
 	cfg->drain_seconds = 1.0;
 	cfg->management_download_link_seconds = 3600;

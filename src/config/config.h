@@ -24,6 +24,7 @@
 typedef struct cairn_config {
 	char *config_file;          /* NULL when none was given */
 	char *database_directory;   /* default "cairn-data" */
+	int database_min_free_mib;  /* commits pause below this free space (MiB); 0: never; default 16 */
 	char *chainweb_version;     /* default "development" */
 	char *service_interface;    /* default "127.0.0.1" */
 	int service_port;           /* default 1848; 0 picks a free port */

@@ -86,7 +86,7 @@
 
 #define STREAM_BLOCK_SIZE 256 /* allocated with each stream response; the fan-out writes the body */
 #define CONNECTION_MEMORY (CAIRN_HTTP_MAX_TARGET + 8 * 1024) /* per-connection buffer pool */
-#define RESERVED_FDS 256 /* descriptors left for stores and logs */
+#define MIN_CONNECTIONS 16
 #define MAX_THREADS 16
 #define ACCEPT_BATCH 64 /* connections accepted between checks for a stop */
 
@@ -726,9 +726,10 @@ static unsigned worker_threads(unsigned requested)
 	return n > MAX_THREADS ? MAX_THREADS : n;
 }
 
-/* Connections served at once: the open-file limit less RESERVED_FDS for
- * the stores and logs (half of it when that is small), or the configured
- * maximum when lower.  Each event stream is one connection. */
+/* Connections served at once: the open-file limit less the descriptors
+ * reserved for the rest of the process, or the configured maximum when
+ * lower (0 when fewer than MIN_CONNECTIONS are left).  Each event stream
+ * is one connection. */
 static unsigned connection_limit(const cairn_http_server_options *opts, unsigned long long *files)
 {
 	struct rlimit rl;
@@ -738,8 +739,8 @@ static unsigned connection_limit(const cairn_http_server_options *opts, unsigned
 		limit = 65536;
 	} else {
 		*files = rl.rlim_cur;
-		rlim_t usable = rl.rlim_cur < 2 * RESERVED_FDS ? rl.rlim_cur / 2 : rl.rlim_cur - RESERVED_FDS;
-		limit = usable > 1000000 ? 1000000 : (unsigned)usable;
+		rlim_t usable = rl.rlim_cur > opts->reserved_fds ? rl.rlim_cur - opts->reserved_fds : 0;
+		limit = usable > 1000000 ? 1000000 : usable < MIN_CONNECTIONS ? 0 : (unsigned)usable;
 	}
 	return opts->max_connections != 0 && opts->max_connections < limit ? opts->max_connections : limit;
 }
@@ -750,6 +751,10 @@ static int start_daemon(cairn_http_server *s, const cairn_http_server_options *o
 	unsigned threads = worker_threads(opts->threads);
 	unsigned long long files;
 	s->connection_limit = connection_limit(opts, &files);
+	if (s->connection_limit == 0)
+		return cairn_error_set(CAIRN_EINVALID, "the open-file limit (%llu) leaves fewer than %d descriptors for "
+			"connections once %u are reserved for the stores: raise it (ulimit -n, LimitNOFILE=)", files,
+			MIN_CONNECTIONS, opts->reserved_fds);
 	/* The acceptor enforces the limit (with a 503).  The library's own,
 	 * split evenly over its workers, only backs it up: the margin absorbs
 	 * an uneven split and connections the workers have not counted yet. */

@@ -11,8 +11,9 @@
  * Request bodies are read and discarded: no endpoint takes one.
  *
  * Capacity: at most `max_connections` connections at once, by default the
- * open-file limit less a reserve for the stores (each event stream holds
- * one).  A connection beyond the limit, or one arriving when descriptors
+ * open-file limit less `reserved_fds`, the descriptors the rest of the
+ * process may hold (each event stream holds one connection).  A limit that
+ * leaves fewer than 16 connections is refused at start.  A connection beyond the limit, or one arriving when descriptors
  * run out, gets a complete 503 from the server itself and is closed: never
  * a silent close or a hang.  The limit is logged at start.
  *
@@ -41,9 +42,10 @@ typedef struct cairn_http_server_options {
 	unsigned idle_timeout_s;   /* close connections idle this long; 0 never */
 	const char *node_version;  /* value of x-chainweb-node-version */
 	unsigned max_connections;  /* 0: as many as the open-file limit allows */
+	unsigned reserved_fds;     /* descriptors left to the rest of the process */
 } cairn_http_server_options;
 
-#define CAIRN_HTTP_SERVER_OPTIONS_INIT {"127.0.0.1", 0, 0, 30, CAIRN_VERSION, 0}
+#define CAIRN_HTTP_SERVER_OPTIONS_INIT {"127.0.0.1", 0, 0, 30, CAIRN_VERSION, 0, 256}
 
 /* Binds, listens and starts serving `router`, which must outlive the server.
  * A port already in use is CAIRN_EBUSY with a message naming the address. */

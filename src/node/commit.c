@@ -18,8 +18,13 @@
  * cut_lock and listeners_lock without holding another.
  *
  * `failed` (atomic, read without the commit lock by the publishing thread)
- * stops all further commits once the stores may disagree or a group could
- * not be made durable; only a restart, with its recovery, clears it.
+ * stops all further commits once the stores may disagree, a group could
+ * not be made durable or the chain database failed a write (its handle is
+ * then unusable, chaindb.h); only a restart, with its recovery, clears it.
+ * `failure` keeps the first reason, under state_lock, for health checks.
+ * `paused` (with `pause_reason`, under state_lock) refuses commits while
+ * the node waits for something outside, such as free space; unlike a
+ * failure it is lifted without a restart, since nothing was lost.
  */
 #include "node/commit.h"
 #include "chain/genesis.h"
@@ -57,6 +62,10 @@ struct cairn_commit {
 	cairn_pact_cache *pact_caches[CAIRN_GRAPH_MAX_ORDER]; /* under the commit lock */
 	uint32_t chains;
 	atomic_bool failed;
+	atomic_bool paused;
+	pthread_mutex_t state_lock; /* guards failure and pause_reason */
+	char failure[512];
+	char pause_reason[256];
 
 	pthread_mutex_t lock; /* the commit lock */
 	bool tip_present[CAIRN_GRAPH_MAX_ORDER];
@@ -285,6 +294,37 @@ static int check_not_stored(cairn_commit *c, const cairn_header *h)
 		" (forks are not supported), found %s", h->chain_id, h->height, hash);
 }
 
+/* ---- failure and pause ---- */
+
+/* Stops all further commits, keeping the first reason. */
+static void stop_committing(cairn_commit *c, const char *reason)
+{
+	pthread_mutex_lock(&c->state_lock);
+	if (!atomic_load(&c->failed))
+		snprintf(c->failure, sizeof(c->failure), "%s", reason);
+	atomic_store(&c->failed, true);
+	pthread_mutex_unlock(&c->state_lock);
+}
+
+void cairn_commit_pause(cairn_commit *c, const char *reason)
+{
+	pthread_mutex_lock(&c->state_lock);
+	snprintf(c->pause_reason, sizeof(c->pause_reason), "%s", reason != NULL ? reason : "");
+	atomic_store(&c->paused, reason != NULL);
+	pthread_mutex_unlock(&c->state_lock);
+}
+
+cairn_commit_state cairn_commit_state_of(cairn_commit *c, char *reason, size_t size)
+{
+	pthread_mutex_lock(&c->state_lock);
+	cairn_commit_state state = atomic_load(&c->failed) ? CAIRN_COMMIT_FAILED
+		: atomic_load(&c->paused) ? CAIRN_COMMIT_PAUSED : CAIRN_COMMIT_RUNNING;
+	snprintf(reason, size, "%s", state == CAIRN_COMMIT_FAILED ? c->failure
+		: state == CAIRN_COMMIT_PAUSED ? c->pause_reason : "");
+	pthread_mutex_unlock(&c->state_lock);
+	return state;
+}
+
 /* ---- writing ---- */
 
 static int write_chaindb(cairn_commit *c, const cairn_header *h, const cairn_payload *payload)
@@ -332,8 +372,11 @@ static int write_block(cairn_commit *c, const cairn_header *h, cairn_payload *pa
 	cairn_pact_cache *cache = c->pact_caches[h->chain_id];
 	if (rc == CAIRN_OK)
 		rc = cairn_pact_plan(&plan, pactdb, cache, h->height, h->hash, payload);
-	if (rc == CAIRN_OK)
-		rc = write_chaindb(c, h, payload);
+	if (rc == CAIRN_OK && (rc = write_chaindb(c, h, payload)) != CAIRN_OK &&
+	    cairn_chaindb_failure(c->chaindb) != NULL) {
+		stop_committing(c, cairn_error_last());
+		cairn_log_error("commit", "%s: no block is accepted until the node restarts", cairn_error_last());
+	}
 	if (rc != CAIRN_OK) {
 		cairn_pact_block_free(plan);
 		free(e);
@@ -345,7 +388,7 @@ static int write_block(cairn_commit *c, const cairn_header *h, cairn_payload *pa
 	rc = cairn_pact_apply(pactdb, cache, plan);
 	cairn_pact_block_free(plan);
 	if (rc != CAIRN_OK) {
-		atomic_store(&c->failed, true);
+		stop_committing(c, cairn_error_last());
 		cairn_log_error("commit", "%s; the chain database holds the block, the Pact database does not: "
 			"refusing further blocks until a restart rebuilds the Pact state", cairn_error_last());
 		free(e);
@@ -359,6 +402,12 @@ static int commit_locked(cairn_commit *c, const cairn_header *h, cairn_payload *
 {
 	if (atomic_load(&c->failed))
 		return cairn_error_set(CAIRN_EIO, "the node stopped committing after a storage failure; restart it");
+	if (atomic_load(&c->paused)) {
+		pthread_mutex_lock(&c->state_lock);
+		int rc = cairn_error_set(CAIRN_EBUSY, "block commits are paused: %s", c->pause_reason);
+		pthread_mutex_unlock(&c->state_lock);
+		return rc;
+	}
 	int rc = check_identity(c, h);
 	if (rc == CAIRN_OK)
 		rc = check_not_stored(c, h);
@@ -444,7 +493,7 @@ static uint64_t publish(cairn_commit *c, pending *group)
 {
 	int rc = cairn_chaindb_sync(c->chaindb);
 	if (rc != CAIRN_OK) {
-		atomic_store(&c->failed, true);
+		stop_committing(c, cairn_error_last());
 		cairn_log_error("commit", "%s: committed blocks are not reported and no block is accepted "
 			"until a restart", cairn_error_last());
 	} else {
@@ -562,6 +611,8 @@ int cairn_commit_create(cairn_commit **out, const cairn_version *version, cairn_
 	c->chains = cairn_version_latest_graph(version)->order;
 	memcpy(c->pactdbs, pactdbs, c->chains * sizeof(*pactdbs));
 	atomic_init(&c->failed, false);
+	atomic_init(&c->paused, false);
+	pthread_mutex_init(&c->state_lock, NULL);
 	c->tail = &c->head;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->queue_lock, NULL);
@@ -602,6 +653,7 @@ void cairn_commit_free(cairn_commit *c)
 	pthread_cond_destroy(&c->published_changed);
 	pthread_mutex_destroy(&c->cut_lock);
 	pthread_mutex_destroy(&c->listeners_lock);
+	pthread_mutex_destroy(&c->state_lock);
 	for (uint32_t chain = 0; chain < c->chains; chain++)
 		cairn_pact_cache_free(c->pact_caches[chain]);
 	free(c);

@@ -87,6 +87,18 @@ void cairn_commit_flush(cairn_commit *c);
 
 int cairn_commit_with_lock(cairn_commit *c, int (*fn)(void *arg), void *arg);
 
+/* Refuses commits (CAIRN_EBUSY, naming `reason`) until called with NULL. */
+void cairn_commit_pause(cairn_commit *c, const char *reason);
+
+typedef enum cairn_commit_state {
+	CAIRN_COMMIT_RUNNING,
+	CAIRN_COMMIT_PAUSED, /* cairn_commit_pause */
+	CAIRN_COMMIT_FAILED  /* a storage failure: only a restart commits again */
+} cairn_commit_state;
+
+/* The state, and its reason (empty while running) into reason[size]. */
+cairn_commit_state cairn_commit_state_of(cairn_commit *c, char *reason, size_t size);
+
 /* The published cut (cairn_node_get_cut). */
 void cairn_commit_get_cut(cairn_node_cut *out, cairn_commit *c);
 

@@ -10,7 +10,8 @@
  * Opening order: lock, chain database, Pact databases (one per chain of the
  * version's largest graph, opened for background checkpoints and grouped
  * commits), commit path,
- * recovery, missing genesis blocks, checkpointer, producer, backup manager.
+ * recovery, missing genesis blocks, checkpointer, storage guard (guard.h),
+ * producer, backup manager.
  * Closing runs it backwards: the producer stops before anything it writes to closes, the
  * commit path publishes what is committed, and the validated cut is
  * recorded only after that.
@@ -31,6 +32,7 @@
 #include "backup/schedule.h"
 #include "node/checkpointer.h"
 #include "node/commit.h"
+#include "node/guard.h"
 #include "node/producer.h"
 #include "node/recovery.h"
 #include "node/worker.h"
@@ -48,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Blocks per Pact transaction (pactdb.h, "Groups"); the checkpointer ends
@@ -65,6 +68,9 @@ struct cairn_node {
 	cairn_pactdb *pactdbs[CAIRN_GRAPH_MAX_ORDER];
 	cairn_commit *commit;
 	cairn_checkpointer *checkpointer;
+	cairn_guard *guard;
+	int table_files;       /* RocksDB's max_open_files (the descriptor budget) */
+	unsigned reserved_fds; /* descriptors the stores may hold: not for connections */
 	cairn_producer *producer;
 	bool recovered; /* the stores agree and were validated: the cut may be recorded at close */
 	cairn_backup_manager *backups;
@@ -162,11 +168,49 @@ static int open_backups(cairn_node *node, const cairn_config *cfg)
 	return rc;
 }
 
+/* ---- the descriptor budget ---- */
+
+/* Descriptors the stores may hold at once besides RocksDB's table files:
+ * per chain, the Pact file and its WAL on three connections and a backup's
+ * snapshot (9 were measured on an idle chain); RocksDB's WAL, MANIFEST,
+ * LOG and directories, the process's logs, event descriptors, the storage
+ * probe and the server's spare (FIXED_FDS); two per backup copy.  RocksDB
+ * keeps up to 256 table files open, fewer when the open-file limit is low,
+ * so that MIN_CONNECTIONS are always left for clients; below 32 it is
+ * not lowered further, and the server then refuses to start. */
+#define PACT_FDS_PER_CHAIN 12
+#define FIXED_FDS 96
+#define MIN_CONNECTIONS 64
+#define TABLE_FILES_MAX 256
+#define TABLE_FILES_MIN 32
+
+static void plan_descriptors(cairn_node *node, const cairn_config *cfg)
+{
+	long parallelism = cfg->backup_parallelism > 0 ? cfg->backup_parallelism : sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned long long others = (unsigned long long)PACT_FDS_PER_CHAIN * node->chains + FIXED_FDS +
+		2ULL * (unsigned long long)(parallelism > 0 ? parallelism : 1);
+	struct rlimit rl;
+	unsigned long long limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+		? rl.rlim_cur : 1ULL << 20;
+	unsigned long long spare = limit > others + MIN_CONNECTIONS ? limit - others - MIN_CONNECTIONS : 0;
+	node->table_files = spare > TABLE_FILES_MAX ? TABLE_FILES_MAX : spare < TABLE_FILES_MIN ? TABLE_FILES_MIN
+		: (int)spare;
+	node->reserved_fds = (unsigned)(others + (unsigned long long)node->table_files);
+	cairn_log_info("node", "file descriptors: %u of %llu reserved for the stores (RocksDB keeps at most %d "
+		"table files open), the rest for connections", node->reserved_fds, limit, node->table_files);
+}
+
+unsigned cairn_node_reserved_descriptors(const cairn_node *node)
+{
+	return node->reserved_fds;
+}
+
 static int open_chaindb(cairn_node *node, bool *is_new)
 {
 	char path[PATH_MAX];
 	cairn_chaindb_options opts = CAIRN_CHAINDB_OPTIONS_INIT;
 	opts.version = node->version->name;
+	opts.max_open_files = node->table_files;
 	int rc = cairn_chaindb_path(path, sizeof(path), node->database_directory);
 	if (rc == CAIRN_OK)
 		rc = cairn_chaindb_open(&node->chaindb, path, &opts);
@@ -245,9 +289,18 @@ static int start_producer(cairn_node *node, const cairn_config *cfg)
 	return cairn_producer_start(&node->producer, node->commit, node->version, &opts);
 }
 
+static int start_guard(cairn_node *node, const cairn_config *cfg)
+{
+	cairn_guard_options opts = CAIRN_GUARD_OPTIONS_INIT;
+	opts.database_directory = node->database_directory;
+	opts.min_free_bytes = (uint64_t)cfg->database_min_free_mib * 1024 * 1024;
+	return cairn_guard_start(&node->guard, node->commit, &opts);
+}
+
 static int attach(cairn_node *node, const cairn_config *cfg)
 {
 	bool is_new;
+	plan_descriptors(node, cfg);
 	int rc = open_chaindb(node, &is_new);
 	if (rc == CAIRN_OK)
 		rc = open_pactdbs(node, is_new);
@@ -260,6 +313,8 @@ static int attach(cairn_node *node, const cairn_config *cfg)
 		rc = write_genesis_blocks(node);
 	if (rc == CAIRN_OK)
 		rc = cairn_checkpointer_start(&node->checkpointer, node->pactdbs, node->chains);
+	if (rc == CAIRN_OK)
+		rc = start_guard(node, cfg);
 	if (rc == CAIRN_OK)
 		rc = start_producer(node, cfg);
 	if (rc == CAIRN_OK)
@@ -296,6 +351,7 @@ int cairn_node_open(cairn_node **out, const cairn_config *cfg)
 
 static void detach(cairn_node *node)
 {
+	cairn_guard_stop(node->guard);
 	cairn_producer_stop(node->producer);
 	if (node->commit != NULL) {
 		cairn_commit_flush(node->commit);
@@ -396,6 +452,21 @@ cairn_backup_manager *cairn_node_backups(cairn_node *node)
 void cairn_node_begin_drain(cairn_node *node)
 {
 	atomic_store(&node->draining, true);
+}
+
+bool cairn_node_is_healthy(cairn_node *node, char *reason, size_t size)
+{
+	if (node->commit == NULL) {
+		snprintf(reason, size, "the node is not open");
+		return false;
+	}
+	cairn_commit_state state = cairn_commit_state_of(node->commit, reason, size);
+	return state == CAIRN_COMMIT_RUNNING;
+}
+
+bool cairn_node_restart_wanted(cairn_node *node)
+{
+	return cairn_guard_restart_wanted(node->guard);
 }
 
 bool cairn_node_is_draining(const cairn_node *node)

@@ -131,4 +131,18 @@ cairn_backup_manager *cairn_node_backups(cairn_node *node);
 void cairn_node_begin_drain(cairn_node *node);
 bool cairn_node_is_draining(const cairn_node *node);
 
+/* File descriptors the stores may hold at once (the open-file limit less
+ * this is what connections may use); planned at open from the limit. */
+unsigned cairn_node_reserved_descriptors(const cairn_node *node);
+
+/* False, with a one-line reason in reason[size], while blocks cannot be
+ * committed: paused for lack of free space, or stopped by a storage
+ * failure (node/guard.h). */
+bool cairn_node_is_healthy(cairn_node *node, char *reason, size_t size);
+
+/* True once a storage failure stopped the commit path and the stores can
+ * be written again: the caller should close the node and open it anew,
+ * whose recovery brings the stores back to one cut. */
+bool cairn_node_restart_wanted(cairn_node *node);
+
 #endif

@@ -40,11 +40,25 @@
  * Writes are serialized by a mutex that also guards the in-memory copy of
  * the cut heights used to check that each chain grows by one; reads go
  * straight to RocksDB and are safe from any thread.
+ *
+ * A failed write is final for the handle.  RocksDB leaves the file writer
+ * of a failed append in an error state, and any later Append, Flush or
+ * Sync on it trips an assertion in Debian's librocksdb (built with
+ * assertions on) and aborts the process.  So the first error of put_block,
+ * sync or flush is kept (`failure`, set once under write_lock, read
+ * without it through `failed`), and every later one of those calls, and
+ * every checkpoint, returns it without calling RocksDB.  A checkpoint's own
+ * failure is not kept: it is mostly the target's file system.  Only a new handle (a
+ * restart of the node, which recovers) writes again.  Sync checks the flag
+ * without the lock, so it may race one failing put_block; that is safe
+ * because RocksDB syncs WAL files through SyncWithoutFlush, the one entry
+ * the assertion spares.
  */
 #include "store/chaindb.h"
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +80,8 @@ enum {
 	KIND_CUT = 'C',
 };
 
+#define LOG_LEVEL_FATAL 4 /* rocksdb::InfoLogLevel::FATAL_LEVEL; the C API has no name for it */
+
 #define HASH_KEY_LEN (1 + CAIRN_CHAINDB_HASH_LEN)
 #define RANK_KEY_LEN (1 + 4 + 8)
 #define CUT_KEY_LEN (1 + 4)
@@ -80,6 +96,8 @@ struct cairn_chaindb {
 	rocksdb_writeoptions_t *write_options;
 	char *version;
 	pthread_mutex_t write_lock;
+	atomic_bool failed;
+	char failure[512]; /* the first failed write's error, once `failed` */
 	bool tip_present[CAIRN_CHAINDB_MAX_CHAINS]; /* guarded by write_lock */
 	uint64_t tip_height[CAIRN_CHAINDB_MAX_CHAINS];
 };
@@ -169,6 +187,12 @@ static void configure(cairn_chaindb *db, const cairn_chaindb_options *opts)
 	rocksdb_options_set_level_compaction_dynamic_level_bytes(db->options, 1);
 	rocksdb_options_set_wal_recovery_mode(db->options, rocksdb_point_in_time_recovery);
 	rocksdb_options_set_keep_log_file_num(db->options, 4);
+	/* RocksDB's own LOG: the options header and fatal errors only.  Its
+	 * writer aborts on any line after a failed one (see "A failed write"
+	 * above), and with a full disk the lines that follow are error lines;
+	 * cairn logs every error RocksDB returns instead. */
+	rocksdb_options_set_info_log_level(db->options, LOG_LEVEL_FATAL);
+	rocksdb_options_set_stats_dump_period_sec(db->options, 0);
 	rocksdb_options_set_max_manifest_file_size(db->options, MANIFEST_BYTES);
 	db->read_options = rocksdb_readoptions_create();
 	db->write_options = rocksdb_writeoptions_create();
@@ -286,6 +310,7 @@ int cairn_chaindb_open(cairn_chaindb **out, const char *path, const cairn_chaind
 	if (db == NULL)
 		return cairn_error_set(CAIRN_ENOMEM, "chaindb: out of memory");
 	pthread_mutex_init(&db->write_lock, NULL);
+	atomic_init(&db->failed, false);
 	configure(db, opts);
 	char *err = NULL;
 	db->db = opts->read_only ? rocksdb_open_for_read_only(db->options, path, 0, &err)
@@ -363,10 +388,30 @@ static void batch_block(rocksdb_writebatch_t *batch, const cairn_chaindb_block *
 		(const char *)cut_value, sizeof(cut_value));
 }
 
+/* Keeps the first write error (with write_lock held); returns rc. */
+static int record_failure(cairn_chaindb *db, int rc)
+{
+	if (!atomic_load(&db->failed)) {
+		snprintf(db->failure, sizeof(db->failure), "%s", cairn_error_last());
+		atomic_store(&db->failed, true);
+	}
+	return rc;
+}
+
+static int refuse_after_failure(const cairn_chaindb *db)
+{
+	return cairn_error_set(CAIRN_EIO, "chaindb: refused after an earlier write failure (%s)", db->failure);
+}
+
+const char *cairn_chaindb_failure(cairn_chaindb *db)
+{
+	return atomic_load(&db->failed) ? db->failure : NULL;
+}
+
 int cairn_chaindb_put_block(cairn_chaindb *db, const cairn_chaindb_block *block)
 {
 	pthread_mutex_lock(&db->write_lock);
-	int rc = check_block(db, block);
+	int rc = atomic_load(&db->failed) ? refuse_after_failure(db) : check_block(db, block);
 	if (rc == CAIRN_OK) {
 		rocksdb_writebatch_t *batch = rocksdb_writebatch_create();
 		batch_block(batch, block);
@@ -374,7 +419,7 @@ int cairn_chaindb_put_block(cairn_chaindb *db, const cairn_chaindb_block *block)
 		rocksdb_write(db->db, db->write_options, batch, &err);
 		rocksdb_writebatch_destroy(batch);
 		if (err != NULL) {
-			rc = rocks_error(err, "write block");
+			rc = record_failure(db, rocks_error(err, "write block"));
 		} else {
 			db->tip_present[block->chain] = true;
 			db->tip_height[block->chain] = block->height;
@@ -384,21 +429,35 @@ int cairn_chaindb_put_block(cairn_chaindb *db, const cairn_chaindb_block *block)
 	return rc;
 }
 
+/* The error of a failed write-class call: kept as the handle's failure. */
+static int failed_write(cairn_chaindb *db, char *err, const char *what)
+{
+	int rc = rocks_error(err, what);
+	pthread_mutex_lock(&db->write_lock);
+	record_failure(db, rc);
+	pthread_mutex_unlock(&db->write_lock);
+	return rc;
+}
+
 int cairn_chaindb_sync(cairn_chaindb *db)
 {
+	if (atomic_load(&db->failed))
+		return refuse_after_failure(db);
 	char *err = NULL;
 	rocksdb_flush_wal(db->db, 1, &err);
-	return err != NULL ? rocks_error(err, "sync WAL") : CAIRN_OK;
+	return err != NULL ? failed_write(db, err, "sync WAL") : CAIRN_OK;
 }
 
 int cairn_chaindb_flush(cairn_chaindb *db)
 {
+	if (atomic_load(&db->failed))
+		return refuse_after_failure(db);
 	char *err = NULL;
 	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
 	rocksdb_flushoptions_set_wait(fo, 1);
 	rocksdb_flush(db->db, fo, &err);
 	rocksdb_flushoptions_destroy(fo);
-	return err != NULL ? rocks_error(err, "flush memtable") : CAIRN_OK;
+	return err != NULL ? failed_write(db, err, "flush memtable") : CAIRN_OK;
 }
 
 int cairn_chaindb_get_header(uint8_t **out, size_t *out_len, cairn_chaindb *db, const uint8_t *hash)
@@ -557,6 +616,8 @@ int cairn_chaindb_checkpoint(cairn_chaindb *db, const char *target_dir)
 {
 	if (cairn_fs_exists(target_dir))
 		return cairn_error_set(CAIRN_EEXISTS, "checkpoint target '%s' already exists", target_dir);
+	if (atomic_load(&db->failed))
+		return refuse_after_failure(db);
 	char *err = NULL;
 	rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(db->db, &err);
 	if (err != NULL)

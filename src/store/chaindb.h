@@ -80,6 +80,11 @@ int cairn_chaindb_sync(cairn_chaindb *db);
  * checkpoint then copies a live WAL holding only what was written since. */
 int cairn_chaindb_flush(cairn_chaindb *db);
 
+/* The error of the handle's first failed write (put_block, sync, flush),
+ * or NULL.  After one, those calls and checkpoints fail at once without
+ * reaching RocksDB (chaindb.c): the handle must be closed and reopened. */
+const char *cairn_chaindb_failure(cairn_chaindb *db);
+
 /* Header or payload bytes by hash, malloc'd into *out (release with free()).
  * CAIRN_ENOTFOUND when absent. */
 int cairn_chaindb_get_header(uint8_t **out, size_t *out_len, cairn_chaindb *db, const uint8_t *hash);
