@@ -68,6 +68,8 @@ int cairn_api_service_start(cairn_api_service **out, cairn_node *node, const cai
 		opts.interface = cfg->service_interface;
 		opts.port = cfg->service_port;
 		opts.reserved_fds = cairn_node_reserved_descriptors(node);
+		opts.request_timeout_s = (unsigned)cfg->request_timeout;
+		opts.max_connections_per_address = (unsigned)cfg->max_connections_per_address;
 		rc = cairn_http_server_start(&service->server, service->router, &opts);
 	}
 	if (rc != CAIRN_OK) {

@@ -66,6 +66,11 @@ static const option_def options[] = {
 	 "TCP port of the service API; 0 picks a free port and logs it"},
 	{"drain-seconds", "serviceApi.drainSeconds", OPT_SECONDS, FIELD(drain_seconds), "S", 0, 0,
 	 "On SIGTERM/SIGINT, seconds health-check answers 503 before the listener closes (at most 4)"},
+	{"request-timeout", "serviceApi.requestTimeout", OPT_INT, FIELD(request_timeout), "S", 0, 3600,
+	 "Seconds a connection has to deliver a whole request (head and body), else 408; 0: no limit"},
+	{"max-connections-per-address", "serviceApi.maxConnectionsPerAddress", OPT_INT,
+	 FIELD(max_connections_per_address), "N", 0, 1000000,
+	 "Connections open at once from one IP address; beyond it 503; 0: no limit"},
 	{"enable-backup-api", "backup.api.enabled", OPT_BOOL, FIELD(backup_api_enabled), NULL, 0, 0,
 	 "Serve make-backup and check-backup (needs a backup directory)"},
 	{"backup-directory", "backup.directory", OPT_PATH, FIELD(backup_directory), "DIR", 0, 0,
@@ -137,6 +142,8 @@ int cairn_config_init(cairn_config *cfg)
 	cfg->database_min_free_mib = 16;
 	cfg->transactions_per_block = 2;
 	cfg->drain_seconds = 1.0;
+	cfg->request_timeout = 10;
+	cfg->max_connections_per_address = 256;
 	cfg->management_download_link_seconds = 3600;
 	if (set_string(&cfg->chainweb_version, "development") != CAIRN_OK ||
 	    set_string(&cfg->database_directory, "cairn-data") != CAIRN_OK ||

@@ -50,35 +50,29 @@
  * is never suspended while the library stops: shutdown stops the fan-out,
  * which hands every connection back, before it stops the library.
  *
- * Capacity: the acceptor counts connections (from the library's connection
- * notifications) and answers those beyond the limit itself, with a canned
- * 503 carrying the usual headers.  A spare descriptor, given up only to
- * accept and answer one connection, gets the same 503 out when the
- * descriptor table is full.
+ * Capacity and deadlines: the acceptor (server_accept.c) answers the
+ * connections beyond the limits itself, with a canned 503, and times out
+ * requests that do not arrive in time; this file tells it when a request
+ * has been read and when its response is done.
  *
  * Locks: the server lock only guards the idle wait; the fan-out and the
  * topics lock their own state.
  */
 #include "http/server.h"
 #include "http/fanout.h"
+#include "http/server_accept.h"
 #include "http/server_body.h"
 #include "http/stream.h"
 #include "util/error.h"
 #include "util/log.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -88,27 +82,18 @@
 #define CONNECTION_MEMORY (CAIRN_HTTP_MAX_TARGET + 8 * 1024) /* per-connection buffer pool */
 #define MIN_CONNECTIONS 16
 #define MAX_THREADS 16
-#define ACCEPT_BATCH 64 /* connections accepted between checks for a stop */
+#define LIBRARY_LIMIT_MARGIN 64 /* connections accepted but not yet counted */
 
 typedef struct stream_conn stream_conn;
 
 struct cairn_http_server {
 	const cairn_http_router *router;
 	struct MHD_Daemon *daemon;
-	int listen_fd;
-	int stop_fd;          /* eventfd that ends the acceptor */
-	pthread_t acceptor;
-	bool accepting;       /* the acceptor thread runs */
-	int port;
-	char address[CAIRN_HTTP_PEER_MAX];
+	cairn_http__acceptor *acceptor; /* the listener and the connection book */
 	char *node_version;
 	atomic_bool draining;
 	atomic_uint in_flight;
-	atomic_uint connections; /* open in the library */
 	unsigned connection_limit;
-	int spare_fd;         /* given up to answer a connection when descriptors run out */
-	time_t refusal_logged_at;    /* the acceptor's own */
-	unsigned long refusals_unlogged;
 
 	pthread_mutex_t lock; /* guards idle waits */
 	pthread_cond_t idle;  /* broadcast when in_flight reaches zero */
@@ -128,116 +113,11 @@ struct stream_conn {
 
 static char request_new, request_reading;
 
-/* ---- addresses ---- */
-
-/* Writes `value` in decimal at `p`; returns the end.  Every response
- * formats an address and a timestamp, and printf costs more than the rest
- * of our per-request work. */
-static char *put_decimal(char *p, unsigned long long value)
-{
-	char digits[20];
-	int n = 0;
-	do {
-		digits[n++] = (char)('0' + value % 10);
-		value /= 10;
-	} while (value != 0);
-	while (n > 0)
-		*p++ = digits[--n];
-	return p;
-}
-
-static char *put_ipv4(char *p, const uint8_t octets[4])
-{
-	for (int i = 0; i < 4; i++) {
-		p = put_decimal(p, octets[i]);
-		*p++ = i < 3 ? '.' : ':';
-	}
-	return p;
-}
-
-/* "1.2.3.4:5678" or "[::1]:5678" (at most CAIRN_HTTP_PEER_MAX bytes with
- * the NUL); IPv4-mapped IPv6 addresses print as IPv4. */
-static void format_address(char *out, const struct sockaddr *sa)
-{
-	char *p = out;
-	unsigned port = 0;
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
-		p = put_ipv4(p, (const uint8_t *)&in4->sin_addr);
-		port = ntohs(in4->sin_port);
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			p = put_ipv4(p, &in6->sin6_addr.s6_addr[12]);
-		} else {
-			*p++ = '[';
-			inet_ntop(AF_INET6, &in6->sin6_addr, p, INET6_ADDRSTRLEN);
-			p += strlen(p);
-			*p++ = ']';
-			*p++ = ':';
-		}
-		port = ntohs(in6->sin6_port);
-	} else {
-		*p++ = '?';
-		*p++ = ':';
-	}
-	*put_decimal(p, port) = '\0';
-}
-
 static void format_peer(char *out, struct MHD_Connection *connection)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	format_address(out, info ? info->client_addr : NULL);
-}
-
-static int parse_interface(struct sockaddr_storage *ss, socklen_t *len, const char *interface, int port)
-{
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, interface, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*in4);
-	} else if (inet_pton(AF_INET6, interface, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*in6);
-	} else {
-		return cairn_error_set(CAIRN_EINVALID, "'%s' is not an IPv4 or IPv6 address", interface);
-	}
-	return CAIRN_OK;
-}
-
-static int open_listener(cairn_http_server *s, const char *interface, int port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int rc = parse_interface(&ss, &len, interface, port);
-	if (rc != CAIRN_OK)
-		return rc;
-	char wanted[CAIRN_HTTP_PEER_MAX];
-	format_address(wanted, (struct sockaddr *)&ss);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot listen on %s", wanted);
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
-		int err = errno;
-		close(fd);
-		if (err == EADDRINUSE)
-			return cairn_error_set(CAIRN_EBUSY, "cannot listen on %s: the port is already in use", wanted);
-		return cairn_error_set_errno(cairn_error_from_errno(err), err, "cannot listen on %s", wanted);
-	}
-	len = sizeof(ss);
-	getsockname(fd, (struct sockaddr *)&ss, &len);
-	format_address(s->address, (struct sockaddr *)&ss);
-	s->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-		: ((struct sockaddr_in6 *)&ss)->sin6_port);
-	s->listen_fd = fd;
-	return CAIRN_OK;
+	cairn_http__format_address(out, info ? info->client_addr : NULL);
 }
 
 /* ---- request accounting ---- */
@@ -254,9 +134,9 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
 static void on_request_done(void *cls, struct MHD_Connection *connection, void **request_state,
 	enum MHD_RequestTerminationCode code)
 {
-	(void)connection;
 	(void)code;
 	cairn_http_server *s = cls;
+	cairn_http__acceptor_request_done(connection);
 	if (*request_state != &request_new && *request_state != &request_reading)
 		cairn_http__body_free(*request_state);
 	if (atomic_fetch_sub_explicit(&s->in_flight, 1, memory_order_acq_rel) != 1)
@@ -355,24 +235,11 @@ static struct MHD_Response *body_response(cairn_http_response *res)
 	return r;
 }
 
-/* The value of x-server-timestamp: formatted once per second and thread. */
-static const char *server_timestamp(void)
-{
-	static _Thread_local time_t formatted_second = -1;
-	static _Thread_local char timestamp[24];
-	time_t now = time(NULL);
-	if (now != formatted_second) {
-		*put_decimal(timestamp, (unsigned long long)now) = '\0';
-		formatted_second = now;
-	}
-	return timestamp;
-}
-
 static bool add_headers(cairn_http_server *s, struct MHD_Response *r, const char *peer,
 	const cairn_http_response *res)
 {
 	bool ok = MHD_add_response_header(r, "x-peer-addr", peer) == MHD_YES &&
-		MHD_add_response_header(r, "x-server-timestamp", server_timestamp()) == MHD_YES &&
+		MHD_add_response_header(r, "x-server-timestamp", cairn_http__timestamp()) == MHD_YES &&
 		MHD_add_response_header(r, "x-chainweb-node-version", s->node_version) == MHD_YES;
 	if (ok && res->content_type)
 		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type) == MHD_YES;
@@ -522,6 +389,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 		return ok ? MHD_YES : MHD_NO;
 	}
 	cairn_http_server *s = cls;
+	cairn_http__acceptor_request_read(connection);
 	const cairn_http__body *body = *request_state == &request_reading ? NULL : *request_state;
 	char peer[CAIRN_HTTP_PEER_MAX];
 	format_peer(peer, connection);
@@ -564,157 +432,13 @@ static void on_library_panic(void *cls, const char *file, unsigned int line, con
 	abort();
 }
 
-/* ---- accepting ---- */
-
-/* Waits until the listener is readable (true) or the server stops (false).
- * After a failed accept (out of descriptors) it waits 100 ms instead, so a
- * full descriptor table does not spin the thread. */
-static bool wait_for_connection(cairn_http_server *s, bool backoff)
-{
-	struct pollfd fds[2] = {{.fd = s->stop_fd, .events = POLLIN}, {.fd = s->listen_fd, .events = POLLIN}};
-	int n = poll(fds, backoff ? 1 : 2, backoff ? 100 : -1);
-	return !(n > 0 && (fds[0].revents & POLLIN));
-}
+/* ---- connections ---- */
 
 static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_state,
 	enum MHD_ConnectionNotificationCode code)
 {
-	(void)connection;
-	(void)socket_state;
 	cairn_http_server *s = cls;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
-		atomic_fetch_add_explicit(&s->connections, 1, memory_order_relaxed);
-	else
-		atomic_fetch_sub_explicit(&s->connections, 1, memory_order_relaxed);
-}
-
-/* Logs a refusal: at most one line a second, counting the others. */
-static void log_refusal(cairn_http_server *s, const char *peer, const char *reason)
-{
-	time_t now = time(NULL);
-	if (now == s->refusal_logged_at) {
-		s->refusals_unlogged++;
-		return;
-	}
-	cairn_log_warn("http", "connection from %s refused with 503: %s (%lu more since the last report)", peer, reason,
-		s->refusals_unlogged);
-	s->refusal_logged_at = now;
-	s->refusals_unlogged = 0;
-}
-
-/* Answers a connection the server cannot take with a complete 503 of its
- * own, so the client learns why instead of waiting or seeing a reset, and
- * closes it.  What the client sent is read and discarded first: closing
- * with unread input would reset the connection and could lose the answer. */
-static void refuse_connection(cairn_http_server *s, int fd, const struct sockaddr *addr, const char *reason)
-{
-	char peer[CAIRN_HTTP_PEER_MAX];
-	format_address(peer, addr);
-	char response[1024];
-	int len = snprintf(response, sizeof(response),
-		"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: " CAIRN_HTTP_TEXT_PLAIN "\r\n"
-		"Content-Length: %zu\r\nRetry-After: 1\r\nx-peer-addr: %s\r\nx-server-timestamp: %s\r\n"
-		"x-chainweb-node-version: %s\r\n\r\n%s\n",
-		strlen(reason) + 1, peer, server_timestamp(), s->node_version, reason);
-	if (len > 0 && (size_t)len < sizeof(response))
-		send(fd, response, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	char discard[4096];
-	while (recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0)
-		continue;
-	shutdown(fd, SHUT_WR);
-	close(fd);
-	log_refusal(s, peer, reason);
-}
-
-/* With the descriptor table full: gives up the spare descriptor to accept
- * one connection, answers it with 503 and takes the spare back.  False
- * when there was nothing to answer. */
-static bool refuse_for_descriptors(cairn_http_server *s)
-{
-	if (s->spare_fd < 0)
-		return false;
-	close(s->spare_fd);
-	struct sockaddr_storage addr;
-	socklen_t len = sizeof(addr);
-	int fd = accept4(s->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd >= 0)
-		refuse_connection(s, fd, (struct sockaddr *)&addr, "the server is out of file descriptors");
-	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return fd >= 0;
-}
-
-/* Hands a new connection to the library, or refuses it at the limit. */
-static void admit(cairn_http_server *s, int fd, const struct sockaddr *addr, socklen_t len)
-{
-	if (atomic_load_explicit(&s->connections, memory_order_relaxed) >= s->connection_limit) {
-		char reason[96];
-		snprintf(reason, sizeof(reason), "the server is at its limit of %u connections", s->connection_limit);
-		refuse_connection(s, fd, addr, reason);
-		return;
-	}
-	/* The library closes the socket itself when it cannot take it. */
-	if (MHD_add_connection(s->daemon, fd, addr, len) != MHD_YES)
-		cairn_log_warn("http", "connection refused: %s", strerror(errno));
-}
-
-/* Accepts what is pending (at most a batch, so a stop request is never
- * starved); returns true when accepting failed for lack of resources. */
-static bool accept_batch(cairn_http_server *s)
-{
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		struct sockaddr_storage addr;
-		socklen_t len = sizeof(addr);
-		int fd = accept4(s->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd >= 0) {
-			admit(s, fd, (struct sockaddr *)&addr, len);
-			continue;
-		}
-		int err = errno;
-		bool out_of_descriptors = err == EMFILE || err == ENFILE;
-		if (out_of_descriptors && refuse_for_descriptors(s))
-			continue;
-		bool exhausted = out_of_descriptors || err == ENOBUFS || err == ENOMEM;
-		if (exhausted)
-			cairn_log_warn("http", "cannot accept a connection: %s", strerror(err));
-		return exhausted;
-	}
-	return false;
-}
-
-static void *accept_connections(void *arg)
-{
-	cairn_http_server *s = arg;
-	bool backoff = false;
-	while (wait_for_connection(s, backoff))
-		backoff = accept_batch(s);
-	return NULL;
-}
-
-static int start_acceptor(cairn_http_server *s)
-{
-	s->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (s->stop_fd < 0)
-		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot create the acceptor's event descriptor");
-	int err = pthread_create(&s->acceptor, NULL, accept_connections, s);
-	if (err != 0)
-		return cairn_error_set_errno(CAIRN_EIO, err, "cannot start the acceptor thread");
-	s->accepting = true;
-	return CAIRN_OK;
-}
-
-/* Ends the acceptor and closes the listener: new connections are refused from now on. */
-static void stop_accepting(cairn_http_server *s)
-{
-	if (s->accepting) {
-		uint64_t one = 1;
-		ssize_t ignored = write(s->stop_fd, &one, sizeof(one));
-		(void)ignored;
-		pthread_join(s->acceptor, NULL);
-		s->accepting = false;
-	}
-	if (s->listen_fd >= 0)
-		close(s->listen_fd);
-	s->listen_fd = -1;
+	cairn_http__acceptor_on_connection(s->acceptor, connection, socket_state, code);
 }
 
 /* ---- lifecycle ---- */
@@ -758,13 +482,16 @@ static int start_daemon(cairn_http_server *s, const cairn_http_server_options *o
 	/* The acceptor enforces the limit (with a 503).  The library's own,
 	 * split evenly over its workers, only backs it up: the margin absorbs
 	 * an uneven split and connections the workers have not counted yet. */
-	unsigned library_limit = s->connection_limit + s->connection_limit / 4 + ACCEPT_BATCH;
+	unsigned library_limit = s->connection_limit + s->connection_limit / 4 + LIBRARY_LIMIT_MARGIN;
+	unsigned per_ip = opts->max_connections_per_address == 0 ? 0
+		: opts->max_connections_per_address + opts->max_connections_per_address / 4 + LIBRARY_LIMIT_MARGIN;
 	s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
 			MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, log_from_library, NULL, /* first, so it sees every message */
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_LIMIT, library_limit,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
@@ -773,10 +500,14 @@ static int start_daemon(cairn_http_server *s, const cairn_http_server_options *o
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		MHD_OPTION_END);
 	if (s->daemon == NULL)
-		return cairn_error_set(CAIRN_ERROR, "cannot start the HTTP server on %s (see debug log)", s->address);
+		return cairn_error_set(CAIRN_ERROR, "cannot start the HTTP server on %s (see debug log)",
+			cairn_http__acceptor_address(s->acceptor));
 	cairn_log_info("http", "at most %u connections, event streams included (open-file limit %llu); %u threads",
 		s->connection_limit, files, threads);
-	return CAIRN_OK;
+	cairn_http__limits limits = {s->connection_limit, opts->max_connections_per_address, opts->request_timeout_s};
+	cairn_log_info("http", "at most %u connections from one address (0: no limit); a request must arrive within "
+		"%u s (0: no limit)", limits.per_address, limits.request_timeout_s);
+	return cairn_http__acceptor_start(s->acceptor, s->daemon, &limits);
 }
 
 int cairn_http_server_start(cairn_http_server **out, const cairn_http_router *router,
@@ -791,8 +522,6 @@ int cairn_http_server_start(cairn_http_server **out, const cairn_http_router *ro
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	}
 	s->router = router;
-	s->listen_fd = -1;
-	s->stop_fd = -1;
 	atomic_init(&s->draining, false);
 	atomic_init(&s->in_flight, 0);
 	pthread_mutex_init(&s->lock, NULL);
@@ -802,15 +531,11 @@ int cairn_http_server_start(cairn_http_server **out, const cairn_http_router *ro
 	pthread_cond_init(&s->idle, &attr);
 	pthread_condattr_destroy(&attr);
 	atomic_init(&s->streams_closed, false);
-	atomic_init(&s->connections, 0);
-	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int rc = open_listener(s, opts->interface, opts->port);
+	int rc = cairn_http__acceptor_open(&s->acceptor, opts->interface, opts->port, opts->node_version);
 	if (rc == CAIRN_OK)
 		rc = cairn_http_fanout_start(&s->fanout, worker_threads(opts->threads));
 	if (rc == CAIRN_OK)
 		rc = start_daemon(s, opts);
-	if (rc == CAIRN_OK)
-		rc = start_acceptor(s);
 	if (rc != CAIRN_OK) {
 		cairn_http_server_free(s);
 		return rc;
@@ -821,12 +546,12 @@ int cairn_http_server_start(cairn_http_server **out, const cairn_http_router *ro
 
 const char *cairn_http_server_address(const cairn_http_server *server)
 {
-	return server->address;
+	return cairn_http__acceptor_address(server->acceptor);
 }
 
 int cairn_http_server_port(const cairn_http_server *server)
 {
-	return server->port;
+	return cairn_http__acceptor_port(server->acceptor);
 }
 
 unsigned cairn_http_server_in_flight(const cairn_http_server *server)
@@ -856,7 +581,8 @@ static unsigned wait_idle(cairn_http_server *s, int64_t grace_ms)
 
 unsigned cairn_http_server_shutdown(cairn_http_server *server, int64_t grace_ms)
 {
-	stop_accepting(server);
+	if (server->acceptor != NULL)
+		cairn_http__acceptor_stop(server->acceptor);
 	if (server->daemon == NULL)
 		return 0;
 	close_streams(server);
@@ -873,10 +599,7 @@ void cairn_http_server_free(cairn_http_server *server)
 		return;
 	cairn_http_server_shutdown(server, 0);
 	cairn_http_fanout_free(server->fanout);
-	if (server->stop_fd >= 0)
-		close(server->stop_fd);
-	if (server->spare_fd >= 0)
-		close(server->spare_fd);
+	cairn_http__acceptor_free(server->acceptor);
 	pthread_cond_destroy(&server->idle);
 	pthread_mutex_destroy(&server->lock);
 	free(server->node_version);

@@ -13,7 +13,11 @@
  * Capacity: at most `max_connections` connections at once, by default the
  * open-file limit less `reserved_fds`, the descriptors the rest of the
  * process may hold (each event stream holds one connection).  A limit that
- * leaves fewer than 16 connections is refused at start.  A connection beyond the limit, or one arriving when descriptors
+ * leaves fewer than 16 connections is refused at start.  At most
+ * `max_connections_per_address` come from one IP address, and a request
+ * (head and body) must arrive within `request_timeout_s` of the
+ * connection's opening or of the previous response (else 408 and a close;
+ * server_accept.h).  A connection beyond the limit, or one arriving when descriptors
  * run out, gets a complete 503 from the server itself and is closed: never
  * a silent close or a hang.  The limit is logged at start.
  *
@@ -43,9 +47,11 @@ typedef struct cairn_http_server_options {
 	const char *node_version;  /* value of x-chainweb-node-version */
 	unsigned max_connections;  /* 0: as many as the open-file limit allows */
 	unsigned reserved_fds;     /* descriptors left to the rest of the process */
+	unsigned max_connections_per_address; /* from one IP address; 0: no limit */
+	unsigned request_timeout_s; /* a whole request must arrive within this; 0: no limit */
 } cairn_http_server_options;
 
-#define CAIRN_HTTP_SERVER_OPTIONS_INIT {"127.0.0.1", 0, 0, 30, CAIRN_VERSION, 0, 256}
+#define CAIRN_HTTP_SERVER_OPTIONS_INIT {"127.0.0.1", 0, 0, 30, CAIRN_VERSION, 0, 256, 256, 10}
 
 /* Binds, listens and starts serving `router`, which must outlive the server.
  * A port already in use is CAIRN_EBUSY with a message naming the address. */

@@ -140,6 +140,7 @@ class BackupApiTest(cairnlib.TestCase):
     def test_removed_backup_directory_is_created_again_and_stays_locked(self):
         with self.node() as node:
             first = node.request("POST", "/make-backup").text
+            self.wait_done(node, first)
             shutil.rmtree(self.backups)
             self.assertTrue(node.wait_for_log(r"WARN  backup: backup directory .* was removed or replaced; "
                                               r"creating it again and taking its lock", 10), node.log)
@@ -150,11 +151,14 @@ class BackupApiTest(cairnlib.TestCase):
                 self.assertRegex(second.log, re.escape(self.backups) + r" is in use")
             r = node.request("POST", "/make-backup")
             self.assertEqual(r.status, 200, r)
-            deadline = time.monotonic() + 60
-            while node.get("/check-backup/" + r.text).text == "backup-in-progress" and time.monotonic() < deadline:
-                time.sleep(0.05)
-            self.assertEqual(node.get("/check-backup/" + r.text).text, "backup-done")
+            self.wait_done(node, r.text)
             self.assertEqual(node.get("/check-backup/" + first).status, 404)
+
+    def wait_done(self, node, backup_id):
+        deadline = time.monotonic() + 60
+        while node.get("/check-backup/" + backup_id).text == "backup-in-progress" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(node.get("/check-backup/" + backup_id).text, "backup-done")
 
 
 if __name__ == "__main__":
