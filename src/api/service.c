@@ -76,7 +76,7 @@ int cairn_api_service_start(cairn_api_service **out, cairn_node *node, const cai
 		service_free(service);
 		return rc;
 	}
-	cairn_log_info("http", "listening on %s", cairn_http_server_address(service->server));
+	cairn_log_always("http", "listening on %s", cairn_http_server_address(service->server));
 	*out = service;
 	return CAIRN_OK;
 }

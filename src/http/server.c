@@ -31,7 +31,9 @@
  * connection, which defeats keep-alive (measured with wrk: under a third of
  * the rate, at four times the CPU per request).
  * The per-request pointer starts as &request_new (from the request-line
- * callback) and becomes &request_reading after the first call.
+ * callback) and becomes &request_reading after the first call, or a body
+ * once one arrives; a target longer than CAIRN_HTTP_MAX_TARGET is marked
+ * &request_too_long at the request line and answered 414.
  *
  * In-flight accounting: a request is in flight from its request line (the
  * URI log callback) to its completion callback; the library guarantees the
@@ -111,7 +113,13 @@ struct stream_conn {
 	char peer[CAIRN_HTTP_PEER_MAX];
 };
 
-static char request_new, request_reading;
+static char request_new, request_reading, request_too_long;
+
+/* True for the per-request markers, false for a collected body. */
+static bool is_marker(const void *state)
+{
+	return state == &request_new || state == &request_reading || state == &request_too_long;
+}
 
 static void format_peer(char *out, struct MHD_Connection *connection)
 {
@@ -124,11 +132,10 @@ static void format_peer(char *out, struct MHD_Connection *connection)
 
 static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *connection)
 {
-	(void)uri;
 	(void)connection;
 	cairn_http_server *s = cls;
 	atomic_fetch_add_explicit(&s->in_flight, 1, memory_order_relaxed);
-	return &request_new;
+	return strlen(uri) > CAIRN_HTTP_MAX_TARGET ? &request_too_long : &request_new;
 }
 
 static void on_request_done(void *cls, struct MHD_Connection *connection, void **request_state,
@@ -137,7 +144,7 @@ static void on_request_done(void *cls, struct MHD_Connection *connection, void *
 	(void)code;
 	cairn_http_server *s = cls;
 	cairn_http__acceptor_request_done(connection);
-	if (*request_state != &request_new && *request_state != &request_reading)
+	if (!is_marker(*request_state))
 		cairn_http__body_free(*request_state);
 	if (atomic_fetch_sub_explicit(&s->in_flight, 1, memory_order_acq_rel) != 1)
 		return;
@@ -254,6 +261,28 @@ static bool add_headers(cairn_http_server *s, struct MHD_Response *r, const char
 	return ok;
 }
 
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/* The response to HEAD of a stream, in place of `r` (an empty body): the
+ * head GET gets, chunked for HTTP/1.1 or of unknown length for HTTP/1.0,
+ * never "Content-Length: 0".  The library sends no body for HEAD. */
+static struct MHD_Response *head_of_stream(struct MHD_Response *r, bool chunked)
+{
+	if (r != NULL && chunked &&
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING, "chunked") == MHD_YES)
+		return r;
+	if (r != NULL)
+		MHD_destroy_response(r);
+	return chunked ? NULL : MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, no_body, NULL, NULL);
+}
+
 /* `chunked`: the client speaks HTTP/1.1, so a stream is sent in chunks
  * (the library decides the same way); HTTP/1.0 streams end by closing. */
 static enum MHD_Result send_response(cairn_http_server *s, struct MHD_Connection *connection,
@@ -270,6 +299,10 @@ static enum MHD_Result send_response(cairn_http_server *s, struct MHD_Connection
 		r = cairn_http__reader_response(res);
 	else if (r == NULL)
 		r = body_response(res);
+	/* ... and the head GET would get: chunked (HTTP/1.1), or ended by the
+	 * close (HTTP/1.0), never "Content-Length: 0" */
+	if (res->stream != NULL && !stream)
+		r = head_of_stream(r, chunked);
 	enum MHD_Result ok = MHD_NO;
 	if (r != NULL && add_headers(s, r, req->peer, res))
 		ok = MHD_queue_response(connection, (unsigned)res->status, r);
@@ -381,6 +414,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 		*request_state = &request_reading;
 		return MHD_YES;
 	}
+	if (*upload_data_size > 0 && *request_state == &request_too_long) {
+		*upload_data_size = 0; /* discarded: the answer is a 414 */
+		return MHD_YES;
+	}
 	if (*upload_data_size > 0) {
 		cairn_http__body *body = *request_state == &request_reading ? NULL : *request_state;
 		bool ok = cairn_http__body_append(&body, upload_data, *upload_data_size);
@@ -390,7 +427,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	}
 	cairn_http_server *s = cls;
 	cairn_http__acceptor_request_read(connection);
-	const cairn_http__body *body = *request_state == &request_reading ? NULL : *request_state;
+	const cairn_http__body *body = is_marker(*request_state) ? NULL : *request_state;
 	char peer[CAIRN_HTTP_PEER_MAX];
 	format_peer(peer, connection);
 	cairn_http_request req = {.method = cairn_http_method_parse(method), .peer = peer};
@@ -398,8 +435,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	static const char no_response[] = "internal error: the endpoint produced no response\n";
 	cairn_http_response res = {0};
 	cairn_http_respond_static(&res, 500, CAIRN_HTTP_TEXT_PLAIN, no_response, sizeof(no_response) - 1);
-	char scratch[CAIRN_HTTP_MAX_TARGET];
-	if (body != NULL && body->too_large)
+	char scratch[CAIRN_HTTP_MAX_TARGET + 2]; /* a decoded target of at most MAX bytes and its NULs */
+	if (*request_state == &request_too_long)
+		respond_too_long(&res);
+	else if (body != NULL && body->too_large)
 		cairn_http_respond_text(&res, 413, "request body too large (at most %d bytes)", CAIRN_HTTP_MAX_BODY);
 	else
 		dispatch(s, &res, &req, connection, url, method, scratch, sizeof(scratch));

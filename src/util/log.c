@@ -51,11 +51,29 @@ const char *cairn_log_level_name(cairn_log_level level)
 	return (unsigned)level < 4 ? lower[level] : "info";
 }
 
+static void write_line(cairn_log_level level, const char *subsystem, const char *fmt, va_list ap)
+	CAIRN_PRINTF(3, 0);
+
 void cairn_log(cairn_log_level level, const char *subsystem, const char *fmt, ...)
 {
 	if ((int)level < atomic_load_explicit(&current_level, memory_order_relaxed))
 		return;
+	va_list ap;
+	va_start(ap, fmt);
+	write_line(level, subsystem, fmt, ap);
+	va_end(ap);
+}
 
+void cairn_log_always(const char *subsystem, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	write_line(CAIRN_LOG_INFO, subsystem, fmt, ap);
+	va_end(ap);
+}
+
+static void write_line(cairn_log_level level, const char *subsystem, const char *fmt, va_list ap)
+{
 	struct timespec now;
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -65,10 +83,7 @@ void cairn_log(cairn_log_level level, const char *subsystem, const char *fmt, ..
 	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s: ",
 		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		now.tv_nsec / 1000000, level_names[(unsigned)level < 4 ? level : 1], subsystem);
-	va_list ap;
-	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	/* Keep one line per event even if a message carries newlines. */

@@ -27,6 +27,10 @@ const char *cairn_log_level_name(cairn_log_level level);
 void cairn_log(cairn_log_level level, const char *subsystem, const char *fmt, ...)
 	CAIRN_PRINTF(3, 4);
 
+/* An INFO line written whatever the level: facts an operator always needs
+ * (the address the service listens on). */
+void cairn_log_always(const char *subsystem, const char *fmt, ...) CAIRN_PRINTF(2, 3);
+
 #define cairn_log_debug(sub, ...) cairn_log(CAIRN_LOG_DEBUG, sub, __VA_ARGS__)
 #define cairn_log_info(sub, ...) cairn_log(CAIRN_LOG_INFO, sub, __VA_ARGS__)
 #define cairn_log_warn(sub, ...) cairn_log(CAIRN_LOG_WARN, sub, __VA_ARGS__)

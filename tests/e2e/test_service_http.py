@@ -90,6 +90,37 @@ class ServiceHttpTest(cairnlib.TestCase):
         self.assertEqual(r.status, 414)
         self.assertCairnHeaders(r, None)
 
+    def test_target_of_exactly_8192_bytes_is_served(self):
+        for target, status in ((b"/info?" + b"a" * 8186, 200), (b"/info?" + b"a" * 8187, 414),
+                               (b"/" + b"a" * 8191, 404), (b"/" + b"a" * 8192, 414)):
+            r = self.node.raw_request(b"GET " + target + b" HTTP/1.1\r\nHost: test\r\n\r\n")
+            self.assertEqual(r.status, status, len(target))
+            self.assertCairnHeaders(r, None)
+
+    def test_head_of_an_event_stream_has_the_head_of_get(self):
+        for version in (b"1.1", b"1.0"):
+            with self.node.connect() as sock:
+                sock.sendall(b"HEAD /header/updates HTTP/" + version + b"\r\nHost: test\r\n\r\n")
+                sock.settimeout(5)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    head += chunk
+            self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+            self.assertNotIn(b"content-length", head.lower())
+            self.assertIn(b"text/event-stream", head)
+            if version == b"1.1":
+                self.assertIn(b"transfer-encoding: chunked", head.lower())
+
+    def test_chosen_port_is_logged_at_any_log_level(self):
+        with cairnlib.Node(["--log-level", "error", "--block-rate", "0"]) as node:  # found by its log line
+            self.assertEqual(node.get("/health-check").status, 200)
+            infos = [line for line in node.log.splitlines() if " INFO  " in line]
+            self.assertEqual(len(infos), 1, infos)
+            self.assertIn("http: listening on 127.0.0.1:", infos[0])
+
     def test_query_arguments_and_bodies_are_accepted(self):
         r = self.node.get("/health-check?a=1&flag&encoded=%41+b")
         self.assertEqual(r.status, 200)
