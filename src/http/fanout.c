@@ -124,6 +124,17 @@ static void release_feed_if_idle(worker *w, topic_feed *f)
 
 /* ---- writing ---- */
 
+/* Dropped subscribers come in floods when clients stall together: one
+ * line a second, counting the rest. */
+static void log_drop(const char *peer)
+{
+	static cairn_log_throttle throttle = CAIRN_LOG_THROTTLE_INIT;
+	unsigned long held_back;
+	if (cairn_log_throttle_pass(&throttle, &held_back))
+		cairn_log_warn("http", "event stream to %s dropped: the client fell too far behind (%lu more dropped "
+			"since the last report)", peer, held_back);
+}
+
 /* Writes what `s` has pending until it is all sent or the socket is full. */
 static void send_pending(worker *w, stream *s)
 {
@@ -136,7 +147,7 @@ static void send_pending(worker *w, stream *s)
 				end_stream(w, s, true);
 			return;
 		case CAIRN_HTTP_PENDING_OVERFLOW:
-			cairn_log_warn("http", "event stream to %s dropped: the client fell too far behind", s->peer);
+			log_drop(s->peer);
 			end_stream(w, s, false);
 			return;
 		case CAIRN_HTTP_PENDING_DATA:

@@ -70,8 +70,7 @@ struct cairn_http__acceptor {
 	struct MHD_Daemon *daemon;
 	cairn_http__limits limits;
 	int spare_fd;    /* given up to answer a connection when descriptors run out */
-	time_t refusal_logged_at;
-	unsigned long refusals_unlogged;
+	cairn_log_throttle refusals;
 	int64_t last_sweep_ms;
 
 	pthread_mutex_t book_lock;
@@ -386,15 +385,10 @@ static bool wait_for_connection(cairn_http__acceptor *a, bool backoff)
 /* Logs a refusal: at most one line a second, counting the others. */
 static void log_refusal(cairn_http__acceptor *a, const char *peer, const char *reason)
 {
-	time_t now = time(NULL);
-	if (now == a->refusal_logged_at) {
-		a->refusals_unlogged++;
-		return;
-	}
-	cairn_log_warn("http", "connection from %s refused with 503: %s (%lu more since the last report)", peer, reason,
-		a->refusals_unlogged);
-	a->refusal_logged_at = now;
-	a->refusals_unlogged = 0;
+	unsigned long held_back;
+	if (cairn_log_throttle_pass(&a->refusals, &held_back))
+		cairn_log_warn("http", "connection from %s refused with 503: %s (%lu more since the last report)", peer,
+			reason, held_back);
 }
 
 /* Answers a connection the server cannot take with a complete 503 of its

@@ -94,3 +94,14 @@ static void write_line(cairn_log_level level, const char *subsystem, const char 
 	ssize_t ignored = write(STDERR_FILENO, line, (size_t)n);
 	(void)ignored;
 }
+
+bool cairn_log_throttle_pass(cairn_log_throttle *t, unsigned long *held_back)
+{
+	long long now = (long long)time(NULL), seen = atomic_load(&t->second);
+	if (now == seen || !atomic_compare_exchange_strong(&t->second, &seen, now)) {
+		atomic_fetch_add(&t->held_back, 1);
+		return false;
+	}
+	*held_back = atomic_exchange(&t->held_back, 0);
+	return true;
+}

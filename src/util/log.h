@@ -8,6 +8,8 @@
 #ifndef CAIRN_UTIL_LOG_H
 #define CAIRN_UTIL_LOG_H
 
+#include <stdbool.h>
+
 #include "util/error.h"
 
 typedef enum {
@@ -30,6 +32,21 @@ void cairn_log(cairn_log_level level, const char *subsystem, const char *fmt, ..
 /* An INFO line written whatever the level: facts an operator always needs
  * (the address the service listens on). */
 void cairn_log_always(const char *subsystem, const char *fmt, ...) CAIRN_PRINTF(2, 3);
+
+/* At most one line a second for an event that can come in floods: a
+ * throttle passes the first event of each second and counts the others,
+ * reporting the count with the next event it passes.  Thread-safe;
+ * zero-initialize it (CAIRN_LOG_THROTTLE_INIT). */
+typedef struct cairn_log_throttle {
+	_Atomic long long second;
+	_Atomic unsigned long held_back;
+} cairn_log_throttle;
+
+#define CAIRN_LOG_THROTTLE_INIT {0, 0}
+
+/* True when this event should be logged; *held_back is then the number of
+ * events not logged since the last one that was. */
+bool cairn_log_throttle_pass(cairn_log_throttle *t, unsigned long *held_back);
 
 #define cairn_log_debug(sub, ...) cairn_log(CAIRN_LOG_DEBUG, sub, __VA_ARGS__)
 #define cairn_log_info(sub, ...) cairn_log(CAIRN_LOG_INFO, sub, __VA_ARGS__)
