@@ -271,16 +271,21 @@ static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
 }
 
 /* The response to HEAD of a stream, in place of `r` (an empty body): the
- * head GET gets, chunked for HTTP/1.1 or of unknown length for HTTP/1.0,
- * never "Content-Length: 0".  The library sends no body for HEAD. */
-static struct MHD_Response *head_of_stream(struct MHD_Response *r, bool chunked)
+ * head GET gets but of unknown length, never "Content-Length: 0".  It is
+ * framed as an HTTP/1.0 server would (no chunks, the connection closes
+ * after it): for HTTP/1.1 the library (0.9.75) would otherwise frame an
+ * unknown length as chunked and follow the head with a terminating chunk,
+ * which a HEAD response must not carry. */
+static struct MHD_Response *head_of_stream(struct MHD_Response *r)
 {
-	if (r != NULL && chunked &&
-	    MHD_add_response_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING, "chunked") == MHD_YES)
-		return r;
 	if (r != NULL)
 		MHD_destroy_response(r);
-	return chunked ? NULL : MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, no_body, NULL, NULL);
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, no_body, NULL, NULL);
+	if (r != NULL && MHD_set_response_options(r, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END) != MHD_YES) {
+		MHD_destroy_response(r);
+		r = NULL;
+	}
+	return r;
 }
 
 /* `chunked`: the client speaks HTTP/1.1, so a stream is sent in chunks
@@ -299,10 +304,8 @@ static enum MHD_Result send_response(cairn_http_server *s, struct MHD_Connection
 		r = cairn_http__reader_response(res);
 	else if (r == NULL)
 		r = body_response(res);
-	/* ... and the head GET would get: chunked (HTTP/1.1), or ended by the
-	 * close (HTTP/1.0), never "Content-Length: 0" */
 	if (res->stream != NULL && !stream)
-		r = head_of_stream(r, chunked);
+		r = head_of_stream(r);
 	enum MHD_Result ok = MHD_NO;
 	if (r != NULL && add_headers(s, r, req->peer, res))
 		ok = MHD_queue_response(connection, (unsigned)res->status, r);

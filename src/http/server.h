@@ -51,7 +51,7 @@ typedef struct cairn_http_server_options {
 	unsigned request_timeout_s; /* a whole request must arrive within this; 0: no limit */
 } cairn_http_server_options;
 
-#define CAIRN_HTTP_SERVER_OPTIONS_INIT {"127.0.0.1", 0, 0, 30, CAIRN_VERSION, 0, 256, 256, 10}
+#define CAIRN_HTTP_SERVER_OPTIONS_INIT {"127.0.0.1", 0, 0, 30, CAIRN_VERSION, 0, 256, 0, 10}
 
 /* Binds, listens and starts serving `router`, which must outlive the server.
  * A port already in use is CAIRN_EBUSY with a message naming the address. */

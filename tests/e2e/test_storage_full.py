@@ -72,6 +72,7 @@ class StorageFullTest(cairnlib.TestCase):
         self.fail("health-check never answered %d: %r\n%s" % (status, r, node.log))
 
     def assert_cut_stands_still(self, node):
+        time.sleep(1)  # blocks committed before the pause or the failure are published first
         before = node.get_json("/cut")["height"]
         time.sleep(1.5)
         self.assertEqual(node.get_json("/cut")["height"], before)
