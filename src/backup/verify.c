@@ -19,6 +19,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sqlite3.h>
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "chain/header.h"
 #include "chain/payload.h"
@@ -70,6 +72,27 @@ static int join(char *buf, const char *dir, const char *name)
 	return cairn_backup__job_path(buf, PATH_MAX, dir, name);
 }
 
+/* True when a component of `rel` (below the root) is a symbolic link, or
+ * cannot be examined.  Nothing is ever read through a link: a backup whose
+ * entries were swapped for links to files outside it is refused, not
+ * followed. */
+static bool reached_through_link(const verify_run *run, const char *rel)
+{
+	char prefix[PATH_MAX], path[PATH_MAX];
+	size_t len = strlen(rel);
+	for (size_t i = 0; i <= len; i++) {
+		if (rel[i] != '/' && rel[i] != '\0')
+			continue;
+		struct stat st;
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)i, rel);
+		if (join(path, run->root, prefix) != CAIRN_OK || lstat(path, &st) != 0)
+			return rel[i] == '/'; /* a missing last component is not a link */
+		if (S_ISLNK(st.st_mode))
+			return true;
+	}
+	return false;
+}
+
 /* ---- 0: status and manifest ---- */
 
 static bool read_manifest(verify_run *run)
@@ -104,6 +127,10 @@ static void check_file(verify_run *run, const cairn_backup_manifest_file *f)
 {
 	char path[PATH_MAX];
 	struct stat st;
+	if (reached_through_link(run, f->path)) {
+		problem(run, "%s: a symbolic link on its path, refused (not followed)", f->path);
+		return;
+	}
 	if (join(path, run->root, f->path) != CAIRN_OK || lstat(path, &st) != 0) {
 		problem(run, "%s: missing", f->path);
 		return;
@@ -160,9 +187,17 @@ static void check_entries(verify_run *run, const char *rel, bool (*allowed)(cons
 	char dir[PATH_MAX], entry[PATH_MAX];
 	if (join(dir, run->root, rel) != CAIRN_OK)
 		return;
-	DIR *d = opendir(dir);
-	if (d == NULL)
+	if (reached_through_link(run, rel)) {
+		problem(run, "%s: a symbolic link, refused (not followed)", rel);
+		return;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return; /* a missing 0/ or 0/sqlite is reported through the files it should hold */
+	}
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		if (is_dot(e->d_name))
@@ -257,6 +292,8 @@ static bool open_checkpoint(verify_run *run)
 	opts.read_only = true;
 	opts.create_if_missing = false;
 	opts.block_cache_bytes = CHECKPOINT_CACHE_BYTES;
+	if (reached_through_link(run, "0/rocksDb"))
+		return false; /* reported with the listed files */
 	if (cairn_chaindb_path(path, sizeof(path), run->root) != CAIRN_OK ||
 	    cairn_chaindb_open(&run->chaindb, path, &opts) != CAIRN_OK) {
 		problem(run, "0/rocksDb: the checkpoint does not open: %s", cairn_error_last());
@@ -485,8 +522,8 @@ static void check_pact_file(verify_run *run, const cairn_backup_manifest_file *f
 {
 	char path[PATH_MAX], uri[PATH_MAX * 3 + 32];
 	sqlite3 *db = NULL;
-	if (join(path, run->root, f->path) != CAIRN_OK)
-		return;
+	if (join(path, run->root, f->path) != CAIRN_OK || reached_through_link(run, f->path))
+		return; /* reported by check_file */
 	immutable_uri(uri, sizeof(uri), path);
 	if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
 		problem(run, "%s: does not open: %s", f->path, db ? sqlite3_errmsg(db) : "out of memory");

@@ -93,6 +93,18 @@ class BackupVerifyTest(cairnlib.TestCase):
         self.expect_refused(path, r"problem: 0/rocksDb/%s: missing" % options)
         self.assertIn("problem: 0/sqlite/pact-v1-chain-7.sqlite: missing", self.verify(path, "--quick").stdout)
 
+    def test_directory_swapped_for_a_link_outside_is_refused_unread(self):
+        path = self.copy("linked")
+        shutil.rmtree(os.path.join(path, "0", "sqlite"))
+        os.symlink("/etc", os.path.join(path, "0", "sqlite"))
+        r = self.verify(path)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("problem: 0/sqlite: a symbolic link, refused (not followed)", r.stdout)
+        self.assertIn("0/sqlite/pact-v1-chain-0.sqlite: a symbolic link on its path", r.stdout)
+        self.assertNotIn("passwd", r.stdout)  # nothing of /etc was listed
+        self.assertNotIn("hostname", r.stdout)
+        self.expect_refused(path, r"a symbolic link")
+
     def test_stray_file(self):
         path = self.copy("stray")
         with open(os.path.join(path, "0", "rocksDb", "000999.sst"), "wb") as f:
