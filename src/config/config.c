@@ -339,11 +339,57 @@ static bool is_key_section(const char *prefix)
 
 /* ---- YAML ---- */
 
+/* Deeper than any key of ours (three levels) needs; libyaml's document
+ * loader takes seconds on files nested tens of thousands deep. */
+#define YAML_MAX_DEPTH 16
+
 typedef struct yaml_walk {
 	cairn_config *cfg;
 	yaml_document_t *doc;
 	const char *path;
+	unsigned long set_at[OPTION_COUNT]; /* the line that set each option; 0: none */
 } yaml_walk;
+
+/* Refuses a file nested deeper than YAML_MAX_DEPTH, reading its events
+ * only as far as that; rewinds it.  Syntax errors are left to the loader. */
+static int check_depth(FILE *f, const char *path)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	int depth = 0, rc = CAIRN_OK;
+	bool done = false;
+	while (!done && rc == CAIRN_OK && yaml_parser_parse(&parser, &ev)) {
+		if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT)
+			depth++;
+		else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT)
+			depth--;
+		done = ev.type == YAML_STREAM_END_EVENT;
+		if (depth > YAML_MAX_DEPTH)
+			rc = cairn_error_set(CAIRN_EINVALID, "%s:%lu: nested deeper than %d levels", path,
+				(unsigned long)ev.start_mark.line + 1, YAML_MAX_DEPTH);
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	rewind(f);
+	return rc;
+}
+
+/* Refuses a key that appears twice in one mapping. */
+static int check_unique_key(yaml_walk *w, yaml_node_t *map, yaml_node_pair_t *pair)
+{
+	yaml_node_t *key = yaml_document_get_node(w->doc, pair->key);
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < pair; p++) {
+		yaml_node_t *other = yaml_document_get_node(w->doc, p->key);
+		if (other->type == YAML_SCALAR_NODE && key->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)other->data.scalar.value, (const char *)key->data.scalar.value) == 0)
+			return cairn_error_set(CAIRN_EINVALID, "%s:%lu: %s: duplicate key (first at line %lu)", w->path,
+				(unsigned long)key->start_mark.line + 1, (const char *)key->data.scalar.value,
+				(unsigned long)other->start_mark.line + 1);
+	}
+	return CAIRN_OK;
+}
 
 static int walk_mapping(yaml_walk *w, yaml_node_t *map, const char *prefix, bool at_root);
 
@@ -370,6 +416,11 @@ static int walk_pair(yaml_walk *w, yaml_node_pair_t *pair, const char *prefix, b
 		if (value->type != YAML_SCALAR_NODE)
 			return cairn_error_set(CAIRN_EINVALID, "%s:%lu: %s: expected a single value, found a %s",
 				w->path, line, full, value->type == YAML_MAPPING_NODE ? "mapping" : "list");
+		unsigned long *set_at = &w->set_at[o - options];
+		if (*set_at != 0)
+			return cairn_error_set(CAIRN_EINVALID, "%s:%lu: %s: set twice (first at line %lu)", w->path, line,
+				full, *set_at);
+		*set_at = line;
 		char where[PATH_MAX + 32];
 		snprintf(where, sizeof(where), "%s:%lu", w->path, value->start_mark.line + 1);
 		int rc = apply_value(w->cfg, o, (const char *)value->data.scalar.value, where);
@@ -387,7 +438,9 @@ static int walk_pair(yaml_walk *w, yaml_node_pair_t *pair, const char *prefix, b
 static int walk_mapping(yaml_walk *w, yaml_node_t *map, const char *prefix, bool at_root)
 {
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		int rc = walk_pair(w, p, prefix, at_root);
+		int rc = check_unique_key(w, map, p);
+		if (rc == CAIRN_OK)
+			rc = walk_pair(w, p, prefix, at_root);
 		if (rc != CAIRN_OK)
 			return rc;
 	}
@@ -399,11 +452,15 @@ int cairn_config_load_file(cairn_config *cfg, const char *path)
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		return cairn_error_set_errno(CAIRN_EINVALID, errno, "cannot read config file '%s'", path);
+	int rc = check_depth(f, path);
+	if (rc != CAIRN_OK) {
+		fclose(f);
+		return rc;
+	}
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
-	int rc = CAIRN_OK;
 	if (!yaml_parser_load(&parser, &doc)) {
 		rc = cairn_error_set(CAIRN_EINVALID, "%s:%lu: invalid YAML: %s", path,
 			(unsigned long)parser.problem_mark.line + 1, parser.problem ? parser.problem : "syntax error");
@@ -418,7 +475,7 @@ int cairn_config_load_file(cairn_config *cfg, const char *path)
 		rc = cairn_error_set(CAIRN_EINVALID, "%s:%lu: the top level must be a mapping of keys",
 			path, (unsigned long)root->start_mark.line + 1);
 	} else {
-		yaml_walk w = {cfg, &doc, path};
+		yaml_walk w = {.cfg = cfg, .doc = &doc, .path = path};
 		rc = walk_mapping(&w, root, "", true);
 	}
 	yaml_document_delete(&doc);

@@ -69,6 +69,28 @@ class ServiceCliTest(cairnlib.TestCase):
                 self.assertTrue(p.stderr.startswith("cairn: "), p.stderr)
                 self.assertEqual(p.stdout, "")
 
+    def test_hostile_yaml_is_refused_quickly_with_file_and_line(self):
+        cases = {
+            "deep-mapping": ("a:" + " {b:" * 100000 + " 1" + "}" * 100000 + "\n", r":1: nested deeper than 16 levels"),
+            "deep-list": ("[" * 100000 + "]" * 100000 + "\n", r":1: nested deeper than 16 levels"),
+            "duplicate": ("databaseDirectory: a\ndatabaseDirectory: b\n",
+                          r":2: databaseDirectory: duplicate key \(first at line 1\)"),
+            "duplicate-section": ("backup:\n  parallelism: 2\nbackup:\n  rateLimit: 5\n",
+                                  r":3: backup: duplicate key \(first at line 1\)"),
+            "set-twice": ("databaseDirectory: a\nchainweb:\n  databaseDirectory: b\n",
+                          r":3: databaseDirectory: set twice \(first at line 1\)"),
+        }
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, (text, message) in cases.items():
+                with self.subTest(name=name):
+                    path = os.path.join(tmp, name + ".yaml")
+                    with open(path, "w") as f:
+                        f.write(text)
+                    p = cairnlib.run_cairn(["node", "--config-file", path, "--print-config"], timeout=10)
+                    self.assertEqual(p.returncode, 2, p.stderr)
+                    self.assertRegex(p.stderr, "^cairn: configuration error: " + re.escape(path) + message)
+                    self.assertEqual(p.stdout, "")
+
 
 if __name__ == "__main__":
     cairnlib.main()
