@@ -13,7 +13,9 @@
 #include "http/server.h"
 #include "util/log.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct cairn_api_service {
 	cairn_http_router *router;
@@ -49,6 +51,22 @@ static void service_free(cairn_api_service *service)
 	free(service);
 }
 
+static bool is_loopback(const char *interface)
+{
+	struct in_addr in4;
+	return strcmp(interface, "::1") == 0 || (inet_pton(AF_INET, interface, &in4) == 1 && (ntohl(in4.s_addr) >> 24) == 127);
+}
+
+/* make-backup and check-backup take no token: reachable from other
+ * machines, anyone there can start Pact backups in a loop. */
+static void warn_if_exposed(const cairn_config *cfg)
+{
+	if (cfg->backup_api_enabled && !is_loopback(cfg->service_interface))
+		cairn_log_warn("http", "the backup API (make-backup, check-backup, no tokens) is reachable on %s, not only "
+			"on loopback: anyone who can reach this address can start backups; bind to 127.0.0.1 or put a "
+			"proxy with authentication in front", cfg->service_interface);
+}
+
 int cairn_api_service_start(cairn_api_service **out, cairn_node *node, const cairn_config *cfg)
 {
 	cairn_api_service *service = calloc(1, sizeof(*service));
@@ -69,6 +87,8 @@ int cairn_api_service_start(cairn_api_service **out, cairn_node *node, const cai
 		opts.port = cfg->service_port;
 		opts.reserved_fds = cairn_node_reserved_descriptors(node);
 		opts.request_timeout_s = (unsigned)cfg->request_timeout;
+		opts.check_host = true;
+		opts.allowed_hosts = cfg->allowed_hosts;
 		opts.max_connections_per_address = (unsigned)cfg->max_connections_per_address;
 		rc = cairn_http_server_start(&service->server, service->router, &opts);
 	}
@@ -77,6 +97,7 @@ int cairn_api_service_start(cairn_api_service **out, cairn_node *node, const cai
 		return rc;
 	}
 	cairn_log_always("http", "listening on %s", cairn_http_server_address(service->server));
+	warn_if_exposed(cfg);
 	*out = service;
 	return CAIRN_OK;
 }

@@ -44,6 +44,7 @@ typedef struct cairn_config {
 	double block_rate;          /* blocks/s over all chains; 0 stops; CAIRN_BLOCK_RATE_MAX */
 	int transactions_per_block;
 	double drain_seconds;       /* how long health-check reports drain before the listener closes */
+	char *allowed_hosts;        /* extra Host names, comma-separated; default "" */
 	int request_timeout;        /* seconds to deliver a whole request; 0: none; default 10 */
 	int max_connections_per_address; /* 0: no limit; default 256 */
 

@@ -64,6 +64,7 @@
 #include "http/fanout.h"
 #include "http/server_accept.h"
 #include "http/server_body.h"
+#include "http/server_policy.h"
 #include "http/stream.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -96,6 +97,8 @@ struct cairn_http_server {
 	atomic_bool draining;
 	atomic_uint in_flight;
 	unsigned connection_limit;
+	cairn_http__policy policy;
+	char *extra_hosts;
 
 	pthread_mutex_t lock; /* guards idle waits */
 	pthread_cond_t idle;  /* broadcast when in_flight reaches zero */
@@ -439,8 +442,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	cairn_http_response res = {0};
 	cairn_http_respond_static(&res, 500, CAIRN_HTTP_TEXT_PLAIN, no_response, sizeof(no_response) - 1);
 	char scratch[CAIRN_HTTP_MAX_TARGET + 2]; /* a decoded target of at most MAX bytes and its NULs */
+	char reason[256];
+	int refused = cairn_http__policy_check(reason, sizeof(reason), &s->policy, connection, req.method,
+		strcmp(version, MHD_HTTP_VERSION_1_0) != 0);
 	if (*request_state == &request_too_long)
 		respond_too_long(&res);
+	else if (refused != 0)
+		cairn_http_respond_text(&res, refused, "%s", reason);
 	else if (body != NULL && body->too_large)
 		cairn_http_respond_text(&res, 413, "request body too large (at most %d bytes)", CAIRN_HTTP_MAX_BODY);
 	else
@@ -573,7 +581,12 @@ int cairn_http_server_start(cairn_http_server **out, const cairn_http_router *ro
 	pthread_cond_init(&s->idle, &attr);
 	pthread_condattr_destroy(&attr);
 	atomic_init(&s->streams_closed, false);
-	int rc = cairn_http__acceptor_open(&s->acceptor, opts->interface, opts->port, opts->node_version);
+	s->policy.check_host = opts->check_host;
+	s->extra_hosts = strdup(opts->allowed_hosts != NULL ? opts->allowed_hosts : "");
+	s->policy.extra_hosts = s->extra_hosts;
+	int rc = s->extra_hosts != NULL ? CAIRN_OK : cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	if (rc == CAIRN_OK)
+		rc = cairn_http__acceptor_open(&s->acceptor, opts->interface, opts->port, opts->node_version);
 	if (rc == CAIRN_OK)
 		rc = cairn_http_fanout_start(&s->fanout, worker_threads(opts->threads));
 	if (rc == CAIRN_OK)
@@ -645,5 +658,6 @@ void cairn_http_server_free(cairn_http_server *server)
 	pthread_cond_destroy(&server->idle);
 	pthread_mutex_destroy(&server->lock);
 	free(server->node_version);
+	free(server->extra_hosts);
 	free(server);
 }

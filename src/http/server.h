@@ -49,9 +49,11 @@ typedef struct cairn_http_server_options {
 	unsigned reserved_fds;     /* descriptors left to the rest of the process */
 	unsigned max_connections_per_address; /* from one IP address; 0: no limit */
 	unsigned request_timeout_s; /* a whole request must arrive within this; 0: no limit */
+	bool check_host;           /* refuse foreign Host and cross-origin writes (server_policy.h) */
+	const char *allowed_hosts; /* comma-separated names accepted besides IP literals and localhost */
 } cairn_http_server_options;
 
-#define CAIRN_HTTP_SERVER_OPTIONS_INIT {"127.0.0.1", 0, 0, 30, CAIRN_VERSION, 0, 256, 0, 10}
+#define CAIRN_HTTP_SERVER_OPTIONS_INIT {"127.0.0.1", 0, 0, 30, CAIRN_VERSION, 0, 256, 0, 10, false, NULL}
 
 /* Binds, listens and starts serving `router`, which must outlive the server.
  * A port already in use is CAIRN_EBUSY with a message naming the address. */

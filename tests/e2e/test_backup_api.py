@@ -97,8 +97,8 @@ class BackupApiTest(cairnlib.TestCase):
                     self.assertEqual(r.text, "no such backup\n")
                     self.assertCairnHeaders(r)
             # Rejected by the request-target rules before any handler runs.
-            for raw in (b"GET /check-backup/%00 HTTP/1.1\r\nHost: x\r\n\r\n",
-                        b"GET /check-backup/caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n"):
+            for raw in (b"GET /check-backup/%00 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                        b"GET /check-backup/caf\xc3\xa9 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"):
                 self.assertEqual(node.raw_request(raw).status, 400, raw)
             self.assertEqual(node.get("/check-backup/" + "7" * 64).status, 404)
             self.assertEqual(node.get("/check-backup/").status, 404)
@@ -136,6 +136,13 @@ class BackupApiTest(cairnlib.TestCase):
                 self.assertEqual(second.wait(30), 1)
                 self.assertRegex(second.log, re.escape(self.backups) + r" is in use")
             self.assertEqual(node.get("/health-check").status, 200)
+
+    def test_exposed_backup_api_is_warned_about(self):
+        with self.node(extra=["--service-interface", "0.0.0.0"]) as node:
+            self.assertIsNotNone(node.wait_for_log(r"WARN  http: the backup API \(make-backup, check-backup, no tokens\) "
+                                                   r"is reachable on 0\.0\.0\.0"), node.log)
+        with self.node() as node:
+            self.assertNotIn("is reachable on", node.log)
 
     def test_removed_backup_directory_is_created_again_and_stays_locked(self):
         with self.node() as node:

@@ -23,7 +23,7 @@ import time
 import cairnlib
 
 LIMIT = 400
-SLOW_HEAD = b"GET /health-check HTTP/1.1\r\nHost: x\r\n"  # never finished
+SLOW_HEAD = b"GET /health-check HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # never finished
 
 
 class DescriptorShortageTest(cairnlib.TestCase):

@@ -78,7 +78,7 @@ class ServiceHttpTest(cairnlib.TestCase):
                        b"info", b"http://example/info", b"/a\x7fb"):
             with self.subTest(target=target):
                 with self.node.connect() as s:
-                    s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: test\r\n\r\n")
+                    s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                     r = cairnlib.parse_raw_response(cairnlib.read_raw_response(s))
                     self.assertEqual(r.status, 400)
                     self.assertCairnHeaders(r, s.getsockname()[:2])
@@ -86,21 +86,21 @@ class ServiceHttpTest(cairnlib.TestCase):
                     self.assertEqual(r.body.count(b"\n"), 1)
 
     def test_too_long_target_is_414(self):
-        r = self.node.raw_request(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: test\r\n\r\n")
+        r = self.node.raw_request(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         self.assertEqual(r.status, 414)
         self.assertCairnHeaders(r, None)
 
     def test_target_of_exactly_8192_bytes_is_served(self):
         for target, status in ((b"/info?" + b"a" * 8186, 200), (b"/info?" + b"a" * 8187, 414),
                                (b"/" + b"a" * 8191, 404), (b"/" + b"a" * 8192, 414)):
-            r = self.node.raw_request(b"GET " + target + b" HTTP/1.1\r\nHost: test\r\n\r\n")
+            r = self.node.raw_request(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             self.assertEqual(r.status, status, len(target))
             self.assertCairnHeaders(r, None)
 
     def test_head_of_an_event_stream_has_the_head_of_get(self):
         for version in (b"1.1", b"1.0"):
             with self.node.connect() as sock:
-                sock.sendall(b"HEAD /header/updates HTTP/" + version + b"\r\nHost: test\r\n\r\n")
+                sock.sendall(b"HEAD /header/updates HTTP/" + version + b"\r\nHost: 127.0.0.1\r\n\r\n")
                 sock.settimeout(5)
                 head = b""
                 while b"\r\n\r\n" not in head:
@@ -127,6 +127,36 @@ class ServiceHttpTest(cairnlib.TestCase):
             self.assertEqual(len(infos), 1, infos)
             self.assertIn("http: listening on 127.0.0.1:", infos[0])
 
+    def test_foreign_host_and_cross_origin_writes_are_refused(self):
+        cases = [
+            (b"GET /info HTTP/1.1\r\nHost: evil.example\r\n\r\n", 421, b"Host 'evil.example' is not a name"),
+            (b"POST /make-backup HTTP/1.1\r\nHost: evil.example\r\nOrigin: http://evil.example\r\n"
+             b"Content-Length: 0\r\n\r\n", 421, b"misdirected request"),
+            (b"POST /make-backup HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\n"
+             b"Content-Length: 0\r\n\r\n", 403, b"cross-origin request refused"),
+            (b"POST /make-backup HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: null\r\nContent-Length: 0\r\n\r\n",
+             403, b"cross-origin request refused"),
+            (b"GET /info HTTP/1.1\r\n\r\n", 400, b"needs a Host header"),
+            (b"POST /make-backup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, b"both Content-Length and Transfer-Encoding"),
+        ]
+        for raw, status, reason in cases:
+            with self.subTest(raw=raw[:60]):
+                r = self.node.raw_request(raw)
+                self.assertEqual(r.status, status, r)
+                self.assertIn(reason, r.body)
+                self.assertCairnHeaders(r, None)
+        for host in (b"localhost:1848", b"127.0.0.1", b"[::1]:1848"):
+            r = self.node.raw_request(b"GET /info HTTP/1.1\r\nHost: " + host + b"\r\nOrigin: http://evil.example\r\n\r\n")
+            self.assertEqual(r.status, 200, host)  # reads are not refused for their Origin
+        self.assertEqual(self.node.raw_request(b"GET /info HTTP/1.0\r\n\r\n").status, 200)
+
+    def test_configured_host_names_are_accepted(self):
+        with cairnlib.Node(["--block-rate", "0", "--allowed-hosts", "node.internal, other.example"]) as node:
+            for host, status in ((b"node.internal", 200), (b"OTHER.example:80", 200), (b"evil.example", 421)):
+                r = node.raw_request(b"GET /info HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+                self.assertEqual(r.status, status, host)
+
     def test_query_arguments_and_bodies_are_accepted(self):
         r = self.node.get("/health-check?a=1&flag&encoded=%41+b")
         self.assertEqual(r.status, 200)
@@ -136,7 +166,7 @@ class ServiceHttpTest(cairnlib.TestCase):
 
     def test_peer_address_is_the_client_socket(self):
         with self.node.connect() as s:
-            s.sendall(b"GET /health-check HTTP/1.1\r\nHost: test\r\n\r\n")
+            s.sendall(b"GET /health-check HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             r = cairnlib.parse_raw_response(cairnlib.read_raw_response(s))
             host, port = s.getsockname()[:2]
         self.assertEqual(r.header("x-peer-addr"), "%s:%d" % (host, port))
@@ -145,7 +175,7 @@ class ServiceHttpTest(cairnlib.TestCase):
         with self.node.connect() as s:
             ports = set()
             for _ in range(5):
-                s.sendall(b"GET /health-check HTTP/1.1\r\nHost: test\r\n\r\n")
+                s.sendall(b"GET /health-check HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 r = cairnlib.parse_raw_response(cairnlib.read_raw_response(s))
                 self.assertEqual(r.status, 200)
                 self.assertNotEqual((r.header("connection") or "").lower(), "close")
@@ -154,10 +184,10 @@ class ServiceHttpTest(cairnlib.TestCase):
 
     def test_requests_the_library_rejects_get_a_sane_answer(self):
         cases = (
-            (b"GET /info HTTP/1.1\r\nHost: test\r\nNoColonHere\r\n\r\n", 400),
-            (b"GET /info HTTP/9.9\r\nHost: test\r\n\r\n", 505),
-            (b"GET /info HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n", 431),
-            (b"GET /info HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+            (b"GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\nNoColonHere\r\n\r\n", 400),
+            (b"GET /info HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n", 505),
+            (b"GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n", 431),
+            (b"GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
         )
         for data, status in cases:
             with self.subTest(data=data[:40], status=status):

@@ -18,7 +18,7 @@ DRAIN_BODY = b"Failed health check due to service drain.\n"
 def begin_request(node):
     """A raw connection carrying a request whose headers are not finished."""
     s = node.connect()
-    s.sendall(b"GET /info HTTP/1.1\r\nHost: test\r\n")
+    s.sendall(b"GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     time.sleep(0.2)  # the request line has arrived: the request is in flight
     return s
 

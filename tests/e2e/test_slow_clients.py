@@ -13,14 +13,14 @@ import time
 
 import cairnlib
 
-REQUEST = b"GET /health-check HTTP/1.1\r\nHost: x\r\n\r\n"
+REQUEST = b"GET /health-check HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
 class SlowClientsTest(cairnlib.TestCase):
     def test_dripping_request_head_is_cut_off(self):
         with cairnlib.Node(["--block-rate", "0", "--request-timeout", "2"]) as node:
             sock = node.connect(timeout=1)
-            head = b"GET /health-check HTTP/1.1\r\nHost: x\r\nX-Drip: " + b"a" * 200
+            head = b"GET /health-check HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Drip: " + b"a" * 200
             received = b""
             deadline = time.monotonic() + 20
             for byte in head:

@@ -16,7 +16,7 @@ import time
 import cairnlib
 
 SOFT, HARD = 500, 600
-REQUEST = b"GET /health-check HTTP/1.1\r\nHost: test\r\n\r\n"
+REQUEST = b"GET /health-check HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
 def keep_alive_request(sock):

@@ -22,7 +22,7 @@ class StreamDropsTest(cairnlib.TestCase):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.connect(("127.0.0.1", node.port))
-            sock.sendall(b"GET /block/updates HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /block/updates HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             socks.append(sock)
         return socks
 
