@@ -66,7 +66,7 @@ static const option_def options[] = {
 	 "TCP port of the service API; 0 picks a free port and logs it"},
 	{"drain-seconds", "serviceApi.drainSeconds", OPT_SECONDS, FIELD(drain_seconds), "S", 0, 0,
 	 "On SIGTERM/SIGINT, seconds health-check answers 503 before the listener closes (at most 4)"},
-	{"allowed-hosts", "serviceApi.allowedHosts", OPT_STRING, FIELD(allowed_hosts), "NAMES", 0, 0,
+	{"allowed-hosts", "serviceApi.allowedHosts", OPT_PATH, FIELD(allowed_hosts), "NAMES", 0, 0,
 	 "Host names this node answers to besides IP addresses and localhost (comma-separated)"},
 	{"request-timeout", "serviceApi.requestTimeout", OPT_INT, FIELD(request_timeout), "S", 0, 3600,
 	 "Seconds a connection has to deliver a whole request (head and body), else 408; 0: no limit"},
