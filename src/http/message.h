@@ -21,6 +21,7 @@
 
 #define CAIRN_HTTP_MAX_PARAMS 4    /* path parameters in one pattern */
 #define CAIRN_HTTP_MAX_QUERY 16    /* query arguments in one request */
+#define CAIRN_HTTP_MAX_FIELD 8192  /* bytes of one header field (name and value) */
 #define CAIRN_HTTP_MAX_TARGET 8192 /* bytes of request target (path and query) */
 #define CAIRN_HTTP_PEER_MAX 64     /* "[ipv6]:port" with its NUL */
 #define CAIRN_HTTP_MAX_BODY (64 * 1024) /* bytes of request body; more is a 413 before any handler runs */

@@ -84,9 +84,27 @@ static bool changes_state(cairn_http_method method)
 	return method != CAIRN_HTTP_GET && method != CAIRN_HTTP_HEAD && method != CAIRN_HTTP_OPTIONS;
 }
 
+static enum MHD_Result measure_field(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+	const char *value, size_t value_size)
+{
+	(void)kind;
+	(void)key;
+	(void)value;
+	size_t *longest = cls;
+	if (key_size + value_size > *longest)
+		*longest = key_size + value_size;
+	return MHD_YES;
+}
+
 int cairn_http__policy_check(char *reason, size_t size, const cairn_http__policy *policy,
 	struct MHD_Connection *connection, cairn_http_method method, bool http11)
 {
+	size_t longest = 0;
+	MHD_get_connection_values_n(connection, MHD_HEADER_KIND, measure_field, &longest);
+	if (longest > CAIRN_HTTP_MAX_FIELD) {
+		snprintf(reason, size, "request header field too large (at most %d bytes)", CAIRN_HTTP_MAX_FIELD);
+		return 431;
+	}
 	const char *host = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	const char *origin = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Origin");
 	if (MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) != NULL &&

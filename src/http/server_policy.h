@@ -12,7 +12,8 @@
  *     carrying an `Origin` whose host is not one of those is refused with
  *     403: browsers send Origin on every cross-site POST.
  * And the framing HTTP/1.1 requires: a request without `Host` (HTTP/1.1),
- * or with both `Content-Length` and `Transfer-Encoding`, is a 400.
+ * or with both `Content-Length` and `Transfer-Encoding`, is a 400; a
+ * header field longer than CAIRN_HTTP_MAX_FIELD is a 431.
  */
 #ifndef CAIRN_HTTP_SERVER_POLICY_H
 #define CAIRN_HTTP_SERVER_POLICY_H
@@ -28,8 +29,8 @@ typedef struct cairn_http__policy {
 	const char *extra_hosts;  /* comma-separated names also accepted; NULL or "": none */
 } cairn_http__policy;
 
-/* 0 when the request may be routed; otherwise its status (400, 403 or
- * 421) with a one-line reason in reason[size]. */
+/* 0 when the request may be routed; otherwise its status (400, 403, 421
+ * or 431) with a one-line reason in reason[size]. */
 int cairn_http__policy_check(char *reason, size_t size, const cairn_http__policy *policy,
 	struct MHD_Connection *connection, cairn_http_method method, bool http11);
 

@@ -151,6 +151,17 @@ class ServiceHttpTest(cairnlib.TestCase):
             self.assertEqual(r.status, 200, host)  # reads are not refused for their Origin
         self.assertEqual(self.node.raw_request(b"GET /info HTTP/1.0\r\n\r\n").status, 200)
 
+    def test_many_query_arguments_and_a_16_kb_header_get_an_answer(self):
+        args = b"&".join(b"a%d=1" % i for i in range(300))
+        r = self.node.raw_request(b"GET /info?" + args + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        self.assertEqual(r.status, 400, r)
+        self.assertIn(b"too many query arguments", r.body)
+        self.assertCairnHeaders(r, None)
+        r = self.node.raw_request(b"GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 16000 + b"\r\n\r\n")
+        self.assertEqual(r.status, 431, r)
+        self.assertEqual(r.body, b"request header field too large (at most 8192 bytes)\n")
+        self.assertCairnHeaders(r, None)
+
     def test_configured_host_names_are_accepted(self):
         with cairnlib.Node(["--block-rate", "0", "--allowed-hosts", "node.internal, other.example"]) as node:
             for host, status in ((b"node.internal", 200), (b"OTHER.example:80", 200), (b"evil.example", 421)):
