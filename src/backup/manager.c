@@ -121,13 +121,19 @@ static int recover_entry(cairn_backup_manager *m, const char *name, int *interru
 	bool stale = found == CAIRN_OK ? state == CAIRN_BACKUP_COPYING : holds_only_status_temporaries(root);
 	if (rc != CAIRN_OK || !stale)
 		return rc;
-	rc = cairn_backup__discard(root);
-	if (rc == CAIRN_OK)
-		rc = cairn_backup__mark(root, CAIRN_BACKUP_FAILED, "interrupted");
-	if (rc == CAIRN_OK)
-		rc = record_interruption(m, root, name);
-	if (rc != CAIRN_OK)
-		return cairn_error_prefix(rc, "backup %s was interrupted", name);
+	/* Its data left in place (a read-only directory) is harmless once the
+	 * job reads failed: it is left aside, never a reason not to start. */
+	if (cairn_backup__discard(root) != CAIRN_OK)
+		cairn_log_warn("backup", "backup %s was interrupted and its data cannot be removed: %s; left aside",
+			name, cairn_error_last());
+	rc = cairn_backup__mark(root, CAIRN_BACKUP_FAILED, "interrupted");
+	if (rc == CAIRN_OK && record_interruption(m, root, name) != CAIRN_OK)
+		cairn_log_warn("backup", "backup %s: %s", name, cairn_error_last());
+	if (rc != CAIRN_OK) {
+		cairn_log_warn("backup", "backup %s was interrupted and cannot be marked failed: %s; left aside", name,
+			cairn_error_last());
+		return CAIRN_OK;
+	}
 	cairn_log_warn("backup", "backup %s was interrupted by the end of an earlier process: marked failed, "
 		"its data removed", name);
 	(*interrupted)++;

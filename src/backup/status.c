@@ -6,6 +6,14 @@
  * in the job's record (record.h).  Both are replaced atomically; a failure
  * whose status cannot be written atomically (a full disk) overwrites the
  * old status in place, the only write here that is not atomic.
+ *
+ * A failure that cannot be written into the job's directory at all (it
+ * turned read-only) is written beside it, as <backup-directory>/.failed-<id>
+ * with the reason, and every reader of a status (the node, check-backup,
+ * `cairn backup list` and delete) takes that file over a status that still
+ * says in progress: one truth wherever it is read.  The name is not a
+ * backup id, so listings and retention pass it by; deleting the backup
+ * removes it.
  */
 #include "backup/status.h"
 #include "backup/record.h"
@@ -16,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backup/files.h"
@@ -100,6 +109,34 @@ int cairn_backup__parse_status(cairn_backup_state *out, const char *text)
 	return cairn_error_set(CAIRN_ENOTFOUND, "unknown backup status");
 }
 
+int cairn_backup__failed_beside_name(char *buf, size_t size, const char *id)
+{
+	if (snprintf(buf, size, ".failed-%s", id) >= (int)size)
+		return cairn_error_set(CAIRN_EINVALID, "backup id too long: '%s'", id);
+	return CAIRN_OK;
+}
+
+static bool failed_beside(int dir_fd, const char *id)
+{
+	char name[NAME_MAX + 1];
+	struct stat st;
+	return cairn_backup__failed_beside_name(name, sizeof(name), id) == CAIRN_OK &&
+		fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Records a failure beside the job's directory `root`. */
+static int mark_failed_beside(const char *root, const char *text)
+{
+	char parent[PATH_MAX], name[NAME_MAX + 1], path[PATH_MAX];
+	const char *slash = strrchr(root, '/');
+	if (slash == NULL || snprintf(parent, sizeof(parent), "%.*s", (int)(slash - root), root) >= (int)sizeof(parent))
+		return cairn_error_set(CAIRN_EINVALID, "backup path '%s' has no parent", root);
+	int rc = cairn_backup__failed_beside_name(name, sizeof(name), slash + 1);
+	if (rc == CAIRN_OK)
+		rc = path_join(path, parent[0] != '\0' ? parent : "/", name);
+	return rc == CAIRN_OK ? cairn_fs_write_atomic(path, text, strlen(text)) : rc;
+}
+
 /* Reads the status of entry `id` of the backup directory without
  * following links; CAIRN_ENOTFOUND when it is no backup. */
 int cairn_backup__read_status_at(cairn_backup_state *out, int dir_fd, const char *id)
@@ -117,7 +154,10 @@ int cairn_backup__read_status_at(cairn_backup_state *out, int dir_fd, const char
 	if (n < 0)
 		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
 	text[n] = '\0';
-	return cairn_backup__parse_status(out, text);
+	int rc = cairn_backup__parse_status(out, text);
+	if (rc == CAIRN_OK && *out == CAIRN_BACKUP_COPYING && failed_beside(dir_fd, id))
+		*out = CAIRN_BACKUP_FAILED;
+	return rc;
 }
 
 /* Last resort on a full disk: rewrite the existing status file's block. */
@@ -149,6 +189,11 @@ int cairn_backup__mark(const char *root, cairn_backup_state state, const char *r
 		status_rc = cairn_fs_write_atomic(path, text, strlen(text));
 	if (status_rc != CAIRN_OK && reads_failed(state))
 		status_rc = overwrite_in_place(path, text);
+	if (status_rc != CAIRN_OK && reads_failed(state)) {
+		snprintf(text, sizeof(text), "%s\n", reason);
+		if (mark_failed_beside(root, text) == CAIRN_OK)
+			return CAIRN_OK; /* recorded beside the directory, read as failed everywhere */
+	}
 	return status_rc != CAIRN_OK ? status_rc : rc;
 }
 

@@ -35,4 +35,8 @@ int cairn_backup__read_status_at(cairn_backup_state *out, int dir_fd, const char
  * record. */
 int cairn_backup__discard(const char *root);
 
+/* The name of the file beside a backup's directory that records a
+ * failure its directory could not hold (status.c): ".failed-<id>". */
+int cairn_backup__failed_beside_name(char *buf, size_t size, const char *id);
+
 #endif
