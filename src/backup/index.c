@@ -90,12 +90,14 @@ void cairn_backup__index_prune(cairn_backup_index *idx, int dir_fd)
 static void detail_of(cairn_backup_detail *d, const cairn_backup_info *info, int dir_fd)
 {
 	cairn_backup_record r;
-	bool recorded = cairn_backup__record_load(&r, dir_fd, info->id) == CAIRN_OK &&
+	bool loaded = cairn_backup__record_load(&r, dir_fd, info->id) == CAIRN_OK;
+	bool recorded = loaded &&
 		strcmp(cairn_backup_status_text(r.detail.state), cairn_backup_status_text(info->state)) == 0;
-	if (recorded) {
+	if (recorded)
 		*d = r.detail;
+	if (loaded)
 		cairn_backup__record_free(&r);
-	} else {
+	if (!recorded) {
 		memset(d, 0, sizeof(*d));
 		snprintf(d->id, sizeof(d->id), "%s", info->id);
 		d->state = info->state;
