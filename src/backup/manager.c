@@ -202,29 +202,30 @@ static bool directory_intact(const cairn_backup_manager *m)
  * the mutex held and no job running.  What the old directory held is
  * gone, so the index and the last job are dropped; on failure the next
  * call tries again. */
-static int reattach_directory(cairn_backup_manager *m)
+/* Lets go of the directory: its lock, its descriptor and the index of it. */
+static void detach_directory(cairn_backup_manager *m)
 {
-	if (directory_intact(m))
-		return CAIRN_OK;
-	cairn_log_warn("backup", "backup directory %s was removed or replaced; creating it again and taking its lock",
-		m->directory);
 	cairn_fs_lock_release(m->lock);
 	m->lock = NULL;
 	if (m->dir_fd >= 0)
 		close(m->dir_fd);
 	m->dir_fd = -1;
 	cairn_backup__index_free(&m->index);
+}
+
+static int reattach_directory(cairn_backup_manager *m)
+{
+	if (directory_intact(m))
+		return CAIRN_OK;
+	cairn_log_warn("backup", "backup directory %s was removed or replaced; creating it again and taking its lock",
+		m->directory);
+	detach_directory(m);
 	cairn_backup__job_free(m->job);
 	m->job = NULL;
 	int rc = open_directory(m);
 	if (rc != CAIRN_OK) {
 		cairn_log_error("backup", "%s; backups are refused until it can be used", cairn_error_last());
-		cairn_fs_lock_release(m->lock);
-		m->lock = NULL;
-		if (m->dir_fd >= 0)
-			close(m->dir_fd);
-		m->dir_fd = -1;
-		cairn_backup__index_free(&m->index);
+		detach_directory(m);
 	}
 	return rc;
 }

@@ -314,6 +314,11 @@ void cairn_commit_pause(cairn_commit *c, const char *reason)
 	pthread_mutex_unlock(&c->state_lock);
 }
 
+bool cairn_commit_is_running(cairn_commit *c)
+{
+	return !atomic_load(&c->failed) && !atomic_load(&c->paused);
+}
+
 cairn_commit_state cairn_commit_state_of(cairn_commit *c, char *reason, size_t size)
 {
 	pthread_mutex_lock(&c->state_lock);

@@ -96,6 +96,10 @@ typedef enum cairn_commit_state {
 	CAIRN_COMMIT_FAILED  /* a storage failure: only a restart commits again */
 } cairn_commit_state;
 
+/* True while commits are accepted: the state RUNNING, read without a lock
+ * (once per block by the producer). */
+bool cairn_commit_is_running(cairn_commit *c);
+
 /* The state, and its reason (empty while running) into reason[size]. */
 cairn_commit_state cairn_commit_state_of(cairn_commit *c, char *reason, size_t size);
 

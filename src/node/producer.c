@@ -107,17 +107,15 @@ static void producer_main(cairn_worker *w, void *arg)
 	double interval = unthrottled ? 0 : 1.0 / p->opts.block_rate;
 	double next_slot = cairn_clock_now(), report_start = next_slot;
 	uint64_t produced = 0;
-	char reason[512];
 	while (cairn_worker_sleep_until(w, next_slot)) {
 		double now = cairn_clock_now();
-		int rc = cairn_commit_state_of(p->commit, reason, sizeof(reason)) == CAIRN_COMMIT_RUNNING
-			? produce_one(p) : CAIRN_EBUSY;
+		int rc = cairn_commit_is_running(p->commit) ? produce_one(p) : CAIRN_EBUSY;
 		if (rc == CAIRN_OK) {
 			produced++;
 			next_slot = next_slot + interval < now - 1.0 ? now : next_slot + interval;
 		} else {
 			/* paused or stopped commits are the guard's to report (guard.h) */
-			if (rc != CAIRN_EBUSY && cairn_commit_state_of(p->commit, reason, sizeof(reason)) == CAIRN_COMMIT_RUNNING)
+			if (rc != CAIRN_EBUSY && cairn_commit_is_running(p->commit))
 				cairn_log_error("producer", "%s; retrying in %.0f s", cairn_error_last(), RETRY_SECONDS);
 			next_slot = now + RETRY_SECONDS;
 		}

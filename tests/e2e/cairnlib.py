@@ -333,6 +333,20 @@ class Node:
         """An EventStream on `path` (e.g. "/block/updates")."""
         return EventStream(self.host, self.port, path, timeout)
 
+    def wait_health(self, status=200, timeout=5.0):
+        """Polls /health-check until it answers `status` or the time is up; returns the
+        last response (None when the port was closed, as between the two lives of a
+        restart in place)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                r = self.get("/health-check")
+            except ConnectionRefusedError:
+                r = None
+            if (r is not None and r.status == status) or time.monotonic() > deadline:
+                return r
+            time.sleep(0.05)
+
     def wait_for_cut(self, predicate, timeout=30.0):
         """Polls /cut until predicate(cut) holds; returns that cut (raises on timeout)."""
         deadline = time.monotonic() + timeout

@@ -89,17 +89,8 @@ class DescriptorShortageTest(cairnlib.TestCase):
             subprocess.run(["prlimit", "--pid", str(pid), "--nofile=%d:%d" % (LIMIT, LIMIT)], check=True)
             self.assertIsNotNone(failed, node.log)
             self.assertIsNotNone(node.wait_for_log(r"INFO  node: restarted in place", 30), node.log)
-            deadline = time.monotonic() + 30
-            status = None
-            while time.monotonic() < deadline:
-                try:
-                    status = node.get("/health-check").status
-                except ConnectionRefusedError:
-                    status = None
-                if status == 200:
-                    break
-                time.sleep(0.1)
-            self.assertEqual(status, 200, node.log)
+            r = node.wait_health(200, timeout=30)
+            self.assertEqual(r.status if r else None, 200, node.log)
             height = node.get_json("/cut")["height"]
             node.wait_for_cut(lambda cut: cut["height"] > height)
             self.assertEqual(node.stop(), 0, node.log)

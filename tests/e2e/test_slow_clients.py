@@ -70,13 +70,7 @@ class SlowClientsTest(cairnlib.TestCase):
                 self.assertCairnHeaders(refused)
                 self.assertIn(b"your address has 3 connections open", refused.body)
                 held.pop().close()
-                status = 503
-                for _ in range(100):
-                    status = node.get("/health-check").status
-                    if status != 503:
-                        break
-                    time.sleep(0.05)
-                self.assertEqual(status, 200)
+                self.assertEqual(node.wait_health(200).status, 200)
             finally:
                 for sock in held:
                     sock.close()

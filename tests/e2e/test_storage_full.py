@@ -60,16 +60,10 @@ class StorageFullTest(cairnlib.TestCase):
                              database_directory=os.path.join(self.tmp, "db"))
 
     def wait_health(self, node, status, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                r = node.get("/health-check")
-            except ConnectionRefusedError:  # between the two lives of a restart in place
-                r = None
-            if r is not None and r.status == status:
-                return r
-            time.sleep(0.1)
-        self.fail("health-check never answered %d: %r\n%s" % (status, r, node.log))
+        r = node.wait_health(status, timeout)
+        if r is None or r.status != status:
+            self.fail("health-check never answered %d: %r\n%s" % (status, r, node.log))
+        return r
 
     def assert_cut_stands_still(self, node):
         time.sleep(1)  # blocks committed before the pause or the failure are published first

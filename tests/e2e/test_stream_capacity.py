@@ -54,13 +54,7 @@ class StreamCapacityTest(cairnlib.TestCase):
                 self.assertIsNotNone(node.wait_for_log(r"WARN  http: connection from .* refused with 503"))
 
                 held.pop().close()
-                status = 503
-                for _ in range(100):
-                    status = node.get("/health-check").status
-                    if status != 503:
-                        break
-                    time.sleep(0.05)
-                self.assertEqual(status, 200)
+                self.assertEqual(node.wait_health(200).status, 200)
             finally:
                 for sock in held:
                     sock.close()
