@@ -29,6 +29,7 @@ struct cairn_api_metrics {
 	cairn_node *node;
 	const cairn_api_manage *manage; /* NULL: no token required */
 	double schedule_interval;
+	double started; /* UNIX time the service started: the process's start, within milliseconds */
 };
 
 static double unix_now(void)
@@ -137,6 +138,7 @@ static void get_metrics(cairn_http_response *res, const cairn_http_request *req,
 	cairn_node_storage storage;
 	cairn_node_get_storage(&storage, m->node);
 	write_build(t, m->node);
+	gauge(t, "process_start_time_seconds", "UNIX time the process started.", m->started);
 	cairn_metrics_write(t);
 	write_cut(t, m->node);
 	write_storage(t, &storage);
@@ -161,6 +163,7 @@ int cairn_api_metrics_start(cairn_api_metrics **out, cairn_http_router *router, 
 	m->node = node;
 	m->manage = manage;
 	m->schedule_interval = cfg->backup_schedule_interval;
+	m->started = unix_now();
 	int rc = cairn_http_router_add(router, CAIRN_HTTP_GET, "/metrics", get_metrics, m);
 	if (rc != CAIRN_OK) {
 		free(m);
