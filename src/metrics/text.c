@@ -177,7 +177,8 @@ void cairn_metrics_text_histogram(cairn_metrics_text *t, const char *name, const
 		return;
 	}
 	cairn_metrics_label with_le[MAX_LABELS];
-	memcpy(with_le, labels, nlabels * sizeof(*labels));
+	for (size_t i = 0; i < nlabels; i++)
+		with_le[i] = labels[i];
 	char le[40];
 	with_le[nlabels] = (cairn_metrics_label){"le", le};
 	uint64_t cumulative = 0;
