@@ -15,6 +15,8 @@
 #ifndef CAIRN_API_API_H
 #define CAIRN_API_API_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config/config.h"
@@ -66,6 +68,20 @@ typedef struct cairn_api_manage cairn_api_manage;
 int cairn_api_manage_start(cairn_api_manage **out, cairn_http_router *router, cairn_node *node,
 	const cairn_config *cfg);
 void cairn_api_manage_free(cairn_api_manage *api);
+
+/* Answers 401 as the management API does, and returns false, unless the
+ * request carries one of its tokens (counted in the metrics when not). */
+bool cairn_api_manage_authorize(cairn_http_response *res, const cairn_http_request *req,
+	const cairn_api_manage *api);
+
+/* GET /metrics: the Prometheus text format (src/api/metrics.c); only with
+ * metrics.enabled.  Reads the node and, when `manage` is not NULL,
+ * requires its tokens.  The context must outlive the server. */
+typedef struct cairn_api_metrics cairn_api_metrics;
+
+int cairn_api_metrics_start(cairn_api_metrics **out, cairn_http_router *router, cairn_node *node,
+	const cairn_config *cfg, const cairn_api_manage *manage);
+void cairn_api_metrics_free(cairn_api_metrics *metrics);
 
 /* Sends `json` (consumed) as a compact application/json body with `status`. */
 void cairn_api_respond_json(cairn_http_response *res, int status, struct json_object *json);

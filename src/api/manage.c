@@ -13,6 +13,7 @@
  * the database name (another is a 404).
  */
 #include "api/manage.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 
 #include <json-c/json.h>
@@ -30,17 +31,27 @@ bool cairn_manage_authorize(cairn_http_response *res, const cairn_http_request *
 	const char *token;
 	size_t len;
 	const char *reason = NULL;
-	if (!cairn_manage_request_token(&token, &len, req))
+	cairn_metrics_auth_reason why = CAIRN_METRICS_AUTH_MISSING;
+	if (!cairn_manage_request_token(&token, &len, req)) {
 		reason = "missing token: send X-Auth-Token: TOKEN or Authorization: Bearer TOKEN";
-	else if (!cairn_manage_tokens_match(m->tokens, token, len))
+	} else if (!cairn_manage_tokens_match(m->tokens, token, len)) {
 		reason = "invalid token";
+		why = CAIRN_METRICS_AUTH_INVALID;
+	}
 	if (reason == NULL)
 		return true;
+	cairn_metrics_auth_rejected(why);
 	cairn_log_warn("manage", "refused a %s request from %s: %s", cairn_http_method_name(req->method),
 		req->peer, reason);
 	cairn_http_respond_text(res, 401, "%s", reason);
 	cairn_http_response_add_header(res, "WWW-Authenticate", "Bearer");
 	return false;
+}
+
+bool cairn_api_manage_authorize(cairn_http_response *res, const cairn_http_request *req,
+	const cairn_api_manage *api)
+{
+	return cairn_manage_authorize(res, req, &api->m);
 }
 
 static void fill_base(cairn_manage_base *base, const cairn_http_request *req, const cairn_manage *m)

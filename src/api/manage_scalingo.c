@@ -17,6 +17,7 @@
  * stays bounded and a client that goes away costs only the close.
  */
 #include "api/manage.h"
+#include "metrics/metrics.h"
 #include "backup/archive.h"
 #include "util/log.h"
 
@@ -146,6 +147,7 @@ static bool check_link(cairn_http_response *res, const cairn_http_request *req, 
 		reason = link_refusal(cairn_manage_link_verify(&m->key, m->database, id, token, (int64_t)time(NULL)));
 	if (reason == NULL)
 		return true;
+	cairn_metrics_auth_rejected(CAIRN_METRICS_AUTH_LINK);
 	cairn_log_warn("manage", "refused a download of backup %s from %s: %s", id, req->peer, reason);
 	cairn_http_respond_text(res, 403, "%s", reason);
 	return false;

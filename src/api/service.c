@@ -1,8 +1,8 @@
 /*
  * service.c: the service API server: one router for the node's version,
  * every endpoint group registered on it (the backup group only when the
- * backup API is enabled, the management API only when it is), one HTTP
- * server.
+ * backup API is enabled, the management API and /metrics only when they
+ * are), one HTTP server.
  *
  * The router is read-only once the server starts and is freed only after
  * the server has stopped, so handlers never race with its teardown.  The
@@ -21,6 +21,7 @@ struct cairn_api_service {
 	cairn_http_router *router;
 	cairn_api_updates *updates;
 	cairn_api_manage *manage;
+	cairn_api_metrics *metrics;
 	cairn_http_server *server;
 };
 
@@ -47,6 +48,7 @@ static void service_free(cairn_api_service *service)
 	cairn_api_updates_free(service->updates);
 	cairn_http_server_free(service->server);
 	cairn_api_manage_free(service->manage);
+	cairn_api_metrics_free(service->metrics);
 	cairn_http_router_free(service->router);
 	free(service);
 }
@@ -81,6 +83,8 @@ int cairn_api_service_start(cairn_api_service **out, cairn_node *node, const cai
 		rc = cairn_api_backup_register(service->router, node);
 	if (rc == CAIRN_OK && cfg->management_api_enabled)
 		rc = cairn_api_manage_start(&service->manage, service->router, node, cfg);
+	if (rc == CAIRN_OK && cfg->metrics_enabled)
+		rc = cairn_api_metrics_start(&service->metrics, service->router, node, cfg, service->manage);
 	if (rc == CAIRN_OK) {
 		cairn_http_server_options opts = CAIRN_HTTP_SERVER_OPTIONS_INIT;
 		opts.interface = cfg->service_interface;

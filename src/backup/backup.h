@@ -185,6 +185,10 @@ typedef struct cairn_backup_detail {
  * names no backup.  Answered from memory: cheap with 10,000 backups. */
 int cairn_backup_describe(cairn_backup_detail *out, cairn_backup_manager *m, const char *id);
 
+/* The newest restorable backup (with or without Pact); CAIRN_ENOTFOUND
+ * when there is none.  Answered from memory. */
+int cairn_backup_newest_restorable(cairn_backup_detail *out, cairn_backup_manager *m);
+
 typedef struct cairn_backup_page_options {
 	const char *marker;    /* NULL: from the first job in the order */
 	bool marker_inclusive; /* the page starts at the marker (else just after it) */

@@ -28,6 +28,7 @@
 #include "backup/index.h"
 #include "backup/job.h"
 #include "backup/manifest.h"
+#include "metrics/metrics.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -185,7 +186,12 @@ static int open_directory(cairn_backup_manager *m)
 		return cairn_error_prefix(rc, "backup directory %s is in use", m->directory);
 	if (rc == CAIRN_OK)
 		rc = recover(m);
-	return rc == CAIRN_OK ? cairn_backup__index_load(&m->index, m->dir_fd, m->directory) : rc;
+	if (rc == CAIRN_OK)
+		rc = cairn_backup__index_load(&m->index, m->dir_fd, m->directory);
+	const cairn_backup_detail *last = rc == CAIRN_OK ? cairn_backup__index_last_restorable(&m->index, false) : NULL;
+	if (last != NULL)
+		cairn_metrics_backup_success_at((double)(last->ended_us ? last->ended_us : last->created_us) / 1e6);
+	return rc;
 }
 
 /* True when the directory's path still names the directory held open as
@@ -350,6 +356,17 @@ static const char *terminal_event(cairn_backup_state state)
 	}
 }
 
+/* Counts a job that reached its terminal state in the metrics. */
+static void record_metrics(cairn_backup_job *job)
+{
+	cairn_backup_detail d;
+	cairn_backup__job_describe(&d, job);
+	uint64_t began = d.started_us ? d.started_us : d.created_us;
+	double seconds = d.ended_us > began ? (double)(d.ended_us - began) / 1e6 : 0;
+	double ended = d.ended_us ? (double)d.ended_us / 1e6 : (double)cairn_backup__now_ms() / 1e3;
+	cairn_metrics_backup_ended(cairn_backup_state_name(d.state), seconds, d.bytes_backed_up, ended);
+}
+
 /* Puts a job's detail into the index; called with the mutex held. */
 static void index_job(cairn_backup_manager *m, cairn_backup_job *job)
 {
@@ -372,6 +389,7 @@ static void *job_thread(void *arg)
 			outcome = CAIRN_BACKUP_DONE_WITH_ERRORS;
 	}
 	cairn_backup__job_enter(m->job, outcome, terminal_event(outcome));
+	record_metrics(m->job);
 	pthread_mutex_lock(&m->mutex);
 	index_job(m, m->job);
 	cairn_backup__index_prune(&m->index, m->dir_fd);
@@ -407,6 +425,7 @@ static void record_skipped(char *out_id, cairn_backup_manager *m, const cairn_ba
 		rc = cairn_backup__mark(root, CAIRN_BACKUP_SKIPPED, reason);
 	if (rc == CAIRN_OK) {
 		cairn_backup__job_enter(job, CAIRN_BACKUP_SKIPPED, "backup_skipped");
+		record_metrics(job);
 		index_job(m, job);
 		snprintf(out_id, CAIRN_BACKUP_ID_MAX + 1, "%s", job->id);
 		cairn_log_info("backup", "backup %s skipped: %s", job->id, why);
@@ -460,6 +479,7 @@ static int launch(cairn_backup_manager *m, const cairn_backup_request *req)
 		m->running = false;
 		cairn_backup__job_error(job, "backup_failed", "", "thread", "cannot create the job's thread");
 		cairn_backup__job_enter(job, CAIRN_BACKUP_FAILED, "backup_failed");
+		record_metrics(job);
 		cairn_backup__mark(root, CAIRN_BACKUP_FAILED, "cannot create the job's thread");
 		return cairn_error_set(CAIRN_ENOMEM, "cannot start a backup: no thread");
 	}
@@ -559,6 +579,16 @@ int cairn_backup_describe(cairn_backup_detail *out, cairn_backup_manager *m, con
 		*out = *d;
 	pthread_mutex_unlock(&m->mutex);
 	return job != NULL || d != NULL ? CAIRN_OK : cairn_error_set(CAIRN_ENOTFOUND, "no backup %s", id);
+}
+
+int cairn_backup_newest_restorable(cairn_backup_detail *out, cairn_backup_manager *m)
+{
+	pthread_mutex_lock(&m->mutex);
+	const cairn_backup_detail *d = cairn_backup__index_last_restorable(&m->index, false);
+	if (d != NULL)
+		*out = *d;
+	pthread_mutex_unlock(&m->mutex);
+	return d != NULL ? CAIRN_OK : cairn_error_set(CAIRN_ENOTFOUND, "no restorable backup");
 }
 
 int cairn_backup_page(cairn_backup_detail **out, size_t *out_count, char out_next[CAIRN_BACKUP_ID_MAX + 1],

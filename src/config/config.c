@@ -98,6 +98,8 @@ static const option_def options[] = {
 	 "The project_id and database name of the management API's paths; default: the Chainweb version"},
 	{"management-download-link-seconds", "managementApi.downloadLinkSeconds", OPT_INT,
 	 FIELD(management_download_link_seconds), "N", 1, 604800, "Seconds a backup download link stays valid"},
+	{"enable-metrics", "metrics.enabled", OPT_BOOL, FIELD(metrics_enabled), NULL, 0, 0,
+	 "Serve GET /metrics (Prometheus text format); behind the management API's tokens when that API is on"},
 	{"block-rate", "producer.blockRate", OPT_RATE, FIELD(block_rate), "R|max", 0, 0,
 	 "Blocks per second over all chains from the development producer; 0 stops it, max is unthrottled"},
 	{"transactions-per-block", "producer.transactionsPerBlock", OPT_INT, FIELD(transactions_per_block), "N", 0, 1000,

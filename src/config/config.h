@@ -40,6 +40,7 @@ typedef struct cairn_config {
 	char *management_token_file;      /* NULL unless configured */
 	char *management_database_name;   /* NULL: the Chainweb version */
 	int management_download_link_seconds; /* lifetime of a download link */
+	bool metrics_enabled;             /* GET /metrics */
 	cairn_log_level log_level;
 	double block_rate;          /* blocks/s over all chains; 0 stops; CAIRN_BLOCK_RATE_MAX */
 	int transactions_per_block;

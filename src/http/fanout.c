@@ -29,6 +29,7 @@
 #include "http/fanout.h"
 #include "http/list.h"
 #include "http/message.h"
+#include "metrics/metrics.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -147,6 +148,7 @@ static void send_pending(worker *w, stream *s)
 				end_stream(w, s, true);
 			return;
 		case CAIRN_HTTP_PENDING_OVERFLOW:
+			cairn_metrics_stream_dropped();
 			log_drop(s->peer);
 			end_stream(w, s, false);
 			return;

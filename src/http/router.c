@@ -10,6 +10,7 @@
  * remaining segments with each pattern.  Lookups only read the table.
  */
 #include "http/router.h"
+#include "metrics/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ typedef struct route {
 	cairn_http_handler handlers[CAIRN_HTTP_METHOD_COUNT];
 	void *contexts[CAIRN_HTTP_METHOD_COUNT];
 	char allow[96];
+	int endpoint; /* metrics.h endpoint id of the pattern */
 } route;
 
 struct cairn_http_router {
@@ -134,6 +136,7 @@ static int find_or_add_route(route **out, cairn_http_router *router, const char 
 		route_free(rt);
 		return rc;
 	}
+	rt->endpoint = cairn_metrics_http_endpoint(pattern);
 	router->count++;
 	*out = rt;
 	return CAIRN_OK;
@@ -243,10 +246,14 @@ cairn_http_route_result cairn_http_router_match(cairn_http_route_match *out, con
 		if (!route_matches(out, rt, &path))
 			continue;
 		out->handler = route_handler(&out->ctx, rt, method);
-		if (out->handler != NULL)
+		if (out->handler != NULL) {
+			out->endpoint = rt->endpoint;
 			return CAIRN_HTTP_ROUTE_FOUND;
-		if (allow == NULL)
+		}
+		if (allow == NULL) {
 			allow = rt->allow;
+			out->endpoint = rt->endpoint;
+		}
 	}
 	out->param_count = 0;
 	out->allow = allow;

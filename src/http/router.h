@@ -46,6 +46,7 @@ typedef struct cairn_http_route_match {
 	cairn_http_handler handler;
 	void *ctx;
 	const char *allow; /* "GET, HEAD" etc., for 405 */
+	int endpoint;      /* the route's metrics endpoint id (FOUND and 405); else CAIRN_METRICS_ENDPOINT_OTHER */
 	size_t param_count;
 	cairn_http_pair params[CAIRN_HTTP_MAX_PARAMS];
 } cairn_http_route_match;

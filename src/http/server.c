@@ -66,6 +66,7 @@
 #include "http/server_body.h"
 #include "http/server_policy.h"
 #include "http/stream.h"
+#include "metrics/metrics.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -376,8 +377,9 @@ static void respond_too_long(cairn_http_response *res)
 	cairn_http_respond_text(res, 414, "request target too long (at most %d bytes)", CAIRN_HTTP_MAX_TARGET);
 }
 
-/* Routes and runs the handler; answers routing and query errors itself. */
-static void dispatch(cairn_http_server *s, cairn_http_response *res, cairn_http_request *req,
+/* Routes and runs the handler; answers routing and query errors itself.
+ * Returns the route's metrics endpoint id (metrics.h). */
+static int dispatch(cairn_http_server *s, cairn_http_response *res, cairn_http_request *req,
 	struct MHD_Connection *connection, const char *url, const char *method_name, char *scratch, size_t size)
 {
 	cairn_http_route_match match;
@@ -390,32 +392,33 @@ static void dispatch(cairn_http_server *s, cairn_http_response *res, cairn_http_
 				url, cairn_http_router_version(s->router));
 		else
 			cairn_http_respond_text(res, 404, "not found: %s", url);
-		return;
+		return match.endpoint;
 	case CAIRN_HTTP_ROUTE_METHOD_NOT_ALLOWED:
 		cairn_http_respond_text(res, 405, "method %s not allowed on %s (allowed: %s)", method_name, url, match.allow);
 		res->allow = match.allow;
-		return;
+		return match.endpoint;
 	case CAIRN_HTTP_ROUTE_BAD_REQUEST:
 		cairn_http_respond_text(res, 400, "bad request: %s", cairn_error_last());
-		return;
+		return match.endpoint;
 	case CAIRN_HTTP_ROUTE_TOO_LONG:
 		respond_too_long(res);
-		return;
+		return match.endpoint;
 	}
 	size_t used = strlen(url) + 1;
 	query_collector qc = {req, scratch + used, scratch + size, false, CAIRN_OK};
 	MHD_get_connection_values_n(connection, MHD_GET_ARGUMENT_KIND, collect_query_arg, &qc);
 	if (qc.too_long) {
 		respond_too_long(res);
-		return;
+		return match.endpoint;
 	}
 	if (qc.rc != CAIRN_OK) {
 		cairn_http_respond_text(res, 400, "bad request: %s", cairn_error_last());
-		return;
+		return match.endpoint;
 	}
 	req->param_count = match.param_count;
 	memcpy(req->params, match.params, sizeof(match.params));
 	match.handler(res, req, match.ctx);
+	return match.endpoint;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
@@ -449,6 +452,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	cairn_http_respond_static(&res, 500, CAIRN_HTTP_TEXT_PLAIN, no_response, sizeof(no_response) - 1);
 	char scratch[CAIRN_HTTP_MAX_TARGET + 2]; /* a decoded target of at most MAX bytes and its NULs */
 	char reason[256];
+	int endpoint = CAIRN_METRICS_ENDPOINT_OTHER;
 	int refused = cairn_http__policy_check(reason, sizeof(reason), &s->policy, connection, req.method,
 		strcmp(version, MHD_HTTP_VERSION_1_0) != 0);
 	if (*request_state == &request_too_long)
@@ -458,7 +462,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	else if (body != NULL && body->too_large)
 		cairn_http_respond_text(&res, 413, "request body too large (at most %d bytes)", CAIRN_HTTP_MAX_BODY);
 	else
-		dispatch(s, &res, &req, connection, url, method, scratch, sizeof(scratch));
+		endpoint = dispatch(s, &res, &req, connection, url, method, scratch, sizeof(scratch));
+	cairn_metrics_http_request(endpoint, res.status);
 	cairn_log_debug("http", "%s %.200s %d %s", method, url, res.status, peer);
 	return send_response(s, connection, &req, strcmp(version, MHD_HTTP_VERSION_1_0) != 0, &res);
 }

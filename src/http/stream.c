@@ -19,6 +19,7 @@
  */
 #include "http/stream.h"
 #include "http/list.h"
+#include "metrics/metrics.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -243,6 +244,7 @@ int cairn_http_subscriber_open(cairn_http_subscriber **out, cairn_http_topic *to
 	}
 	sub->topic = topic;
 	sub->chunked = chunked;
+	cairn_metrics_stream_subscribers_add(1);
 	*out = sub;
 	return CAIRN_OK;
 }
@@ -255,6 +257,7 @@ void cairn_http_subscriber_free(cairn_http_subscriber *sub)
 	pthread_mutex_lock(&topic->lock);
 	topic->count--;
 	pthread_mutex_unlock(&topic->lock);
+	cairn_metrics_stream_subscribers_add(-1);
 	free(sub);
 	topic_unref(topic);
 }

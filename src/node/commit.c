@@ -29,8 +29,10 @@
 #include "node/commit.h"
 #include "chain/genesis.h"
 #include "chain/validate.h"
+#include "metrics/metrics.h"
 #include "node/pact.h"
 #include "util/base64url.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -461,9 +463,12 @@ int cairn_commit_block(cairn_commit *c, const cairn_header *header, cairn_payloa
 				"(at most %lld s allowed)", header->creation_time_us, (double)ahead / 1e6,
 				CAIRN_COMMIT_MAX_FUTURE_US / 1000000);
 	}
+	double started = cairn_clock_now();
 	pthread_mutex_lock(&c->lock);
 	int rc = commit_locked(c, header, payload);
 	pthread_mutex_unlock(&c->lock);
+	if (rc == CAIRN_OK)
+		cairn_metrics_block_committed(header->chain_id, cairn_clock_now() - started);
 	return rc;
 }
 

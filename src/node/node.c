@@ -43,7 +43,9 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -51,6 +53,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* Blocks per Pact transaction (pactdb.h, "Groups"); the checkpointer ends
@@ -447,6 +451,56 @@ struct cairn_pactdb *cairn_node_pactdb(cairn_node *node, uint32_t chain)
 cairn_backup_manager *cairn_node_backups(cairn_node *node)
 {
 	return node->backups;
+}
+
+/* Adds the sizes of the RocksDB write-ahead logs (*.log) in `dir`. */
+static uint64_t log_bytes(const char *dir)
+{
+	uint64_t total = 0;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	struct dirent *e;
+	struct stat st;
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		if (len > 4 && strcmp(e->d_name + len - 4, ".log") == 0 &&
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			total += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return total;
+}
+
+static bool fs_space(uint64_t *free_bytes, uint64_t *size_bytes, const char *path)
+{
+	struct statvfs vfs;
+	if (path == NULL || statvfs(path, &vfs) != 0)
+		return false;
+	*free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	*size_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	return true;
+}
+
+void cairn_node_get_storage(cairn_node_storage *out, cairn_node *node)
+{
+	memset(out, 0, sizeof(*out));
+	char path[PATH_MAX + 8];
+	if (cairn_chaindb_path(path, sizeof(path), node->database_directory) == CAIRN_OK)
+		out->chaindb_wal_bytes = log_bytes(path);
+	out->chains = node->chains;
+	struct stat st;
+	for (uint32_t chain = 0; chain < node->chains; chain++) {
+		if (cairn_pactdb_path(path, PATH_MAX, node->database_directory, chain) != CAIRN_OK)
+			continue;
+		strcat(path, "-wal");
+		if (stat(path, &st) == 0)
+			out->pact_wal_bytes[chain] = (uint64_t)st.st_size;
+	}
+	out->has_database_fs = fs_space(&out->database_free_bytes, &out->database_size_bytes, node->database_directory);
+	if (node->backups != NULL)
+		out->has_backup_fs = fs_space(&out->backup_free_bytes, &out->backup_size_bytes,
+			cairn_backup_manager_directory(node->backups));
 }
 
 void cairn_node_begin_drain(cairn_node *node)

@@ -127,6 +127,22 @@ struct cairn_pactdb *cairn_node_pactdb(cairn_node *node, uint32_t chain);
  * Created at open (after the stores attach), closed first at close. */
 cairn_backup_manager *cairn_node_backups(cairn_node *node);
 
+/* ---- storage figures (for /metrics) ---- */
+
+typedef struct cairn_node_storage {
+	uint64_t chaindb_wal_bytes;     /* the chain database's write-ahead logs (RocksDB *.log files) */
+	uint32_t chains;                /* chains of the version's largest graph: entries below */
+	uint64_t pact_wal_bytes[CAIRN_GRAPH_MAX_ORDER]; /* each chain's Pact -wal file; 0 when there is none */
+	bool has_database_fs;           /* the database directory's file system could be read */
+	uint64_t database_free_bytes, database_size_bytes;
+	bool has_backup_fs;             /* a backup directory is configured and its file system could be read */
+	uint64_t backup_free_bytes, backup_size_bytes; /* free: available to cairn (not root's reserve) */
+} cairn_node_storage;
+
+/* Sizes read from the file system at the moment of the call (stat and
+ * statvfs only: no store is touched). */
+void cairn_node_get_storage(cairn_node_storage *out, cairn_node *node);
+
 /* Marks the node as shutting down; health checks fail from now on. */
 void cairn_node_begin_drain(cairn_node *node);
 bool cairn_node_is_draining(const cairn_node *node);
