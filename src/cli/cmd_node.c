@@ -225,6 +225,11 @@ int cairn_cmd_node(int argc, char **argv)
 		cairn_config_write_help(stdout);
 	} else if (action == CAIRN_CONFIG_PRINT) {
 		status = cairn_config_write_yaml(stdout, &cfg) == CAIRN_OK ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
+	} else if (action == CAIRN_CONFIG_EXAMPLE) {
+		if (cairn_config_write_example(stdout, &cfg) != CAIRN_OK) {
+			fprintf(stderr, "cairn: %s\n", cairn_error_last());
+			status = CAIRN_EXIT_FAILURE;
+		}
 	} else {
 		status = run_node(&cfg);
 	}
