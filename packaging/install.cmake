@@ -23,8 +23,11 @@ else()
 endif()
 set(CAIRN_CONFIG_FILE "${etc}/cairn/cairn.yaml")
 
-configure_file("${CAIRN_SOURCE}/cairn.service.in" "${CAIRN_BUILD}/install/cairn.service" @ONLY)
-file(INSTALL "${CAIRN_BUILD}/install/cairn.service" DESTINATION "${prefix}/lib/systemd/system")
+# One staging directory per destination: installs may run side by side.
+string(MD5 staging "$ENV{DESTDIR}|${prefix}")
+set(staging "${CAIRN_BUILD}/install-${staging}")
+configure_file("${CAIRN_SOURCE}/cairn.service.in" "${staging}/cairn.service" @ONLY)
+file(INSTALL "${staging}/cairn.service" DESTINATION "${prefix}/lib/systemd/system")
 file(INSTALL "${CAIRN_SOURCE}/sysusers.d/cairn.conf" DESTINATION "${prefix}/lib/sysusers.d")
 
 if(EXISTS "$ENV{DESTDIR}${CAIRN_CONFIG_FILE}")
