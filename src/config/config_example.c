@@ -39,8 +39,10 @@ static const char header[] =
 	"# 'cairn node --config-file FILE --print-config'.\n"
 	"#\n"
 	"# Under the packaged systemd unit, relative paths are relative to the\n"
-	"# state directory /var/lib/cairn, and the unit may also write to\n"
-	"# /var/backups/cairn (a place for backup.directory).\n";
+	"# state directory /var/lib/cairn, the only place it writes besides\n"
+	"# /var/backups/cairn.  Backups are fastest inside the state directory\n"
+	"# (/var/lib/cairn/backups: hard links); /var/backups/cairn is a mount of\n"
+	"# its own for the unit, so backups there are copies.\n";
 
 /* Writes `text` as '##' comment lines wrapped at WRAP_COLUMN, at `indent`. */
 static void write_description(FILE *out, int indent, const char *text)
