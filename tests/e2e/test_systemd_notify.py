@@ -1,6 +1,8 @@
 """The systemd service protocol: a node started with NOTIFY_SOCKET (as a
 Type=notify unit is) sends READY=1 once its port answers, WATCHDOG=1 while
 WATCHDOG_USEC asks for it, and STOPPING=1 when SIGTERM starts the drain.
+A restart in place after a storage failure (on a full tmpfs of the test's
+own: root only) is announced with STATUS= and a new READY=1.
 The test plays systemd's part with a unix datagram socket of its own."""
 
 import os
@@ -8,6 +10,7 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
 import tempfile
 import time
 
@@ -60,6 +63,17 @@ class Environment:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def fill(path):
+    """Writes zeros into `path` until its file system is full."""
+    block = b"\0" * (1 << 16)
+    with open(path, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(block)
+        except OSError:
+            pass
 
 
 def status_of(fields):
@@ -121,6 +135,35 @@ class SystemdNotifyTest(cairnlib.TestCase):
                 self.assertEqual(node.get("/health-check").status, 200)
                 self.assertIsNotNone(node.wait_for_log(r"WARN  notify: cannot notify the service manager", 5))
                 self.assertEqual(node.stop(), 0)
+
+    def test_restart_in_place_is_announced(self):
+        if os.geteuid() != 0:
+            self.skipTest("mounting a tmpfs needs root")
+        disk = tempfile.mkdtemp(prefix="cairn-notify-disk-")
+        self.addCleanup(shutil.rmtree, disk, True)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", disk],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest("cannot mount a tmpfs: " + r.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", disk], capture_output=True)
+        args = ["--block-rate", "40", "--transactions-per-block", "50", "--database-min-free-mib", "0"]
+        with Environment(NOTIFY_SOCKET=self.notify.path):
+            with cairnlib.Node(args, database_directory=os.path.join(disk, "db")) as node:
+                first = self.notify.receive_until("READY=1")
+                node.wait_for_cut(lambda cut: cut["height"] > 40)
+                filler = os.path.join(disk, "filler")
+                fill(filler)
+                self.assertIsNotNone(node.wait_for_log(r"ERROR (commit|guard): ", 20), node.log)
+                os.remove(filler)
+                restarting = self.notify.receive_until(
+                    "STATUS=restarting in place after a storage failure", timeout=30)
+                self.assertNotIn("READY=1", restarting)
+                again = self.notify.receive_until("READY=1", timeout=30)
+                self.assertEqual(status_of(again), status_of(first))  # the same port
+                self.assertIsNotNone(node.wait_for_log(r"INFO  node: restarted in place", 5), node.log)
+                self.assertEqual(node.get("/health-check").status, 200)
+                self.assertNotIn("STOPPING=1", sum(self.notify.messages, []))
+                self.assertEqual(node.stop(), 0, node.log)
 
 
 if __name__ == "__main__":
