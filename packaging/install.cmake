@@ -28,6 +28,7 @@ string(MD5 staging "$ENV{DESTDIR}|${prefix}")
 set(staging "${CAIRN_BUILD}/install-${staging}")
 configure_file("${CAIRN_SOURCE}/cairn.service.in" "${staging}/cairn.service" @ONLY)
 file(INSTALL "${staging}/cairn.service" DESTINATION "${prefix}/lib/systemd/system")
+file(REMOVE_RECURSE "${staging}")
 file(INSTALL "${CAIRN_SOURCE}/sysusers.d/cairn.conf" DESTINATION "${prefix}/lib/sysusers.d")
 
 if(EXISTS "$ENV{DESTDIR}${CAIRN_CONFIG_FILE}")

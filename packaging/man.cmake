@@ -3,6 +3,8 @@
 #
 #   cmake -DCAIRN=path/to/cairn -DOUT=cairn.1 -DWORK=dir -P man.cmake
 #
+# writes OUT and OUT.gz (gzip -9n, as Debian installs manual pages).
+#
 # help2man renders `cairn --help` (the commands and every `cairn node`
 # option) and `cairn --version`.  One more section per command holds
 # `cairn COMMAND --help` verbatim, and for a command whose help lists
@@ -80,4 +82,9 @@ execute_process(
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "man.cmake: help2man failed (${rc})")
 endif()
+execute_process(COMMAND gzip -9nc ${OUT}.tmp OUTPUT_FILE ${OUT}.gz.tmp RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "man.cmake: gzip failed (${rc})")
+endif()
+file(RENAME ${OUT}.gz.tmp ${OUT}.gz)
 file(RENAME ${OUT}.tmp ${OUT})

@@ -139,7 +139,7 @@ class DebPackageTest(cairnlib.TestCase):
     def test_unpacked_into_a_fresh_root(self):
         root = os.path.join(self.tmp, "root")
         check(["dpkg-deb", "-x", self.deb, root])
-        for path in ("usr/bin/cairn", "usr/share/man/man1/cairn.1", "usr/lib/systemd/system/cairn.service",
+        for path in ("usr/bin/cairn", "usr/share/man/man1/cairn.1.gz", "usr/lib/systemd/system/cairn.service",
                      "etc/cairn/cairn.yaml", "usr/share/doc/cairn/operations.md"):
             self.assertTrue(os.path.isfile(os.path.join(root, path)), path)
         binary = os.path.join(root, "usr/bin/cairn")

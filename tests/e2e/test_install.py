@@ -3,6 +3,7 @@ from --help, the systemd unit (checked by systemd-analyze verify) and the
 example /etc/cairn/cairn.yaml built from the option table.  Installs go to
 a private DESTDIR; nothing outside it is touched."""
 
+import gzip
 import os
 import re
 import shutil
@@ -70,7 +71,8 @@ class InstallTest(cairnlib.TestCase):
         self.assertIn("u cairn ", self.read("usr", "lib", "sysusers.d", "cairn.conf"))
 
     def test_man_page_holds_the_help_text(self):
-        page = unroff(self.read("usr", "share", "man", "man1", "cairn.1"))
+        with gzip.open(self.path("usr", "share", "man", "man1", "cairn.1.gz"), "rt") as f:
+            page = unroff(f.read())
         self.assertIn('.TH CAIRN "1"', page)
         top = cairnlib.run_cairn(["--help"]).stdout
         flags = set(re.findall(r"^\s+(--[a-z][a-z-]*)", top, re.M))
