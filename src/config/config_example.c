@@ -90,7 +90,10 @@ static int rewrite_line(FILE *out, char sections[MAX_DEPTH][64], const char *lin
 	if (cairn_config_option_help(&help, &flag, full) != CAIRN_OK)
 		return CAIRN_EINVALID;
 	char text[1024];
-	snprintf(text, sizeof(text), "%s (flag --%s).", help, flag);
+	if (flag != NULL)
+		snprintf(text, sizeof(text), "%s (flag --%s).", help, flag);
+	else
+		snprintf(text, sizeof(text), "%s.", help); /* a YAML-only setting */
 	if (depth == 0)
 		fputc('\n', out);
 	write_description(out, (int)indent, text);
