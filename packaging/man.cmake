@@ -19,10 +19,13 @@ foreach(var CAIRN OUT WORK)
 endforeach()
 find_program(HELP2MAN help2man REQUIRED)
 
+# A command whose --help fails is a bug, but not one that should stop the
+# build: it is reported, and its text (if any) still goes on the page, where
+# tests/e2e/test_install.py compares it with the command's output.
 function(run_help out_var)
   execute_process(COMMAND ${CAIRN} ${ARGN} --help OUTPUT_VARIABLE text RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "man.cmake: 'cairn ${ARGN} --help' exited with ${rc}")
+    message(WARNING "man.cmake: 'cairn ${ARGN} --help' exited with ${rc}")
   endif()
   set(${out_var} "${text}" PARENT_SCOPE)
 endfunction()
