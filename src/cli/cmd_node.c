@@ -20,9 +20,14 @@
  * recovery brings the stores back to one cut.  The service keeps the port
  * it had (the chosen one when port 0 was configured).  A reopen that fails
  * is retried every few seconds until it works or a signal ends the wait.
+ *
+ * Under systemd (Type=notify, notify.c): READY=1 once the service listens,
+ * STOPPING=1 when the drain starts, STATUS= through a restart in place, and
+ * WATCHDOG=1 every poll when the unit sets WatchdogSec=.
  */
 #include "api/api.h"
 #include "cli/commands.h"
+#include "cli/notify.h"
 #include "config/config.h"
 #include "node/node.h"
 #include "util/error.h"
@@ -98,6 +103,7 @@ static void shut_down(cairn_node *node, cairn_api_service *service, int signal_f
 	cairn_log_info("node", "%s received: draining for %g s", signo == SIGINT ? "SIGINT" : "SIGTERM", drain_seconds);
 	cairn_node_begin_drain(node);
 	cairn_api_service_begin_drain(service);
+	cairn_notify_stopping(); /* after: health-check already answers 503 */
 	if (wait_for_signal(signal_fd, (int)(drain_seconds * 1000)) != 0)
 		cairn_log_info("node", "second signal: ending the drain now");
 	cairn_api_service_stop(service, SHUTDOWN_BUDGET_MS - (monotonic_ms() - start));
@@ -108,14 +114,27 @@ static void shut_down(cairn_node *node, cairn_api_service *service, int signal_f
 #define RESTART_POLL_MS 1000
 #define REOPEN_RETRY_MS 5000
 
+/* The poll period: one second, or less when the watchdog needs it. */
+static int poll_period_ms(void)
+{
+	int64_t watchdog = cairn_notify_watchdog_interval_ms();
+	return watchdog > 0 && watchdog < RESTART_POLL_MS ? (int)watchdog : RESTART_POLL_MS;
+}
+
 /* Waits for a shutdown signal (returned) or a wanted restart (0). */
 static int wait_for_signal_or_restart(int signal_fd, cairn_node *node)
 {
+	bool watchdog = cairn_notify_watchdog_interval_ms() > 0;
+	int period = poll_period_ms();
 	int signo;
-	while ((signo = wait_for_signal(signal_fd, RESTART_POLL_MS)) == 0)
+	for (;;) {
+		if (watchdog)
+			cairn_notify_watchdog();
+		if ((signo = wait_for_signal(signal_fd, period)) != 0)
+			return signo;
 		if (cairn_node_restart_wanted(node))
 			return 0;
-	return signo;
+	}
 }
 
 static int open_node(cairn_node **node, cairn_api_service **service, const cairn_config *cfg)
@@ -142,16 +161,24 @@ static int bound_port(const cairn_api_service *service)
 static int restart_in_place(cairn_node **node, cairn_api_service **service, cairn_config *live, int signal_fd)
 {
 	cairn_log_warn("node", "restarting in place: closing the stores after their failure and opening them again");
+	cairn_notify_status("restarting in place after a storage failure");
 	live->service_port = bound_port(*service);
 	cairn_api_service_stop(*service, SHUTDOWN_BUDGET_MS);
 	cairn_node_close(*node);
 	while (open_node(node, service, live) != CAIRN_OK) {
 		cairn_log_error("node", "cannot open the node again; retrying in %d s", REOPEN_RETRY_MS / 1000);
-		int signo = wait_for_signal(signal_fd, REOPEN_RETRY_MS);
+		cairn_notify_status("cannot open the stores again after a storage failure; retrying");
+		int signo = 0;
+		for (int64_t end = monotonic_ms() + REOPEN_RETRY_MS; signo == 0 && monotonic_ms() < end;) {
+			if (cairn_notify_watchdog_interval_ms() > 0)
+				cairn_notify_watchdog();
+			signo = wait_for_signal(signal_fd, poll_period_ms());
+		}
 		if (signo != 0)
 			return signo;
 	}
 	cairn_log_info("node", "restarted in place: the stores agree and block commits resume");
+	cairn_notify_ready(cairn_api_service_address(*service));
 	return 0;
 }
 
@@ -168,6 +195,8 @@ static int run_node(const cairn_config *cfg)
 	cairn_node *node;
 	cairn_api_service *service;
 	int status = open_node(&node, &service, &live) == CAIRN_OK ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
+	if (status == CAIRN_EXIT_OK)
+		cairn_notify_ready(cairn_api_service_address(service));
 	int signo = 0;
 	while (status == CAIRN_EXIT_OK && (signo = wait_for_signal_or_restart(signal_fd, node)) == 0)
 		if ((signo = restart_in_place(&node, &service, &live, signal_fd)) != 0)
@@ -196,6 +225,11 @@ int cairn_cmd_node(int argc, char **argv)
 		cairn_config_write_help(stdout);
 	} else if (action == CAIRN_CONFIG_PRINT) {
 		status = cairn_config_write_yaml(stdout, &cfg) == CAIRN_OK ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
+	} else if (action == CAIRN_CONFIG_EXAMPLE) {
+		if (cairn_config_write_example(stdout, &cfg) != CAIRN_OK) {
+			fprintf(stderr, "cairn: %s\n", cairn_error_last());
+			status = CAIRN_EXIT_FAILURE;
+		}
 	} else {
 		status = run_node(&cfg);
 	}

@@ -24,6 +24,8 @@ int cairn_offline_open(cairn_node **out, const char *command, int argc, char **a
 		status = CAIRN_EXIT_USAGE;
 	} else if (action == CAIRN_CONFIG_PRINT) {
 		status = cairn_config_write_yaml(stdout, &cfg) == CAIRN_OK ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
+	} else if (action == CAIRN_CONFIG_EXAMPLE) {
+		status = cairn_config_write_example(stdout, &cfg) == CAIRN_OK ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
 	} else {
 		cairn_log_set_level(cfg.log_level);
 		cfg.block_rate = 0;

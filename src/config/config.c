@@ -488,6 +488,16 @@ int cairn_config_load_file(cairn_config *cfg, const char *path)
 	return rc;
 }
 
+int cairn_config_option_help(const char **help, const char **flag, const char *key)
+{
+	const option_def *o = option_by_key(key);
+	if (o == NULL)
+		return cairn_error_set(CAIRN_ENOTFOUND, "no setting '%s'", key);
+	*help = o->help;
+	*flag = o->flag;
+	return CAIRN_OK;
+}
+
 /* ---- command line ---- */
 
 typedef struct flag_value {
@@ -510,8 +520,10 @@ static int parse_flags(flag_value *out, size_t *count, const char **config_file,
 		const char *name = arg + 2;
 		const char *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
-		if (len == strlen("print-config") && strncmp(name, "print-config", len) == 0 && !eq) {
-			*action = *action == CAIRN_CONFIG_HELP ? CAIRN_CONFIG_HELP : CAIRN_CONFIG_PRINT;
+		bool example = strcmp(name, "print-example-config") == 0;
+		if (example || strcmp(name, "print-config") == 0) {
+			*action = *action == CAIRN_CONFIG_HELP ? CAIRN_CONFIG_HELP
+				: example ? CAIRN_CONFIG_EXAMPLE : CAIRN_CONFIG_PRINT;
 			continue;
 		}
 		bool is_config_file = len == strlen("config-file") && strncmp(name, "config-file", len) == 0;
@@ -768,6 +780,7 @@ int cairn_config_write_yaml(FILE *out, const cairn_config *cfg)
 	yaml_emitter_initialize(&em);
 	yaml_emitter_set_output(&em, write_handler, out);
 	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_width(&em, -1); /* one line per key: config_example.c relies on it */
 	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
 	int rc = emit(&em, &ev);
 	if (rc == CAIRN_OK) {
@@ -811,6 +824,9 @@ void cairn_config_write_help(FILE *out)
 		"      YAML configuration file (keys below, top level or under 'chainweb:')\n"
 		"  --print-config\n"
 		"      Print the effective configuration as YAML and exit\n"
+		"  --print-example-config\n"
+		"      Print the effective configuration as a file with every key commented out\n"
+		"      and described (the example /etc/cairn/cairn.yaml), and exit\n"
 		"  -h, --help\n"
 		"      Show this help and exit\n");
 	for (size_t i = 0; i < OPTION_COUNT; i++) {

@@ -57,6 +57,7 @@ typedef enum {
 	CAIRN_CONFIG_RUN = 0,
 	CAIRN_CONFIG_PRINT = 1, /* --print-config */
 	CAIRN_CONFIG_HELP = 2,  /* --help */
+	CAIRN_CONFIG_EXAMPLE = 3, /* --print-example-config */
 } cairn_config_action;
 
 /* Fills `cfg` with the embedded defaults. */
@@ -83,5 +84,18 @@ int cairn_config_write_yaml(FILE *out, const cairn_config *cfg);
 
 /* Writes the `cairn node --help` text: every flag, its YAML key and default. */
 void cairn_config_write_help(FILE *out);
+
+/* The help text and flag (without "--") of the setting with the dotted YAML
+ * key `key`; CAIRN_ENOTFOUND for an unknown key. */
+int cairn_config_option_help(const char **help, const char **flag, const char *key);
+
+/*
+ * Writes `cfg` as a configuration file with every key commented out
+ * (config_example.c): the --print-config YAML, each setting preceded by
+ * its description.  Removing the '#' in front of the settings and section
+ * lines (not the '##' descriptions) yields a file cairn_config_load_file
+ * accepts.
+ */
+int cairn_config_write_example(FILE *out, const cairn_config *cfg);
 
 #endif
