@@ -58,6 +58,13 @@ bool s3_cancelled(const cairn_s3 *s3)
 	return s3->cancel && atomic_load(s3->cancel);
 }
 
+/* The client's cancel flag (unless the call ignores it) or the call's own
+ * stop flag. */
+static bool stopped(const cairn_s3 *s3, const s3_call *c)
+{
+	return (!c->ignore_cancel && s3_cancelled(s3)) || (c->stop && atomic_load(c->stop));
+}
+
 static char *dup_or_null(const char *s, bool *oom)
 {
 	if (!s)
@@ -221,11 +228,11 @@ int cairn_s3_url_parse(char **out_bucket, char **out_prefix, const char *url)
 
 /* Sleeps up to `seconds`, waking every 50 ms to check the cancel flag.
  * false when cancelled. */
-static bool sleep_cancellable(const cairn_s3 *s3, double seconds)
+static bool sleep_cancellable(const cairn_s3 *s3, const s3_call *c, double seconds)
 {
 	double end = cairn_clock_now() + seconds;
 	for (;;) {
-		if (s3_cancelled(s3))
+		if (stopped(s3, c))
 			return false;
 		double left = end - cairn_clock_now();
 		if (left <= 0)
@@ -235,10 +242,10 @@ static bool sleep_cancellable(const cairn_s3 *s3, double seconds)
 }
 
 /* Reserves n bytes on the shared clock and sleeps until they are due. */
-static bool rate_wait(cairn_s3 *s3, size_t n)
+static bool rate_wait(cairn_s3 *s3, const s3_call *c, size_t n)
 {
 	if (!s3->rate_limit_bps || n == 0)
-		return !s3_cancelled(s3);
+		return !stopped(s3, c);
 	pthread_mutex_lock(&s3->rate_mu);
 	double now = cairn_clock_now();
 	if (s3->rate_next < now)
@@ -246,7 +253,7 @@ static bool rate_wait(cairn_s3 *s3, size_t n)
 	s3->rate_next += (double)n / (double)s3->rate_limit_bps;
 	double due = s3->rate_next;
 	pthread_mutex_unlock(&s3->rate_mu);
-	return sleep_cancellable(s3, due - now);
+	return sleep_cancellable(s3, c, due - now);
 }
 
 /* Per-attempt transfer state shared by the libcurl callbacks. */
@@ -283,7 +290,7 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 		want = (size_t)left;
 	if (want == 0)
 		return 0;
-	if (!rate_wait(x->s3, want)) {
+	if (!rate_wait(x->s3, c, want)) {
 		x->cancelled = true;
 		return CURL_READFUNC_ABORT;
 	}
@@ -315,7 +322,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 			x->skip -= off;
 		}
 		if (off < n) {
-			if (!rate_wait(x->s3, n - off)) {
+			if (!rate_wait(x->s3, c, n - off)) {
 				x->cancelled = true;
 				return 0;
 			}
@@ -401,7 +408,7 @@ static int xferinfo_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 {
 	(void)dt, (void)dn, (void)ut, (void)un;
 	xfer *x = ud;
-	if (s3_cancelled(x->s3)) {
+	if (stopped(x->s3, x->c)) {
 		x->cancelled = true;
 		return 1;
 	}
@@ -547,7 +554,7 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 	curl_easy_cleanup(e);
 	hdrs_free(&h);
 	const char *key = c->key ? c->key : "";
-	if (x->cancelled || (cc == CURLE_ABORTED_BY_CALLBACK && s3_cancelled(s3))) {
+	if (x->cancelled || (cc == CURLE_ABORTED_BY_CALLBACK && stopped(s3, c))) {
 		*rc = cairn_error_set(CAIRN_ESTATE, "s3 %s %s: cancelled", c->op, key);
 		return ATTEMPT_DONE;
 	}
@@ -612,7 +619,7 @@ int s3_perform(cairn_s3 *s3, s3_call *c)
 	xfer x = {.s3 = s3, .c = c, .range_start = UINT64_MAX};
 	c->etag[0] = '\0';
 	for (int i = 1; rc == CAIRN_OK && i <= s3->max_attempts; i++) {
-		if (s3_cancelled(s3)) {
+		if (stopped(s3, c)) {
 			rc = cairn_error_set(CAIRN_ESTATE, "s3 %s %s: cancelled", c->op, key);
 			break;
 		}
@@ -632,7 +639,7 @@ int s3_perform(cairn_s3 *s3, s3_call *c)
 			d = 20;
 		d = d / 2 + d / 2 * ((double)random() / (double)RAND_MAX);
 		cairn_log_debug("s3", "%s (try %d of %d, again in %.2f s)", cairn_error_last(), i, s3->max_attempts, d);
-		if (!sleep_cancellable(s3, d)) {
+		if (!sleep_cancellable(s3, c, d)) {
 			rc = cairn_error_set(CAIRN_ESTATE, "s3 %s %s: cancelled", c->op, key);
 			break;
 		}

@@ -63,6 +63,8 @@ typedef struct s3_call {
 	void *sink_ctx;
 	size_t resp_max;
 	const cairn_s3_transfer *t;
+	const atomic_bool *stop; /* ends this call like the client's cancel flag; may be NULL */
+	bool ignore_cancel;      /* an abort that must go out after a cancellation */
 
 	/* Answer. */
 	long status;

@@ -90,6 +90,24 @@ static inline void s3_fixture_stop(s3_fixture *f)
 	}
 }
 
+/* How many lines of the server's log contain `needle` (s3rver logs one
+ * "Stored part N of ..." line per part it stores). */
+static inline int s3_fixture_log_count(const s3_fixture *f, const char *needle)
+{
+	char log[300];
+	snprintf(log, sizeof(log), "%s/s3rver.log", f->dir);
+	FILE *in = fopen(log, "r");
+	if (!in)
+		return -1;
+	char line[4096];
+	int n = 0;
+	while (fgets(line, sizeof(line), in))
+		if (strstr(line, needle))
+			n++;
+	fclose(in);
+	return n;
+}
+
 /* Starts s3rver; false (with the reason on stderr) when it cannot. */
 static inline bool s3_fixture_start(s3_fixture *f)
 {

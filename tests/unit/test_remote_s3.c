@@ -216,8 +216,14 @@ static void test_file_multipart(void **state)
 	o.parallelism = 3;
 	cairn_s3 *s3 = client_with(&o);
 	/* 10 parts, the last one short; then exactly two parts. */
+	int before = s3_fixture_log_count(&server, "Stored part");
 	round_trip_file(s3, "files/multi.bin", 9 * 64 * 1024 + 1234, 3);
+	assert_int_equal(s3_fixture_log_count(&server, "Stored part") - before, 10);
 	round_trip_file(s3, "files/two.bin", 2 * 64 * 1024, 4);
+	assert_int_equal(s3_fixture_log_count(&server, "Stored part") - before, 12);
+	/* At most part_size: one PUT. */
+	round_trip_file(s3, "files/one.bin", 64 * 1024, 5);
+	assert_int_equal(s3_fixture_log_count(&server, "Stored part") - before, 12);
 	cairn_s3_free(s3);
 }
 
@@ -346,6 +352,24 @@ static void test_rate_limit_and_cancel(void **state)
 	assert_non_null(strstr(cairn_error_last(), "cancelled"));
 	uint64_t size;
 	assert_int_equal(cairn_s3_head(&size, s3, "rate/cancelled.bin"), CAIRN_ESTATE); /* still cancelled */
+	unlink(path);
+	cairn_s3_free(s3);
+
+	/* A multipart upload cancelled part-way fails the same way. */
+	atomic_store(&cancel_flag, false);
+	o.part_size = 256 * 1024;
+	o.parallelism = 2;
+	s3 = client_with(&o);
+	make_file(path, sha, 8 * 1024 * 1024, 8);
+	pthread_create(&th, NULL, cancel_later, NULL);
+	t0 = cairn_clock_now();
+	assert_int_equal(cairn_s3_put_file(NULL, s3, "rate/multi-cancelled.bin", path, NULL), CAIRN_ESTATE);
+	took = cairn_clock_now() - t0;
+	pthread_join(th, NULL);
+	assert_true(took < 4.0);
+	assert_non_null(strstr(cairn_error_last(), "cancelled"));
+	atomic_store(&cancel_flag, false);
+	assert_int_equal(cairn_s3_head(&size, s3, "rate/multi-cancelled.bin"), CAIRN_ENOTFOUND);
 	unlink(path);
 	cairn_s3_free(s3);
 
