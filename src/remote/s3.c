@@ -263,8 +263,11 @@ typedef struct xfer {
 	uint64_t sent;       /* request body bytes given to libcurl in this attempt */
 	uint64_t reported;   /* bytes reported to on_progress over all attempts */
 	uint64_t delivered;  /* 2xx body bytes given to the sink over all attempts */
+	uint64_t resume_from;/* bytes already delivered when this attempt began */
+	bool body_started;   /* this attempt's 2xx body has begun */
 	uint64_t skip;       /* bytes of this answer to drop (a 200 to a resumed GET) */
 	uint64_t range_start;/* Content-Range start of a 206, or UINT64_MAX */
+	bool bad_range;      /* a 206 that starts elsewhere than resume_from */
 	bool cancelled;
 	int sink_rc;
 	bool resp_overflow;
@@ -316,6 +319,17 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 	s3_call *c = x->c;
 	size_t n = size * nmemb;
 	if (c->sink && c->status >= 200 && c->status < 300) {
+		if (!x->body_started) {
+			/* A resumed GET: a 206 must start where the last one broke
+			 * off; a store that ignored Range sends it all again. */
+			x->body_started = true;
+			if (x->resume_from > 0 && c->status == 206 && x->range_start != x->resume_from) {
+				x->bad_range = true;
+				return 0;
+			}
+			if (x->resume_from > 0 && c->status == 200)
+				x->skip = x->resume_from;
+		}
 		size_t off = 0;
 		if (x->skip) {
 			off = x->skip < n ? (size_t)x->skip : n;
@@ -515,6 +529,9 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 	c->status = 0;
 	x->sent = 0;
 	x->skip = 0;
+	x->resume_from = x->delivered;
+	x->body_started = false;
+	x->bad_range = false;
 	x->sink_rc = 0;
 	x->resp_overflow = false;
 	x->range_start = UINT64_MAX;
@@ -569,11 +586,12 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 			c->resp_max ? c->resp_max : (size_t)RESP_MAX_DEFAULT);
 		return ATTEMPT_DONE;
 	}
+	if (x->bad_range) {
+		*rc = cairn_error_set(CAIRN_EIO, "s3 %s %s: the store resumed at another offset than byte %llu", c->op,
+			key, (unsigned long long)x->resume_from);
+		return ATTEMPT_DONE;
+	}
 	if (cc == CURLE_OK && c->status >= 200 && c->status < 300) {
-		if (c->sink && x->delivered > 0 && c->status == 206 && x->range_start != x->delivered) {
-			*rc = cairn_error_set(CAIRN_EIO, "s3 %s %s: the store resumed at another offset", c->op, key);
-			return ATTEMPT_DONE;
-		}
 		*rc = CAIRN_OK;
 		return ATTEMPT_DONE;
 	}
