@@ -161,7 +161,7 @@ int s3_xml_list(char **out_next, const char *xml, size_t len, cairn_s3_list_fn f
 	}
 	xmlFreeDoc(doc);
 	/* Contents and CommonPrefixes come as two sorted runs; callers see one. */
-	if (rc == CAIRN_OK)
+	if (rc == CAIRN_OK && n > 1)
 		qsort(v, n, sizeof(*v), entry_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (rc == CAIRN_OK)

@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,8 @@ static inline bool s3_fixture_start(s3_fixture *f)
 		pid_t pid = fork();
 		if (pid == 0) {
 			setpgid(0, 0);
+			/* The server ends with the test, even one a sanitizer aborts. */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
 			/* s3rver 3.7.1 makes ListObjectsV2 continuation tokens with
 			 * DES, which Node's OpenSSL 3 keeps in the legacy provider. */
 			setenv("NODE_OPTIONS", "--openssl-legacy-provider", 1);

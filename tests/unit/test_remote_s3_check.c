@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <openssl/sha.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,8 @@ static int group_setup(void **state)
 	server_pid = fork();
 	if (server_pid == 0) {
 		setpgid(0, 0);
+		/* The server ends with the test, even one a sanitizer aborts. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
