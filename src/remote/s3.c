@@ -164,6 +164,7 @@ int cairn_s3_create(cairn_s3 **out, const cairn_s3_options *o)
 	s3->list_page_size = o->list_page_size ? o->list_page_size : 1000;
 	s3->retry_base_seconds = (o->retry_base_ms ? o->retry_base_ms : 200) / 1000.0;
 	s3->rate_limit_bps = o->rate_limit_bps;
+	s3->checksum_sha256 = o->checksum_sha256;
 	s3->cancel = o->cancel;
 	pthread_mutex_init(&s3->rate_mu, NULL);
 	int rc = oom ? cairn_error_set(CAIRN_ENOMEM, "s3: out of memory") : endpoint_setup(s3, o);
@@ -501,6 +502,10 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 		hdr_add(&h, "x-amz-security-token", s3->session_token, true);
 	if (c->content_md5)
 		hdr_add(&h, "Content-MD5", c->content_md5, true);
+	if (c->send_sha256)
+		hdr_add(&h, "x-amz-checksum-sha256", c->send_sha256, true);
+	if (c->checksum_algorithm)
+		hdr_add(&h, "x-amz-checksum-algorithm", c->checksum_algorithm, true);
 	if (c->content_type)
 		hdr_add(&h, "Content-Type", c->content_type, true);
 	else if (strcmp(c->method, "POST") == 0)

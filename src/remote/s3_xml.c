@@ -91,9 +91,16 @@ int s3_xml_upload_id(char **out, const char *xml, size_t len)
 	return root_child(out, xml, len, "InitiateMultipartUploadResult", "UploadId");
 }
 
-int s3_xml_complete_etag(char **out, const char *xml, size_t len)
+int s3_xml_complete(char **out_etag, char **out_checksum, const char *xml, size_t len)
 {
-	return root_child(out, xml, len, "CompleteMultipartUploadResult", "ETag");
+	int rc = root_child(out_etag, xml, len, "CompleteMultipartUploadResult", "ETag");
+	*out_checksum = NULL;
+	if (rc == CAIRN_OK && root_child(out_checksum, xml, len, "CompleteMultipartUploadResult", "ChecksumSHA256") !=
+		CAIRN_OK) {
+		*out_checksum = NULL;
+		cairn_error_clear();
+	}
+	return rc;
 }
 
 typedef struct list_entry {

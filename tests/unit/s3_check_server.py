@@ -19,6 +19,7 @@ Faults, chosen by the first path segment of the key:
   fail429x1/...  the first request answers 429 SlowDown
   forbid/...     every request answers 403 AccessDenied
   badetag/...    PUTs (objects and parts) answer with a wrong ETag
+  badsum/...     PUTs echo a wrong x-amz-checksum-sha256 (when one is sent)
   drop/...       the first GET sends half the body and closes the connection
 
 Per-key counters are at GET /__stats/<key> (unsigned), as lines
@@ -27,7 +28,9 @@ separated, with the uploadId/partNumber query names), ranges (the Range
 headers received), signed (the SignedHeaders of the last request).  Totals
 are at GET /__stats.
 """
+import base64
 import datetime
+import xml.etree.ElementTree as ElementTree
 import hashlib
 import http.server
 import socketserver
@@ -166,9 +169,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def op_put(self, key, query, headers, body, fault, count):
         if "content-md5" in headers:
-            import base64
             if base64.b64encode(hashlib.md5(body).digest()).decode() != headers["content-md5"]:
                 return self.error(400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+        echo = {"ETag": self.etag_for(body, fault)}
+        if "x-amz-checksum-sha256" in headers:
+            sha = base64.b64encode(hashlib.sha256(body).digest()).decode()
+            if sha != headers["x-amz-checksum-sha256"]:
+                return self.error(400, "BadDigest", "The SHA256 you specified did not match the calculated checksum.")
+            echo["x-amz-checksum-sha256"] = "AAAA" + sha[4:] if fault == "badsum" else sha
         with lock:
             if "uploadId" in query:
                 upload = uploads.get(query["uploadId"])
@@ -177,13 +185,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 upload["parts"][int(query["partNumber"])] = body
             else:
                 objects[key] = body
-        self.reply(200, b"", {"ETag": self.etag_for(body, fault)})
+        self.reply(200, b"", echo)
 
     def op_post(self, key, query, headers, body, fault, count):
         with lock:
             if "uploads" in query:
                 upload_id = "up-%d" % (len(uploads) + 1)
-                uploads[upload_id] = {"key": key, "parts": {}}
+                uploads[upload_id] = {"key": key, "parts": {},
+                                      "sha256": headers.get("x-amz-checksum-algorithm") == "SHA256"}
                 xml = ("<InitiateMultipartUploadResult><Bucket>bkt</Bucket><Key>%s</Key><UploadId>%s</UploadId>"
                        "</InitiateMultipartUploadResult>" % (escape(key), upload_id))
                 return self.reply(200, xml.encode(), {"Content-Type": "application/xml"})
@@ -192,12 +201,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.error(404, "NoSuchUpload", "The specified upload does not exist.")
         numbers = sorted(upload["parts"])
         data = b"".join(upload["parts"][n] for n in numbers)
+        checksum = ""
+        if upload["sha256"]:
+            # Every part listed must carry the SHA-256 it was sent with.
+            listed = {}
+            for part in ElementTree.fromstring(body):
+                fields = {child.tag.split("}")[-1]: child.text for child in part}
+                listed[int(fields["PartNumber"])] = fields.get("ChecksumSHA256")
+            for n in numbers:
+                if listed.get(n) != base64.b64encode(hashlib.sha256(upload["parts"][n]).digest()).decode():
+                    return self.error(400, "InvalidPart", "Part %d has no or a wrong ChecksumSHA256." % n)
+            shas = b"".join(hashlib.sha256(upload["parts"][n]).digest() for n in numbers)
+            checksum = "<ChecksumSHA256>%s-%d</ChecksumSHA256>" % (
+                base64.b64encode(hashlib.sha256(shas).digest()).decode(), len(numbers))
         md5s = b"".join(hashlib.md5(upload["parts"][n]).digest() for n in numbers)
         etag = '"%s-%d"' % (hashlib.md5(md5s).hexdigest(), len(numbers))
         with lock:
             objects[key] = data
-        xml = ("<CompleteMultipartUploadResult><Bucket>bkt</Bucket><Key>%s</Key><ETag>%s</ETag>"
-               "</CompleteMultipartUploadResult>" % (escape(key), escape(etag)))
+        if fault == "badetag":
+            etag = '"00000000000000000000000000000000-%d"' % len(numbers)
+        xml = ("<CompleteMultipartUploadResult><Bucket>bkt</Bucket><Key>%s</Key><ETag>%s</ETag>%s"
+               "</CompleteMultipartUploadResult>" % (escape(key), escape(etag), checksum))
         self.reply(200, xml.encode(), {"Content-Type": "application/xml"})
 
     def op_delete(self, key, query, headers, body, fault, count):
@@ -269,6 +293,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        # A client that ends a transfer (a part stopped after another
+        # failed) leaves a broken pipe here: not an error of the server.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 def main():

@@ -13,7 +13,10 @@
  *   - a store that echoes a wrong ETag fails the upload (and a multipart
  *     upload is aborted);
  *   - a GET cut off half-way resumes with Range and delivers every byte
- *     once.
+ *     once;
+ *   - with checksum_sha256, every PUT and part carries
+ *     x-amz-checksum-sha256 and the store's echo is what is checked (so a
+ *     store whose ETags are not MD5s is fine), and a wrong echo fails.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -347,6 +350,40 @@ static void test_get_resumes_with_range(void **state)
 	cairn_s3_free(s3);
 }
 
+static void test_checksum_sha256(void **state)
+{
+	(void)state;
+	cairn_s3_options o = CAIRN_S3_OPTIONS_INIT;
+	o.endpoint = endpoint;
+	o.bucket = "bkt";
+	o.path_style = true;
+	o.access_key_id = "AKIDCHECK";
+	o.secret_access_key = "check-secret";
+	o.part_size = 64 * 1024;
+	o.checksum_sha256 = true;
+	cairn_s3 *s3 = NULL;
+	expect_ok(cairn_s3_create(&s3, &o));
+	/* ETags that are not MD5s: the checksum vouches for the bytes. */
+	expect_ok(cairn_s3_put_buffer(s3, "badetag/ck", "abc", 3));
+	char path[64];
+	write_file(path, 3 * 64 * 1024 + 5);
+	expect_ok(cairn_s3_put_file(NULL, s3, "badetag/ck-multi", path, NULL));
+	char text[8192];
+	stats(text, "badetag/ck-multi");
+	assert_non_null(strstr(stat(text, "methods"), "POST?uploadId"));
+	assert_string_equal(stat(text, "signature_ok"), "6");
+	stats(text, "badetag/ck");
+	assert_non_null(strstr(stat(text, "signed"), "x-amz-checksum-sha256"));
+	/* A wrong echo fails, single and multipart (then aborted). */
+	assert_int_equal(cairn_s3_put_buffer(s3, "badsum/ck", "abc", 3), CAIRN_EIO);
+	assert_non_null(strstr(cairn_error_last(), "x-amz-checksum-sha256"));
+	assert_int_equal(cairn_s3_put_file(NULL, s3, "badsum/ck-multi", path, NULL), CAIRN_EIO);
+	stats(text, "badsum/ck-multi");
+	assert_non_null(strstr(stat(text, "methods"), "DELETE?uploadId"));
+	unlink(path);
+	cairn_s3_free(s3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_retries),
 		cmocka_unit_test(test_wrong_etag),
 		cmocka_unit_test(test_get_resumes_with_range),
+		cmocka_unit_test(test_checksum_sha256),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
