@@ -114,4 +114,11 @@ int cairn_s3_list(cairn_s3 *s3, const char *prefix, const char *delimiter, cairn
 /* Deletes `key`; deleting an absent key succeeds. */
 int cairn_s3_delete(cairn_s3 *s3, const char *key);
 
+/* Aborts the multipart uploads under `prefix` that began more than
+ * older_than_seconds ago, and counts them in *out_aborted.  A failed upload
+ * aborts its own; this clears what a crash or a kill left behind (the
+ * store keeps, and bills, the parts of an upload until it is aborted). */
+int cairn_s3_abort_stale_uploads(uint64_t *out_aborted, cairn_s3 *s3, const char *prefix,
+	uint64_t older_than_seconds);
+
 #endif

@@ -134,6 +134,12 @@ int s3_xml_upload_id(char **out, const char *xml, size_t len);
 /* <CompleteMultipartUploadResult><ETag>, and its <ChecksumSHA256> into
  * *out_checksum (NULL when absent). */
 int s3_xml_complete(char **out_etag, char **out_checksum, const char *xml, size_t len);
+/* ListMultipartUploads: calls fn for each <Upload> with its key, upload id
+ * and <Initiated> time (seconds since 1970, 0 when unreadable); the next
+ * page's markers when IsTruncated, else NULL. */
+typedef int (*s3_upload_fn)(void *ctx, const char *key, const char *upload_id, int64_t initiated);
+int s3_xml_uploads(char **out_next_key, char **out_next_id, const char *xml, size_t len, s3_upload_fn fn,
+	void *ctx);
 /* ListObjectsV2: calls fn for each Contents and CommonPrefixes in document
  * order; *out_next is the NextContinuationToken when IsTruncated, else
  * NULL. */

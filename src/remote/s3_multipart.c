@@ -26,6 +26,10 @@
  *     error is what the caller sees.
  *   - CompleteMultipartUpload may answer 200 with an <Error> body; an
  *     InternalError or SlowDown there is retried like a 5xx.
+ *   - cairn_s3_abort_stale_uploads lists every page of uploads first and
+ *     aborts after, so that the listing's markers never move under it; an
+ *     upload begun less than older_than_seconds ago may be in flight in
+ *     another process, so it is left alone.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -370,5 +375,95 @@ int s3_put_multipart(char out_sha256[CAIRN_S3_SHA256_HEX], cairn_s3 *s3, const c
 	pthread_mutex_destroy(&u.mu);
 	free(upload_id);
 	free(u.parts);
+	return rc;
+}
+
+typedef struct stale {
+	int64_t before; /* uploads begun before this time are stale */
+	char **keys;
+	char **ids;
+	size_t n, cap;
+} stale;
+
+static int collect_stale(void *ctx, const char *key, const char *upload_id, int64_t initiated)
+{
+	stale *s = ctx;
+	if (initiated == 0 || initiated >= s->before)
+		return CAIRN_OK;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		char **k = realloc(s->keys, cap * sizeof(*k));
+		if (k)
+			s->keys = k;
+		char **i = k ? realloc(s->ids, cap * sizeof(*i)) : NULL;
+		if (!i)
+			return cairn_error_set(CAIRN_ENOMEM, "s3: out of memory");
+		s->ids = i;
+		s->cap = cap;
+	}
+	s->keys[s->n] = strdup(key);
+	s->ids[s->n] = strdup(upload_id);
+	if (!s->keys[s->n] || !s->ids[s->n]) {
+		free(s->keys[s->n]);
+		free(s->ids[s->n]);
+		return cairn_error_set(CAIRN_ENOMEM, "s3: out of memory");
+	}
+	s->n++;
+	return CAIRN_OK;
+}
+
+int cairn_s3_abort_stale_uploads(uint64_t *out_aborted, cairn_s3 *s3, const char *prefix,
+	uint64_t older_than_seconds)
+{
+	stale s = {.before = (int64_t)time(NULL) - (int64_t)older_than_seconds};
+	char *key_marker = NULL, *id_marker = NULL;
+	int rc = CAIRN_OK;
+	/* Listed first, aborted after: aborting while paging would move the
+	 * markers under the listing. */
+	do {
+		s3_call c = S3_CALL_INIT;
+		c.method = "GET";
+		c.op = "list multipart uploads";
+		c.resp_max = 64u << 20;
+		c.query[c.n_query++] = (cairn_sigv4_pair){"uploads", ""};
+		c.query[c.n_query++] = (cairn_sigv4_pair){"prefix", prefix ? prefix : ""};
+		if (key_marker)
+			c.query[c.n_query++] = (cairn_sigv4_pair){"key-marker", key_marker};
+		if (id_marker && id_marker[0])
+			c.query[c.n_query++] = (cairn_sigv4_pair){"upload-id-marker", id_marker};
+		rc = s3_perform(s3, &c);
+		char *next_key = NULL, *next_id = NULL;
+		if (rc == CAIRN_OK)
+			rc = s3_xml_uploads(&next_key, &next_id, c.resp, c.resp_len, collect_stale, &s);
+		s3_call_reset(&c);
+		free(key_marker);
+		free(id_marker);
+		key_marker = next_key;
+		id_marker = next_id;
+	} while (rc == CAIRN_OK && key_marker);
+	free(key_marker);
+	free(id_marker);
+	uint64_t aborted = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		if (rc == CAIRN_OK) {
+			s3_call c = S3_CALL_INIT;
+			c.method = "DELETE";
+			c.op = "abort multipart upload";
+			c.key = s.keys[i];
+			c.query[c.n_query++] = (cairn_sigv4_pair){"uploadId", s.ids[i]};
+			rc = s3_perform(s3, &c);
+			if (rc == CAIRN_ENOTFOUND)
+				rc = CAIRN_OK; /* gone meanwhile: completed or aborted by another */
+			else if (rc == CAIRN_OK)
+				aborted++;
+			s3_call_reset(&c);
+		}
+		free(s.keys[i]);
+		free(s.ids[i]);
+	}
+	free(s.keys);
+	free(s.ids);
+	if (rc == CAIRN_OK)
+		*out_aborted = aborted;
 	return rc;
 }

@@ -22,6 +22,10 @@ Faults, chosen by the first path segment of the key:
   badsum/...     PUTs echo a wrong x-amz-checksum-sha256 (when one is sent)
   drop/...       the first GET sends half the body and closes the connection
 
+POST /__make_upload/<key>?age=SECONDS (unsigned) makes a multipart upload
+begun SECONDS ago, as a crashed client would leave it; ListMultipartUploads
+answers two uploads a page.
+
 Per-key counters are at GET /__stats/<key> (unsigned), as lines
 "name=value": requests, signature_ok, signature_bad, methods (space
 separated, with the uploadId/partNumber query names), ranges (the Range
@@ -123,6 +127,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if parts.path == "/__stats" or parts.path.startswith("/__stats/"):
             key = urllib.parse.unquote(parts.path[len("/__stats/"):]) if parts.path != "/__stats" else None
             return self.stats_reply(key)
+        if parts.path.startswith("/__make_upload/"):
+            key = urllib.parse.unquote(parts.path[len("/__make_upload/"):])
+            age = float(dict(urllib.parse.parse_qsl(parts.query)).get("age", "0"))
+            with lock:
+                upload_id = "up-%d" % (len(uploads) + 1000)
+                uploads[upload_id] = {"key": key, "parts": {}, "sha256": False,
+                                      "initiated": datetime.datetime.utcnow() - datetime.timedelta(seconds=age)}
+            return self.reply(200, upload_id.encode())
         length = int(self.headers.get("Content-Length", "0") or "0")
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
@@ -192,7 +204,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if "uploads" in query:
                 upload_id = "up-%d" % (len(uploads) + 1)
                 uploads[upload_id] = {"key": key, "parts": {},
-                                      "sha256": headers.get("x-amz-checksum-algorithm") == "SHA256"}
+                                      "sha256": headers.get("x-amz-checksum-algorithm") == "SHA256",
+                                      "initiated": datetime.datetime.utcnow()}
                 xml = ("<InitiateMultipartUploadResult><Bucket>bkt</Bucket><Key>%s</Key><UploadId>%s</UploadId>"
                        "</InitiateMultipartUploadResult>" % (escape(key), upload_id))
                 return self.reply(200, xml.encode(), {"Content-Type": "application/xml"})
@@ -242,6 +255,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def op_get(self, key, query, headers, body, fault, count):
         if key == "" and query.get("list-type") == "2":
             return self.list_objects(query)
+        if key == "" and "uploads" in query:
+            return self.list_uploads(query)
         with lock:
             data = objects.get(key)
         if data is None:
@@ -269,6 +284,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(206, rest, {"ETag": etag,
                                           "Content-Range": "bytes %d-%d/%d" % (start, len(data) - 1, len(data))})
         self.reply(200, data, {"ETag": etag})
+
+    def list_uploads(self, query):
+        prefix = query.get("prefix", "")
+        after = (query.get("key-marker", ""), query.get("upload-id-marker", ""))
+        with lock:
+            found = sorted((u["key"], i, u["initiated"]) for i, u in uploads.items()
+                           if u["key"].startswith(prefix) and (u["key"], i) > after)
+        page, truncated = found[:2], len(found) > 2
+        xml = ["<ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>bkt</Bucket>"]
+        xml.append("<IsTruncated>%s</IsTruncated>" % str(truncated).lower())
+        if truncated:
+            xml.append("<NextKeyMarker>%s</NextKeyMarker><NextUploadIdMarker>%s</NextUploadIdMarker>"
+                       % (escape(page[-1][0]), page[-1][1]))
+        for key, upload_id, when in page:
+            xml.append("<Upload><Key>%s</Key><UploadId>%s</UploadId><Initiated>%s</Initiated></Upload>"
+                       % (escape(key), upload_id, when.strftime("%Y-%m-%dT%H:%M:%S.000Z")))
+        xml.append("</ListMultipartUploadsResult>")
+        self.reply(200, "".join(xml).encode(), {"Content-Type": "application/xml"})
 
     def list_objects(self, query):
         prefix = query.get("prefix", "")

@@ -16,7 +16,10 @@
  *     once;
  *   - with checksum_sha256, every PUT and part carries
  *     x-amz-checksum-sha256 and the store's echo is what is checked (so a
- *     store whose ETags are not MD5s is fine), and a wrong echo fails.
+ *     store whose ETags are not MD5s is fine), and a wrong echo fails;
+ *   - cairn_s3_abort_stale_uploads aborts, across pages of
+ *     ListMultipartUploads, exactly the uploads under its prefix older
+ *     than its limit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -384,6 +387,53 @@ static void test_checksum_sha256(void **state)
 	cairn_s3_free(s3);
 }
 
+static void make_upload(const char *key, int age)
+{
+	char url[1024], text[8192] = "";
+	char *enc = curl_easy_escape(NULL, key, 0);
+	snprintf(url, sizeof(url), "%s/__make_upload/%s?age=%d", endpoint, enc, age);
+	curl_free(enc);
+	CURL *e = curl_easy_init();
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect_text);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, text);
+	assert_int_equal(curl_easy_perform(e), CURLE_OK);
+	curl_easy_cleanup(e);
+}
+
+static void test_abort_stale_uploads(void **state)
+{
+	(void)state;
+	/* Five uploads left two days ago (three pages of two), two under
+	 * another prefix, one begun a minute ago. */
+	for (int i = 0; i < 5; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "stale/obj-%d", i);
+		make_upload(key, 2 * 86400);
+	}
+	make_upload("elsewhere/a", 2 * 86400);
+	make_upload("elsewhere/b", 2 * 86400);
+	make_upload("stale/recent", 60);
+	cairn_s3 *s3 = client();
+	uint64_t aborted = 99;
+	expect_ok(cairn_s3_abort_stale_uploads(&aborted, s3, "stale/", 86400));
+	assert_int_equal(aborted, 5);
+	for (int i = 0; i < 5; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "stale/obj-%d", i);
+		assert_int_equal(stat_int(key, "requests"), 1); /* its abort */
+	}
+	assert_int_equal(stat_int("stale/recent", "requests"), 0);
+	assert_int_equal(stat_int("elsewhere/a", "requests"), 0);
+	/* Nothing left to abort; the recent one goes when old enough. */
+	expect_ok(cairn_s3_abort_stale_uploads(&aborted, s3, "stale/", 86400));
+	assert_int_equal(aborted, 0);
+	expect_ok(cairn_s3_abort_stale_uploads(&aborted, s3, "stale/", 30));
+	assert_int_equal(aborted, 1);
+	cairn_s3_free(s3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_etag),
 		cmocka_unit_test(test_get_resumes_with_range),
 		cmocka_unit_test(test_checksum_sha256),
+		cmocka_unit_test(test_abort_stale_uploads),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
