@@ -269,6 +269,7 @@ typedef struct xfer {
 	uint64_t skip;       /* bytes of this answer to drop (a 200 to a resumed GET) */
 	uint64_t range_start;/* Content-Range start of a 206, or UINT64_MAX */
 	bool bad_range;      /* a 206 that starts elsewhere than resume_from */
+	uint64_t range_total;/* the size in a 416's "bytes * /N", or UINT64_MAX */
 	bool cancelled;
 	int sink_rc;
 	bool resp_overflow;
@@ -299,7 +300,10 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 		return CURL_READFUNC_ABORT;
 	}
 	if (c->fd >= 0) {
-		ssize_t r = pread(c->fd, buf, want, (off_t)(c->offset + x->sent));
+		ssize_t r;
+		do
+			r = pread(c->fd, buf, want, (off_t)(c->offset + x->sent));
+		while (r < 0 && errno == EINTR);
 		if (r <= 0) {
 			x->sink_rc = cairn_error_set_errno(CAIRN_EIO, r < 0 ? errno : EIO,
 				"reading the file to upload at offset %llu", (unsigned long long)(c->offset + x->sent));
@@ -391,7 +395,7 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *ud)
 		c->status = sp ? strtol(sp + 1, NULL, 10) : 0;
 		c->etag[0] = c->checksum_sha256[0] = '\0';
 		c->has_length = false;
-		x->range_start = UINT64_MAX;
+		x->range_start = x->range_total = UINT64_MAX;
 		return n;
 	}
 	const char *colon = memchr(data, ':', n);
@@ -415,6 +419,8 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *ud)
 		unsigned long long start;
 		if (sscanf(tmp, "bytes %llu-", &start) == 1)
 			x->range_start = start;
+		else if (sscanf(tmp, "bytes */%llu", &start) == 1)
+			x->range_total = start;
 	}
 	return n;
 }
@@ -539,7 +545,7 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 	x->bad_range = false;
 	x->sink_rc = 0;
 	x->resp_overflow = false;
-	x->range_start = UINT64_MAX;
+	x->range_start = x->range_total = UINT64_MAX;
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h.list);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -600,6 +606,11 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 		*rc = CAIRN_OK;
 		return ATTEMPT_DONE;
 	}
+	if (cc == CURLE_OK && c->status == 416 && x->resume_from > 0 && x->range_total == x->resume_from) {
+		/* The connection broke after the last byte: nothing is missing. */
+		*rc = CAIRN_OK;
+		return ATTEMPT_DONE;
+	}
 	if (cc != CURLE_OK && c->status == 0) {
 		*rc = cairn_error_set(CAIRN_EIO, "s3 %s %s: %s", c->op, key, curl_err);
 		return ATTEMPT_RETRY;
@@ -639,7 +650,7 @@ int s3_perform(cairn_s3 *s3, s3_call *c)
 		url = NULL;
 		rc = cairn_error_set(CAIRN_ENOMEM, "s3 %s %s: out of memory", c->op, key);
 	}
-	xfer x = {.s3 = s3, .c = c, .range_start = UINT64_MAX};
+	xfer x = {.s3 = s3, .c = c, .range_start = UINT64_MAX, .range_total = UINT64_MAX};
 	c->etag[0] = '\0';
 	for (int i = 1; rc == CAIRN_OK && i <= s3->max_attempts; i++) {
 		if (stopped(s3, c)) {

@@ -21,6 +21,7 @@ Faults, chosen by the first path segment of the key:
   badetag/...    PUTs (objects and parts) answer with a wrong ETag
   badsum/...     PUTs echo a wrong x-amz-checksum-sha256 (when one is sent)
   drop/...       the first GET sends half the body and closes the connection
+  dropend/...    the first GET promises one byte more than it sends, then closes
 
 POST /__make_upload/<key>?age=SECONDS (unsigned) makes a multipart upload
 begun SECONDS ago, as a crashed client would leave it; ListMultipartUploads
@@ -269,6 +270,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             start = int(headers["range"][6:].split("-")[0])
         with lock:
             first_get = stats[key]["methods"].count("GET") == 1
+        if fault == "dropend" and first_get:
+            self.send_response(200)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(data) + 1))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if start >= len(data) > 0:
+            self.send_response(416)
+            self.send_header("Content-Range", "bytes */%d" % len(data))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if fault == "drop" and first_get:
             # Promise the whole body, send half, and hang up.
             self.send_response(200)
