@@ -100,6 +100,17 @@ void cairn_progress_add(cairn_progress *p, uint64_t done)
 		show(p, now);
 }
 
+void cairn_progress_set(cairn_progress *p, uint64_t done, uint64_t total)
+{
+	if (p == NULL)
+		return;
+	p->total = total > done ? total : done;
+	p->done = done;
+	double now = cairn_clock_now();
+	if (now - p->last_shown >= (p->terminal ? TERMINAL_INTERVAL : LOG_INTERVAL))
+		show(p, now);
+}
+
 void cairn_progress_end(cairn_progress *p)
 {
 	if (p == NULL || !p->terminal)
