@@ -169,7 +169,7 @@ int cairn_backup_unpack(cairn_backup_unpacked *out, const char *archive, const c
 	}
 	int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = CAIRN_OK;
-	char top[64] = "";
+	char top[CAIRN_BACKUP_ID_MAX + 1] = "";
 	if (cwd < 0 || chdir(out->staging) != 0) {
 		rc = cairn_error_set_errno(CAIRN_EIO, errno, "cannot enter %s", out->staging);
 	} else {

@@ -13,7 +13,7 @@
  *
  * Where the node is.  --node URL; otherwise the service address of the
  * node's configuration (--config-file, the node's own YAML, read with the
- * node's loader: serviceInterface and servicePort, a wildcard interface
+ * node's loader: serviceApi.interface and serviceApi.port, a wildcard interface
  * reached on loopback); otherwise the embedded default,
  * http://127.0.0.1:1848.  The database name in the paths is --database,
  * else the configuration's managementApi.databaseName, else the node's
@@ -215,7 +215,7 @@ static int from_config(char *url, size_t url_size, char *database, size_t db_siz
 		cairn_backup_client_fail("configuration error: %s", cairn_error_last());
 		status = CAIRN_EXIT_USAGE;
 	} else if (cfg.service_port == 0) {
-		cairn_backup_client_fail("%s sets servicePort 0 (a port picked at start): give --node URL", path);
+		cairn_backup_client_fail("%s sets serviceApi.port 0 (a port picked at start): give --node URL", path);
 		status = CAIRN_EXIT_USAGE;
 	} else {
 		const char *host = cfg.service_interface;
@@ -571,7 +571,7 @@ static int run_start(cairn_backup_client *c, const client_args *a)
 	cairn_node_response_clear(&r);
 	if (d == NULL)
 		return CAIRN_EXIT_FAILURE;
-	char id[64];
+	char id[CAIRN_BACKUP_ID_MAX + 1];
 	snprintf(id, sizeof(id), "%s", str_of(d, "id") ? str_of(d, "id") : "");
 	if (!cairn_backup_id_is_valid(id)) {
 		json_object_put(d);
