@@ -292,6 +292,7 @@ int cairn_cmd_backup(int argc, char **argv)
 	if (cairn_backup_client_handles(argc, argv)) {
 		for (int i = 2; i < argc; i++)
 			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+				fputs(usage, stdout);
 				fputs(cairn_backup_client_usage, stdout);
 				return CAIRN_EXIT_OK;
 			}
