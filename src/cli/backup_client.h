@@ -47,6 +47,17 @@ void cairn_backup_client_fail(const char *fmt, ...) __attribute__((format(printf
 /* "1.2 GB" */
 void cairn_backup_client_bytes(char *out, size_t size, double bytes);
 
+/* The node's URL ("http://HOST:PORT") from the configuration file `path`
+ * (NULL: the embedded defaults), and its managementApi.databaseName into
+ * `database` when the file sets one (left alone otherwise).  The exit
+ * status; the message printed (backup_client_connect.c). */
+int cairn_backup_client_locate(char *url, size_t url_size, char *database, size_t db_size, const char *path);
+
+/* The API token: the first token line of `token_file` (which must be
+ * private to its owner), else $CAIRN_TOKEN.  The exit status (3 when there
+ * is none usable); the message printed. */
+int cairn_backup_client_token(char *out, size_t size, const char *token_file);
+
 /* `cairn backup download ID [-o FILE]` (backup_download.c). */
 int cairn_backup_client_download(cairn_backup_client *c, const char *id, const char *output);
 

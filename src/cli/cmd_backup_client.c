@@ -38,13 +38,10 @@
 #include "backup/backup.h"
 #include "cli/backup_client.h"
 #include "cli/commands.h"
-#include "config/config.h"
 #include "util/error.h"
-#include "util/fs.h"
 #include "util/log.h"
 #include "util/progress.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -200,87 +197,7 @@ static int parse(client_args *a, int argc, char **argv)
 	return CAIRN_EXIT_OK;
 }
 
-/* ---- the node's address, name and token ---- */
-
-/* Reads the node's configuration file for its address and name. */
-static int from_config(char *url, size_t url_size, char *database, size_t db_size, const char *path)
-{
-	cairn_config cfg;
-	int status = CAIRN_EXIT_OK;
-	if (cairn_config_init(&cfg) != CAIRN_OK) {
-		cairn_backup_client_fail("%s", cairn_error_last());
-		return CAIRN_EXIT_FAILURE;
-	}
-	if (path != NULL && cairn_config_load_file(&cfg, path) != CAIRN_OK) {
-		cairn_backup_client_fail("configuration error: %s", cairn_error_last());
-		status = CAIRN_EXIT_USAGE;
-	} else if (cfg.service_port == 0) {
-		cairn_backup_client_fail("%s sets serviceApi.port 0 (a port picked at start): give --node URL", path);
-		status = CAIRN_EXIT_USAGE;
-	} else {
-		const char *host = cfg.service_interface;
-		if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0')
-			host = "127.0.0.1";
-		else if (strcmp(host, "::") == 0)
-			host = "::1";
-		bool v6 = strchr(host, ':') != NULL;
-		snprintf(url, url_size, "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", cfg.service_port);
-		if (path != NULL && cfg.management_database_name != NULL)
-			snprintf(database, db_size, "%s", cfg.management_database_name);
-	}
-	cairn_config_free(&cfg);
-	return status;
-}
-
-/* The first token line of `path` (blank and '#' lines skipped, spaces trimmed). */
-static int read_token_file(char *out, size_t size, const char *path)
-{
-	int rc = cairn_fs_check_private_file(path);
-	char *text = NULL;
-	size_t len = 0;
-	if (rc == CAIRN_OK)
-		rc = cairn_fs_read_file(&text, &len, path);
-	if (rc != CAIRN_OK) {
-		cairn_backup_client_fail("token file: %s", cairn_error_last());
-		return CAIRN_EXIT_UNREACHABLE;
-	}
-	out[0] = '\0';
-	for (char *line = text; line != NULL && out[0] == '\0';) {
-		char *nl = strchr(line, '\n');
-		char *end = nl != NULL ? nl : line + strlen(line);
-		while (line < end && isspace((unsigned char)*line))
-			line++;
-		while (end > line && isspace((unsigned char)end[-1]))
-			end--;
-		if (end > line && *line != '#' && (size_t)(end - line) < size)
-			snprintf(out, size, "%.*s", (int)(end - line), line);
-		line = nl != NULL ? nl + 1 : NULL;
-	}
-	memset(text, 0, len);
-	free(text);
-	if (out[0] == '\0') {
-		cairn_backup_client_fail("token file %s holds no token", path);
-		return CAIRN_EXIT_UNREACHABLE;
-	}
-	return CAIRN_EXIT_OK;
-}
-
-static int find_token(char *out, size_t size, const client_args *a)
-{
-	if (a->token_file != NULL)
-		return read_token_file(out, size, a->token_file);
-	const char *env = getenv("CAIRN_TOKEN");
-	if (env == NULL || env[0] == '\0') {
-		cairn_backup_client_fail("no API token: give --token-file FILE or set CAIRN_TOKEN");
-		return CAIRN_EXIT_UNREACHABLE;
-	}
-	if (strlen(env) >= size) {
-		cairn_backup_client_fail("CAIRN_TOKEN is longer than %zu bytes", size - 1);
-		return CAIRN_EXIT_UNREACHABLE;
-	}
-	snprintf(out, size, "%s", env);
-	return CAIRN_EXIT_OK;
-}
+/* ---- the node ---- */
 
 int cairn_backup_client_call(cairn_node_response *out, cairn_backup_client *c, const char *method,
 	const char *target, const char *content_type, const char *body, long expected)
@@ -354,7 +271,7 @@ static int connect_client(cairn_backup_client *c, const client_args *a)
 	if (a->node != NULL)
 		snprintf(url, sizeof(url), "%s", a->node);
 	else {
-		int status = from_config(url, sizeof(url), c->database, sizeof(c->database), a->config_file);
+		int status = cairn_backup_client_locate(url, sizeof(url), c->database, sizeof(c->database), a->config_file);
 		if (status != CAIRN_EXIT_OK)
 			return status;
 	}
@@ -362,7 +279,7 @@ static int connect_client(cairn_backup_client *c, const client_args *a)
 		snprintf(c->database, sizeof(c->database), "%s", a->database);
 	if (strpbrk(c->database, "/?#% ") != NULL)
 		return usage_error("'%s' is not a database name", c->database);
-	int status = find_token(token, sizeof(token), a);
+	int status = cairn_backup_client_token(token, sizeof(token), a->token_file);
 	if (status != CAIRN_EXIT_OK)
 		return status;
 	int rc = cairn_node_client_create(&c->http, url, token);
