@@ -11,13 +11,16 @@
  * track the backup's files against the detail's size: the percent, rate
  * and time left are of backup bytes, whatever the compression ratio.  The
  * decompression also checks that the last zstd frame ended, so a stream
- * cut off at a frame boundary is caught even though the HTTP framing looked
+ * cut off inside a frame is caught even if the HTTP framing looked
  * complete.
  *
  * Never a partial file under the final name: the archive is written to
- * FILE.part-XXXXXX beside FILE, fsynced, and renamed over FILE only when
- * the stream has ended complete (then the directory is fsynced); on any
- * failure the temporary file is removed.  An existing FILE is refused.
+ * FILE.part-XXXXXX beside FILE, fsynced, and renamed to FILE only when
+ * the stream has ended complete (never over a FILE that appeared
+ * meanwhile; then the directory is fsynced); on any failure the
+ * temporary file is removed, also when the download is
+ * interrupted by SIGINT, SIGTERM or SIGHUP (a handler unlinks it, then
+ * the signal takes its default course).  An existing FILE is refused.
  * `-o -` streams to standard output instead (no rename possible: the exit
  * status says whether it is complete).
  */
@@ -28,9 +31,11 @@
 #include "util/progress.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +146,31 @@ static int stream(sink *s, cairn_backup_client *c, const char *link, const char 
 	return http_status == 401 || http_status == 403 ? CAIRN_EXIT_UNREACHABLE : CAIRN_EXIT_FAILURE;
 }
 
+/* The temporary file of the download in progress, for the signal handler. */
+static char pending[PATH_MAX];
+static volatile sig_atomic_t pending_set;
+
+static void remove_pending(int sig)
+{
+	if (pending_set)
+		unlink(pending);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void guard_pending(const char *temp)
+{
+	static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+	if (temp != NULL) {
+		snprintf(pending, sizeof(pending), "%s", temp);
+		pending_set = 1;
+	} else {
+		pending_set = 0;
+	}
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		signal(signals[i], temp != NULL ? remove_pending : SIG_DFL);
+}
+
 /* Opens the temporary file beside `output`. */
 static int open_temporary(int *out_fd, char *temp, size_t size, const char *output)
 {
@@ -158,22 +188,28 @@ static int open_temporary(int *out_fd, char *temp, size_t size, const char *outp
 		cairn_backup_client_fail("cannot create %s: %s", temp, strerror(errno));
 		return CAIRN_EXIT_FAILURE;
 	}
+	guard_pending(temp);
 	fchmod(*out_fd, 0600);
 	return CAIRN_EXIT_OK;
 }
 
-/* Makes the finished temporary file `output`: fsync, rename, fsync of the directory. */
+/* Gives the finished temporary file the name `output`: fsync, then a
+ * rename that never replaces a file created meanwhile (RENAME_NOREPLACE;
+ * a hard link and an unlink where the file system lacks it), then an
+ * fsync of the directory. */
 static int finish_file(int fd, const char *temp, const char *output)
 {
 	if (fsync(fd) != 0) {
 		cairn_backup_client_fail("cannot write %s: %s", temp, strerror(errno));
 		return CAIRN_EXIT_FAILURE;
 	}
-	if (link(temp, output) != 0) { /* unlike rename, never replaces a file created meanwhile */
+	int rc = renameat2(AT_FDCWD, temp, AT_FDCWD, output, RENAME_NOREPLACE);
+	if (rc != 0 && (errno == EINVAL || errno == ENOSYS) && (rc = link(temp, output)) == 0)
+		unlink(temp);
+	if (rc != 0) {
 		cairn_backup_client_fail("cannot create %s: %s", output, strerror(errno));
 		return CAIRN_EXIT_FAILURE;
 	}
-	unlink(temp);
 	if (cairn_fs_fsync_parent(output) != CAIRN_OK) {
 		cairn_backup_client_fail("%s", cairn_error_last());
 		return CAIRN_EXIT_FAILURE;
@@ -218,6 +254,7 @@ int cairn_backup_client_download(cairn_backup_client *c, const char *id, const c
 			status = finish_file(s.fd, temp, output);
 		close(s.fd);
 		unlink(temp);
+		guard_pending(NULL);
 	}
 	if (status == CAIRN_EXIT_OK) {
 		char packed[32], archived[32];
