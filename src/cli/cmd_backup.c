@@ -1,6 +1,8 @@
 /*
  * cmd_backup.c: `cairn backup verify|restore|list|delete`: the operator's
- * side of backups, run without (and beside) the node.
+ * side of backups, run without (and beside) the node.  The commands that
+ * drive a running node (start, status, stop, events, download, and list
+ * and delete without --backup-directory) are cmd_backup_client.c's.
  *
  * Output: results and problems on standard output, one per line, so they
  * can be piped and grepped; progress and log lines on standard error.
@@ -9,7 +11,9 @@
  */
 #include "backup/catalog.h"
 #include "backup/restore.h"
+#include "backup/unpack.h"
 #include "backup/verify.h"
+#include "cli/backup_client.h"
 #include "cli/commands.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -26,7 +30,8 @@ static const char usage[] =
 	"       cairn backup list --backup-directory DIR [--json]\n"
 	"       cairn backup delete --backup-directory DIR ID\n"
 	"\n"
-	"PATH is one backup: <backup-directory>/<id>.\n"
+	"PATH is one backup: <backup-directory>/<id>; restore also takes a downloaded\n"
+	"archive FILE.tar.zst (cairn backup download), unpacked beside DIR first.\n"
 	"\n"
 	"  verify   check the manifest's files (presence, size, SHA-256), that nothing\n"
 	"           unlisted is present, the RocksDB checkpoint and its cut, every header\n"
@@ -40,7 +45,8 @@ static const char usage[] =
 	"  delete   remove one finished backup (never the running one).\n"
 	"\n"
 	"Common option: --log-level LEVEL (debug, info, warn, error; default info).\n"
-	"Exit status: 0 success, 1 problems found or failure, 2 usage error.\n";
+	"Exit status: 0 success, 1 problems found or failure, 2 usage error.\n"
+	"\n";
 
 typedef struct args {
 	const char *positional[2];
@@ -162,6 +168,15 @@ static int run_verify(const args *a)
 
 static int run_restore(const args *a)
 {
+	cairn_backup_unpacked unpacked = {0};
+	const char *source = a->positional[0];
+	if (cairn_backup_unpack_is_archive(source)) {
+		if (cairn_backup_unpack(&unpacked, source, a->database_directory) != CAIRN_OK) {
+			fprintf(stderr, "cairn backup restore: %s\n", cairn_error_last());
+			return CAIRN_EXIT_FAILURE;
+		}
+		source = unpacked.backup;
+	}
 	cairn_progress *progress = cairn_progress_create(cairn_progress_stderr_is_terminal());
 	cairn_backup_restore_options opts = CAIRN_BACKUP_RESTORE_OPTIONS_INIT;
 	opts.force = a->force;
@@ -169,8 +184,10 @@ static int run_restore(const args *a)
 	opts.progress = progress;
 	opts.on_problem = print_problem;
 	cairn_backup_restore_report report;
-	int rc = cairn_backup_restore(&report, a->positional[0], a->database_directory, &opts);
+	int rc = cairn_backup_restore(&report, source, a->database_directory, &opts);
 	cairn_progress_free(progress);
+	if (cairn_backup_unpack_remove(&unpacked) != CAIRN_OK)
+		fprintf(stderr, "cairn backup restore: %s\n", cairn_error_last());
 	if (report.verified)
 		print_summary(a->positional[0], &report.verify, false);
 	if (rc != CAIRN_OK) {
@@ -269,7 +286,17 @@ int cairn_cmd_backup(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
+		fputs(cairn_backup_client_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? CAIRN_EXIT_USAGE : CAIRN_EXIT_OK;
+	}
+	if (cairn_backup_client_handles(argc, argv)) {
+		for (int i = 2; i < argc; i++)
+			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+				fputs(usage, stdout);
+				fputs(cairn_backup_client_usage, stdout);
+				return CAIRN_EXIT_OK;
+			}
+		return cairn_cmd_backup_client(argc, argv);
 	}
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
 		if (strcmp(argv[1], subcommands[i].name) != 0)
@@ -278,6 +305,7 @@ int cairn_cmd_backup(int argc, char **argv)
 		int status = parse(&a, argc, argv, 2);
 		if (status == CAIRN_EXIT_OK && a.help) {
 			fputs(usage, stdout);
+			fputs(cairn_backup_client_usage, stdout);
 			return CAIRN_EXIT_OK;
 		}
 		if (status == CAIRN_EXIT_OK)

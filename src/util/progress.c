@@ -1,7 +1,9 @@
 /*
  * progress.c: the progress display of progress.h.
  *
- * The rate is the phase's average so far (done / elapsed), and the time
+ * The rate is the phase's average so far (done / elapsed; for counters
+ * read from elsewhere, what was done before the first reading does not
+ * count), and the time
  * left is what remains at that rate: both steady for the sequential reads
  * and copies this serves, without a smoothing window to tune.
  */
@@ -22,6 +24,8 @@ struct cairn_progress {
 	char what[64];
 	cairn_progress_unit unit;
 	uint64_t total, done;
+	uint64_t base;  /* done when the phase's first set() came: the rate counts from there */
+	bool based;
 	double started, last_shown;
 };
 
@@ -62,7 +66,7 @@ static void amount(char *buf, size_t size, double value, cairn_progress_unit uni
 static void show(cairn_progress *p, double now)
 {
 	double elapsed = now - p->started;
-	double rate = elapsed > 0 ? (double)p->done / elapsed : 0;
+	double rate = elapsed > 0 && p->done > p->base ? (double)(p->done - p->base) / elapsed : 0;
 	double percent = p->total ? 100.0 * (double)p->done / (double)p->total : 100.0;
 	char done[32], total[32], per_second[32], left[32] = "?";
 	amount(done, sizeof(done), (double)p->done, p->unit);
@@ -87,6 +91,8 @@ void cairn_progress_begin(cairn_progress *p, const char *what, uint64_t total, c
 	p->unit = unit;
 	p->total = total;
 	p->done = 0;
+	p->base = 0;
+	p->based = false;
 	p->started = p->last_shown = cairn_clock_now();
 }
 
@@ -95,6 +101,21 @@ void cairn_progress_add(cairn_progress *p, uint64_t done)
 	if (p == NULL)
 		return;
 	p->done += done;
+	double now = cairn_clock_now();
+	if (now - p->last_shown >= (p->terminal ? TERMINAL_INTERVAL : LOG_INTERVAL))
+		show(p, now);
+}
+
+void cairn_progress_set(cairn_progress *p, uint64_t done, uint64_t total)
+{
+	if (p == NULL)
+		return;
+	if (!p->based) {
+		p->base = done;
+		p->based = true;
+	}
+	p->total = total > done ? total : done;
+	p->done = done;
 	double now = cairn_clock_now();
 	if (now - p->last_shown >= (p->terminal ? TERMINAL_INTERVAL : LOG_INTERVAL))
 		show(p, now);

@@ -1,6 +1,6 @@
 /*
- * progress.h: progress of a long operation (verify, restore) for an
- * operator watching it.
+ * progress.h: progress of a long operation (verify, restore, a node's
+ * backup job, a download) for an operator watching it.
  *
  * On a terminal (isatty(stderr)) one line is redrawn in place at most ten
  * times a second: percent, amount done of the total, rate and time left.
@@ -37,6 +37,11 @@ void cairn_progress_begin(cairn_progress *p, const char *what, uint64_t total, c
 
 /* Adds `done` units to the current phase. */
 void cairn_progress_add(cairn_progress *p, uint64_t done);
+
+/* Sets the phase's amount done and its total, for an operation whose
+ * counters are read from elsewhere (a job's detail polled from a node) and
+ * whose total may grow while it runs; a total below `done` is raised to it. */
+void cairn_progress_set(cairn_progress *p, uint64_t done, uint64_t total);
 
 /* Ends the phase: the terminal line is completed and a newline written. */
 void cairn_progress_end(cairn_progress *p);
