@@ -257,6 +257,10 @@ static int download(fetch_run *run)
 	static const char *const dirs[] = {"0", "0/rocksDb", "0/sqlite"};
 	char path[PATH_MAX];
 	int rc = cairn_fs_mkdir_p(run->dir);
+	/* no longer a finished backup until this download is */
+	if (rc == CAIRN_OK && (rc = cairn_backup__job_path(path, sizeof(path), run->dir, "status")) == CAIRN_OK &&
+	    unlink(path) != 0 && errno != ENOENT)
+		rc = cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove '%s'", path);
 	for (size_t i = 0; rc == CAIRN_OK && i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if ((rc = cairn_backup__job_path(path, sizeof(path), run->dir, dirs[i])) == CAIRN_OK)
 			rc = cairn_fs_mkdir_p(path);
