@@ -14,7 +14,7 @@ packages="
   build-essential cmake pkg-config clang libclang-rt-14-dev
   librocksdb-dev libsqlite3-dev sqlite3 libmicrohttpd-dev libjson-c-dev
   libyaml-dev libssl-dev openssl libcmocka-dev libarchive-dev zstd
-  libcurl4-openssl-dev libsystemd-dev
+  libcurl4-openssl-dev libxml2-dev libsystemd-dev
   python3 python3-botocore awscli curl procps util-linux
   libfiu-dev fiu-utils prometheus help2man dpkg-dev file
   wrk nginx-light

@@ -44,9 +44,11 @@ typedef struct cairn_s3_options {
 	uint64_t rate_limit_bps; /* bytes per second over all transfers of this client; 0: none */
 	int max_attempts;      /* tries per request; 0: 5 */
 	const atomic_bool *cancel; /* NULL: never cancelled */
+	int list_page_size;    /* keys per ListObjectsV2 page (max-keys); 0: 1000 */
+	unsigned retry_base_ms; /* first backoff before a retry, doubling each try; 0: 200 */
 } cairn_s3_options;
 
-#define CAIRN_S3_OPTIONS_INIT {NULL, NULL, NULL, false, NULL, NULL, NULL, 0, 0, 0, 0, NULL}
+#define CAIRN_S3_OPTIONS_INIT {NULL, NULL, NULL, false, NULL, NULL, NULL, 0, 0, 0, 0, NULL, 0, 0}
 
 typedef struct cairn_s3 cairn_s3;
 
