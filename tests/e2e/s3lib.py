@@ -120,9 +120,9 @@ class S3Server:
                    AWS_EC2_METADATA_DISABLED="true")
         return env
 
-    def write_config(self, directory, backup_directory, prefix="node", extra=""):
+    def write_config(self, directory, backup_directory, prefix="node", extra="", name="cairn-remote.yaml"):
         """A node configuration file naming this server as its remote."""
-        path = os.path.join(directory, "cairn-remote.yaml")
+        path = os.path.join(directory, name)
         with open(path, "w") as f:
             f.write("backup:\n  directory: %s\n  remote:\n    url: %s\n    endpoint: %s\n    region: us-east-1\n"
                     % (backup_directory, self.url(prefix), self.endpoint))
@@ -150,6 +150,12 @@ class S3Server:
 
     def get(self, key, path):
         self.aws(["s3", "cp", "s3://%s/%s" % (self.bucket, key), path, "--quiet"])
+
+    def stored_count(self, prefix):
+        """How many whole objects s3rver holds under `prefix`, from its data directory (no
+        request): it writes an object's metadata once its bytes are stored."""
+        top = os.path.join(self.data, self.bucket, prefix)
+        return sum(1 for _, _, files in os.walk(top) for n in files if n.endswith("._S3rver_metadata.json"))
 
     def object_path(self, key):
         """Where s3rver keeps an object's bytes (to damage it behind the client's back)."""
