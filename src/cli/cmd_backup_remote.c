@@ -172,9 +172,9 @@ static int run_upload(const remote_args *a, cairn_backup_remote *remote, const c
 	cairn_backup_upload_report r;
 	if (cairn_backup_upload(&r, remote, cfg->backup_directory, a->positional, &opts) != CAIRN_OK)
 		return failed(a->command);
-	printf("uploaded %s to %s/%s: %" PRIu64 " objects, %.1f MB sent; %" PRIu64 " objects, %.1f MB already stored; "
-		"%.1f MB hashed; %.2f s (%.1f MB/s)%s\n", a->positional, remote->url, a->positional, r.objects_sent,
-		(double)r.bytes_sent / 1e6, r.objects_reused, (double)r.bytes_reused / 1e6, (double)r.bytes_hashed / 1e6,
+	printf("uploaded %s to %s/%s: %" PRIu64 " objects, %.1f MB sent (%" PRIu64 " bytes); %" PRIu64 " objects, "
+		"%.1f MB already stored; %.1f MB hashed; %.2f s (%.1f MB/s)%s\n", a->positional, remote->url, a->positional,
+		r.objects_sent, (double)r.bytes_sent / 1e6, r.bytes_sent, r.objects_reused, (double)r.bytes_reused / 1e6, (double)r.bytes_hashed / 1e6,
 		r.seconds, r.seconds > 0 ? (double)r.bytes_sent / 1e6 / r.seconds : 0.0,
 		r.already_complete ? " (it was complete there already)" : "");
 	return CAIRN_EXIT_OK;

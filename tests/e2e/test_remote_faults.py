@@ -109,7 +109,7 @@ class RemoteFaultTest(cairnlib.TestCase):
             # by hand, while the node runs: only what is missing is sent
             r = self.cli("upload", backup_id)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            self.assertRegex(r.stdout, r"MB sent; [1-9]\d* objects, [0-9.]+ MB already stored")
+            self.assertRegex(r.stdout, r"MB sent \(\d+ bytes\); [1-9]\d* objects, [0-9.]+ MB already stored")
             self.assertEqual(node.stop(), 0)
         r = cairnlib.backup_cli(["verify", self.s3.url("stopped/" + backup_id), "--config-file", self.config])
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
