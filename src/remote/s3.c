@@ -164,6 +164,7 @@ int cairn_s3_create(cairn_s3 **out, const cairn_s3_options *o)
 	s3->list_page_size = o->list_page_size ? o->list_page_size : 1000;
 	s3->retry_base_seconds = (o->retry_base_ms ? o->retry_base_ms : 200) / 1000.0;
 	s3->rate_limit_bps = o->rate_limit_bps;
+	s3->checksum_sha256 = o->checksum_sha256;
 	s3->cancel = o->cancel;
 	pthread_mutex_init(&s3->rate_mu, NULL);
 	int rc = oom ? cairn_error_set(CAIRN_ENOMEM, "s3: out of memory") : endpoint_setup(s3, o);
@@ -263,8 +264,12 @@ typedef struct xfer {
 	uint64_t sent;       /* request body bytes given to libcurl in this attempt */
 	uint64_t reported;   /* bytes reported to on_progress over all attempts */
 	uint64_t delivered;  /* 2xx body bytes given to the sink over all attempts */
+	uint64_t resume_from;/* bytes already delivered when this attempt began */
+	bool body_started;   /* this attempt's 2xx body has begun */
 	uint64_t skip;       /* bytes of this answer to drop (a 200 to a resumed GET) */
 	uint64_t range_start;/* Content-Range start of a 206, or UINT64_MAX */
+	bool bad_range;      /* a 206 that starts elsewhere than resume_from */
+	uint64_t range_total;/* the size in a 416's "bytes * /N", or UINT64_MAX */
 	bool cancelled;
 	int sink_rc;
 	bool resp_overflow;
@@ -295,7 +300,10 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 		return CURL_READFUNC_ABORT;
 	}
 	if (c->fd >= 0) {
-		ssize_t r = pread(c->fd, buf, want, (off_t)(c->offset + x->sent));
+		ssize_t r;
+		do
+			r = pread(c->fd, buf, want, (off_t)(c->offset + x->sent));
+		while (r < 0 && errno == EINTR);
 		if (r <= 0) {
 			x->sink_rc = cairn_error_set_errno(CAIRN_EIO, r < 0 ? errno : EIO,
 				"reading the file to upload at offset %llu", (unsigned long long)(c->offset + x->sent));
@@ -316,6 +324,17 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 	s3_call *c = x->c;
 	size_t n = size * nmemb;
 	if (c->sink && c->status >= 200 && c->status < 300) {
+		if (!x->body_started) {
+			/* A resumed GET: a 206 must start where the last one broke
+			 * off; a store that ignored Range sends it all again. */
+			x->body_started = true;
+			if (x->resume_from > 0 && c->status == 206 && x->range_start != x->resume_from) {
+				x->bad_range = true;
+				return 0;
+			}
+			if (x->resume_from > 0 && c->status == 200)
+				x->skip = x->resume_from;
+		}
 		size_t off = 0;
 		if (x->skip) {
 			off = x->skip < n ? (size_t)x->skip : n;
@@ -376,7 +395,7 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *ud)
 		c->status = sp ? strtol(sp + 1, NULL, 10) : 0;
 		c->etag[0] = c->checksum_sha256[0] = '\0';
 		c->has_length = false;
-		x->range_start = UINT64_MAX;
+		x->range_start = x->range_total = UINT64_MAX;
 		return n;
 	}
 	const char *colon = memchr(data, ':', n);
@@ -400,6 +419,8 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *ud)
 		unsigned long long start;
 		if (sscanf(tmp, "bytes %llu-", &start) == 1)
 			x->range_start = start;
+		else if (sscanf(tmp, "bytes */%llu", &start) == 1)
+			x->range_total = start;
 	}
 	return n;
 }
@@ -487,6 +508,10 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 		hdr_add(&h, "x-amz-security-token", s3->session_token, true);
 	if (c->content_md5)
 		hdr_add(&h, "Content-MD5", c->content_md5, true);
+	if (c->send_sha256)
+		hdr_add(&h, "x-amz-checksum-sha256", c->send_sha256, true);
+	if (c->checksum_algorithm)
+		hdr_add(&h, "x-amz-checksum-algorithm", c->checksum_algorithm, true);
 	if (c->content_type)
 		hdr_add(&h, "Content-Type", c->content_type, true);
 	else if (strcmp(c->method, "POST") == 0)
@@ -515,9 +540,12 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 	c->status = 0;
 	x->sent = 0;
 	x->skip = 0;
+	x->resume_from = x->delivered;
+	x->body_started = false;
+	x->bad_range = false;
 	x->sink_rc = 0;
 	x->resp_overflow = false;
-	x->range_start = UINT64_MAX;
+	x->range_start = x->range_total = UINT64_MAX;
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h.list);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -569,11 +597,17 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 			c->resp_max ? c->resp_max : (size_t)RESP_MAX_DEFAULT);
 		return ATTEMPT_DONE;
 	}
+	if (x->bad_range) {
+		*rc = cairn_error_set(CAIRN_EIO, "s3 %s %s: the store resumed at another offset than byte %llu", c->op,
+			key, (unsigned long long)x->resume_from);
+		return ATTEMPT_DONE;
+	}
 	if (cc == CURLE_OK && c->status >= 200 && c->status < 300) {
-		if (c->sink && x->delivered > 0 && c->status == 206 && x->range_start != x->delivered) {
-			*rc = cairn_error_set(CAIRN_EIO, "s3 %s %s: the store resumed at another offset", c->op, key);
-			return ATTEMPT_DONE;
-		}
+		*rc = CAIRN_OK;
+		return ATTEMPT_DONE;
+	}
+	if (cc == CURLE_OK && c->status == 416 && x->resume_from > 0 && x->range_total == x->resume_from) {
+		/* The connection broke after the last byte: nothing is missing. */
 		*rc = CAIRN_OK;
 		return ATTEMPT_DONE;
 	}
@@ -616,7 +650,7 @@ int s3_perform(cairn_s3 *s3, s3_call *c)
 		url = NULL;
 		rc = cairn_error_set(CAIRN_ENOMEM, "s3 %s %s: out of memory", c->op, key);
 	}
-	xfer x = {.s3 = s3, .c = c, .range_start = UINT64_MAX};
+	xfer x = {.s3 = s3, .c = c, .range_start = UINT64_MAX, .range_total = UINT64_MAX};
 	c->etag[0] = '\0';
 	for (int i = 1; rc == CAIRN_OK && i <= s3->max_attempts; i++) {
 		if (stopped(s3, c)) {

@@ -46,9 +46,11 @@ typedef struct cairn_s3_options {
 	const atomic_bool *cancel; /* NULL: never cancelled */
 	int list_page_size;    /* keys per ListObjectsV2 page (max-keys); 0: 1000 */
 	unsigned retry_base_ms; /* first backoff before a retry, doubling each try; 0: 200 */
+	bool checksum_sha256;  /* also send x-amz-checksum-sha256 (AWS, MinIO check it and echo it;
+				  needed where ETags are not MD5s, as with SSE-KMS) */
 } cairn_s3_options;
 
-#define CAIRN_S3_OPTIONS_INIT {NULL, NULL, NULL, false, NULL, NULL, NULL, 0, 0, 0, 0, NULL, 0, 0}
+#define CAIRN_S3_OPTIONS_INIT {NULL, NULL, NULL, false, NULL, NULL, NULL, 0, 0, 0, 0, NULL, 0, 0, false}
 
 typedef struct cairn_s3 cairn_s3;
 
@@ -111,5 +113,12 @@ int cairn_s3_list(cairn_s3 *s3, const char *prefix, const char *delimiter, cairn
 
 /* Deletes `key`; deleting an absent key succeeds. */
 int cairn_s3_delete(cairn_s3 *s3, const char *key);
+
+/* Aborts the multipart uploads under `prefix` that began more than
+ * older_than_seconds ago, and counts them in *out_aborted.  A failed upload
+ * aborts its own; this clears what a crash or a kill left behind (the
+ * store keeps, and bills, the parts of an upload until it is aborted). */
+int cairn_s3_abort_stale_uploads(uint64_t *out_aborted, cairn_s3 *s3, const char *prefix,
+	uint64_t older_than_seconds);
 
 #endif

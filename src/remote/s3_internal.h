@@ -28,6 +28,7 @@ struct cairn_s3 {
 	int max_attempts;
 	int list_page_size;
 	double retry_base_seconds;
+	bool checksum_sha256;
 	const atomic_bool *cancel;
 
 	/* Shared rate limit: the monotonic time at which the bytes granted so
@@ -55,6 +56,8 @@ typedef struct s3_call {
 	uint64_t offset;
 	uint64_t length;
 	const char *content_md5;  /* base64, or NULL */
+	const char *send_sha256;  /* base64, sent as x-amz-checksum-sha256; or NULL */
+	const char *checksum_algorithm; /* x-amz-checksum-algorithm (CreateMultipartUpload); or NULL */
 	const char *payload_hash; /* hex SHA-256 of the body; NULL: of the empty string */
 	const char *content_type; /* or NULL */
 
@@ -128,8 +131,15 @@ int s3_put_multipart(char out_sha256[CAIRN_S3_SHA256_HEX], cairn_s3 *s3, const c
 int s3_xml_error(char **out_code, char **out_message, const char *xml, size_t len);
 /* <InitiateMultipartUploadResult><UploadId>. */
 int s3_xml_upload_id(char **out, const char *xml, size_t len);
-/* <CompleteMultipartUploadResult><ETag>. */
-int s3_xml_complete_etag(char **out, const char *xml, size_t len);
+/* <CompleteMultipartUploadResult><ETag>, and its <ChecksumSHA256> into
+ * *out_checksum (NULL when absent). */
+int s3_xml_complete(char **out_etag, char **out_checksum, const char *xml, size_t len);
+/* ListMultipartUploads: calls fn for each <Upload> with its key, upload id
+ * and <Initiated> time (seconds since 1970, 0 when unreadable); the next
+ * page's markers when IsTruncated, else NULL. */
+typedef int (*s3_upload_fn)(void *ctx, const char *key, const char *upload_id, int64_t initiated);
+int s3_xml_uploads(char **out_next_key, char **out_next_id, const char *xml, size_t len, s3_upload_fn fn,
+	void *ctx);
 /* ListObjectsV2: calls fn for each Contents and CommonPrefixes in document
  * order; *out_next is the NextContinuationToken when IsTruncated, else
  * NULL. */

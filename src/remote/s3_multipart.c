@@ -14,7 +14,11 @@
  *   - Each part's echoed ETag (or x-amz-checksum-sha256) must equal what
  *     was sent.  The completed object's ETag must be either S3's
  *     "MD5-of-the-part-MD5s-N" or the MD5 of the whole file (what s3rver
- *     computes); anything else fails the upload.
+ *     computes); anything else fails the upload.  With checksum_sha256 the
+ *     upload is created with x-amz-checksum-algorithm SHA256, each part
+ *     carries its x-amz-checksum-sha256, the completion lists them, and a
+ *     ChecksumSHA256 in the answer (S3's "SHA-256-of-the-part-SHA-256s-N")
+ *     is checked instead of the ETag.
  *   - The first failure stops the other parts (the call's stop flag ends
  *     their transfers within a buffer), and the upload is aborted before
  *     returning, even after a cancellation, so that no parts are left
@@ -22,6 +26,10 @@
  *     error is what the caller sees.
  *   - CompleteMultipartUpload may answer 200 with an <Error> body; an
  *     InternalError or SlowDown there is retried like a 5xx.
+ *   - cairn_s3_abort_stale_uploads lists every page of uploads first and
+ *     aborts after, so that the listing's markers never move under it; an
+ *     upload begun less than older_than_seconds ago may be in flight in
+ *     another process, so it is left alone.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -43,6 +52,8 @@ typedef struct part {
 	uint64_t offset;
 	uint64_t length;
 	uint8_t md5[16];
+	uint8_t sha[32];
+	char sha_b64[45];
 	char etag[S3_ETAG_MAX];
 } part;
 
@@ -93,6 +104,7 @@ static int upload_part(upload *u, size_t i)
 	c.offset = p->offset;
 	c.length = p->length;
 	c.content_md5 = d.md5_b64;
+	c.send_sha256 = u->s3->checksum_sha256 ? d.sha_b64 : NULL;
 	c.payload_hash = d.sha_hex;
 	c.t = u->t;
 	c.stop = &u->failed;
@@ -101,6 +113,8 @@ static int upload_part(upload *u, size_t i)
 		rc = s3_check_echo(&c, &d, u->key);
 	if (rc == CAIRN_OK) {
 		memcpy(p->md5, d.md5_raw, 16);
+		memcpy(p->sha, d.sha_raw, 32);
+		memcpy(p->sha_b64, d.sha_b64, sizeof(p->sha_b64));
 		if (c.etag[0])
 			snprintf(p->etag, sizeof(p->etag), "%s", c.etag);
 		else
@@ -136,6 +150,7 @@ static int create_upload(char **out_id, cairn_s3 *s3, const char *key)
 	c.key = key;
 	c.query[c.n_query++] = (cairn_sigv4_pair){"uploads", ""};
 	c.content_type = "application/octet-stream";
+	c.checksum_algorithm = s3->checksum_sha256 ? "SHA256" : NULL;
 	int rc = s3_perform(s3, &c);
 	if (rc == CAIRN_OK && (rc = s3_xml_upload_id(out_id, c.resp, c.resp_len)) != CAIRN_OK)
 		cairn_error_prefix(rc, "s3 create multipart upload %s", key);
@@ -183,7 +198,10 @@ static char *complete_body(const upload *u, size_t *out_len)
 			else
 				fputc(*e, f);
 		}
-		fputs("</ETag></Part>", f);
+		fputs("</ETag>", f);
+		if (u->s3->checksum_sha256)
+			fprintf(f, "<ChecksumSHA256>%s</ChecksumSHA256>", u->parts[i].sha_b64);
+		fputs("</Part>", f);
 	}
 	fputs("</CompleteMultipartUpload>", f);
 	if (fclose(f) != 0) {
@@ -210,6 +228,23 @@ static void composite_etag(char out[48], const upload *u)
 	snprintf(out, 48, "%s-%zu", hex, u->n);
 }
 
+/* x-amz-checksum-sha256 of a multipart object: base64 SHA-256 of the part
+ * SHA-256s, "-N". */
+static void composite_sha256(char out[64], const upload *u)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t md[32];
+	unsigned int n = 0;
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (size_t i = 0; i < u->n; i++)
+		EVP_DigestUpdate(ctx, u->parts[i].sha, 32);
+	EVP_DigestFinal_ex(ctx, md, &n);
+	EVP_MD_CTX_free(ctx);
+	char b64[45];
+	EVP_EncodeBlock((unsigned char *)b64, md, 32);
+	snprintf(out, 64, "%s-%zu", b64, u->n);
+}
+
 static int complete_upload(upload *u, const s3_digest *whole)
 {
 	size_t len = 0;
@@ -219,7 +254,7 @@ static int complete_upload(upload *u, const s3_digest *whole)
 	char sha[65];
 	cairn_sigv4_sha256_hex(sha, body, len);
 	int rc = CAIRN_OK;
-	char *etag = NULL;
+	char *etag = NULL, *checksum = NULL;
 	for (int tries = 1;; tries++) {
 		s3_call c = S3_CALL_INIT;
 		c.method = "POST";
@@ -237,7 +272,7 @@ static int complete_upload(upload *u, const s3_digest *whole)
 			retry = strcmp(code, "InternalError") == 0 || strcmp(code, "SlowDown") == 0;
 			rc = cairn_error_set(CAIRN_EIO, "s3 complete multipart upload %s: %s: %s", u->key, code, message);
 		} else if (rc == CAIRN_OK) {
-			rc = s3_xml_complete_etag(&etag, c.resp, c.resp_len);
+			rc = s3_xml_complete(&etag, &checksum, c.resp, c.resp_len);
 			if (rc != CAIRN_OK)
 				cairn_error_prefix(rc, "s3 complete multipart upload %s", u->key);
 		}
@@ -248,8 +283,25 @@ static int complete_upload(upload *u, const s3_digest *whole)
 			break;
 	}
 	free(body);
-	if (rc != CAIRN_OK)
+	if (rc != CAIRN_OK) {
+		free(checksum);
 		return rc;
+	}
+	if (checksum) {
+		/* The store checked every part's SHA-256 and says so: S3's
+		 * composite is the SHA-256 of the part SHA-256s, "-N"; a
+		 * full-object checksum is the file's. */
+		char expected[64];
+		composite_sha256(expected, u);
+		bool same = strcmp(checksum, expected) == 0 || strcmp(checksum, whole->sha_b64) == 0;
+		if (!same)
+			rc = cairn_error_set(CAIRN_EIO,
+				"s3 complete multipart upload %s: the store's checksum %s is neither %s nor the file's (%s)",
+				u->key, checksum, expected, whole->sha_b64);
+		free(checksum);
+		free(etag);
+		return rc;
+	}
 	char composite[48];
 	composite_etag(composite, u);
 	const char *e = etag;
@@ -323,5 +375,95 @@ int s3_put_multipart(char out_sha256[CAIRN_S3_SHA256_HEX], cairn_s3 *s3, const c
 	pthread_mutex_destroy(&u.mu);
 	free(upload_id);
 	free(u.parts);
+	return rc;
+}
+
+typedef struct stale {
+	int64_t before; /* uploads begun before this time are stale */
+	char **keys;
+	char **ids;
+	size_t n, cap;
+} stale;
+
+static int collect_stale(void *ctx, const char *key, const char *upload_id, int64_t initiated)
+{
+	stale *s = ctx;
+	if (initiated == 0 || initiated >= s->before)
+		return CAIRN_OK;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		char **k = realloc(s->keys, cap * sizeof(*k));
+		if (k)
+			s->keys = k;
+		char **i = k ? realloc(s->ids, cap * sizeof(*i)) : NULL;
+		if (!i)
+			return cairn_error_set(CAIRN_ENOMEM, "s3: out of memory");
+		s->ids = i;
+		s->cap = cap;
+	}
+	s->keys[s->n] = strdup(key);
+	s->ids[s->n] = strdup(upload_id);
+	if (!s->keys[s->n] || !s->ids[s->n]) {
+		free(s->keys[s->n]);
+		free(s->ids[s->n]);
+		return cairn_error_set(CAIRN_ENOMEM, "s3: out of memory");
+	}
+	s->n++;
+	return CAIRN_OK;
+}
+
+int cairn_s3_abort_stale_uploads(uint64_t *out_aborted, cairn_s3 *s3, const char *prefix,
+	uint64_t older_than_seconds)
+{
+	stale s = {.before = (int64_t)time(NULL) - (int64_t)older_than_seconds};
+	char *key_marker = NULL, *id_marker = NULL;
+	int rc = CAIRN_OK;
+	/* Listed first, aborted after: aborting while paging would move the
+	 * markers under the listing. */
+	do {
+		s3_call c = S3_CALL_INIT;
+		c.method = "GET";
+		c.op = "list multipart uploads";
+		c.resp_max = 64u << 20;
+		c.query[c.n_query++] = (cairn_sigv4_pair){"uploads", ""};
+		c.query[c.n_query++] = (cairn_sigv4_pair){"prefix", prefix ? prefix : ""};
+		if (key_marker)
+			c.query[c.n_query++] = (cairn_sigv4_pair){"key-marker", key_marker};
+		if (id_marker && id_marker[0])
+			c.query[c.n_query++] = (cairn_sigv4_pair){"upload-id-marker", id_marker};
+		rc = s3_perform(s3, &c);
+		char *next_key = NULL, *next_id = NULL;
+		if (rc == CAIRN_OK)
+			rc = s3_xml_uploads(&next_key, &next_id, c.resp, c.resp_len, collect_stale, &s);
+		s3_call_reset(&c);
+		free(key_marker);
+		free(id_marker);
+		key_marker = next_key;
+		id_marker = next_id;
+	} while (rc == CAIRN_OK && key_marker);
+	free(key_marker);
+	free(id_marker);
+	uint64_t aborted = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		if (rc == CAIRN_OK) {
+			s3_call c = S3_CALL_INIT;
+			c.method = "DELETE";
+			c.op = "abort multipart upload";
+			c.key = s.keys[i];
+			c.query[c.n_query++] = (cairn_sigv4_pair){"uploadId", s.ids[i]};
+			rc = s3_perform(s3, &c);
+			if (rc == CAIRN_ENOTFOUND)
+				rc = CAIRN_OK; /* gone meanwhile: completed or aborted by another */
+			else if (rc == CAIRN_OK)
+				aborted++;
+			s3_call_reset(&c);
+		}
+		free(s.keys[i]);
+		free(s.ids[i]);
+	}
+	free(s.keys);
+	free(s.ids);
+	if (rc == CAIRN_OK)
+		*out_aborted = aborted;
 	return rc;
 }

@@ -144,6 +144,7 @@ int cairn_s3_put_buffer(cairn_s3 *s3, const char *key, const void *data, size_t 
 	c.body = data;
 	c.length = len;
 	c.content_md5 = d.md5_b64;
+	c.send_sha256 = s3->checksum_sha256 ? d.sha_b64 : NULL;
 	c.payload_hash = d.sha_hex;
 	rc = s3_perform(s3, &c);
 	if (rc == CAIRN_OK)
@@ -166,6 +167,7 @@ int s3_put_single(char out_sha256[CAIRN_S3_SHA256_HEX], cairn_s3 *s3, const char
 	c.fd = fd;
 	c.length = size;
 	c.content_md5 = d.md5_b64;
+	c.send_sha256 = s3->checksum_sha256 ? d.sha_b64 : NULL;
 	c.payload_hash = d.sha_hex;
 	c.t = t;
 	rc = s3_perform(s3, &c);

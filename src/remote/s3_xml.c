@@ -13,6 +13,7 @@
 #include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "remote/s3_internal.h"
 #include "util/error.h"
@@ -91,9 +92,62 @@ int s3_xml_upload_id(char **out, const char *xml, size_t len)
 	return root_child(out, xml, len, "InitiateMultipartUploadResult", "UploadId");
 }
 
-int s3_xml_complete_etag(char **out, const char *xml, size_t len)
+int s3_xml_complete(char **out_etag, char **out_checksum, const char *xml, size_t len)
 {
-	return root_child(out, xml, len, "CompleteMultipartUploadResult", "ETag");
+	int rc = root_child(out_etag, xml, len, "CompleteMultipartUploadResult", "ETag");
+	*out_checksum = NULL;
+	if (rc == CAIRN_OK && root_child(out_checksum, xml, len, "CompleteMultipartUploadResult", "ChecksumSHA256") !=
+		CAIRN_OK) {
+		*out_checksum = NULL;
+		cairn_error_clear();
+	}
+	return rc;
+}
+
+static int64_t parse_time(const char *s)
+{
+	struct tm tm = {0};
+	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	return end ? (int64_t)timegm(&tm) : 0;
+}
+
+int s3_xml_uploads(char **out_next_key, char **out_next_id, const char *xml, size_t len, s3_upload_fn fn,
+	void *ctx)
+{
+	*out_next_key = *out_next_id = NULL;
+	xmlDocPtr doc = parse(xml, len);
+	const xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!named(root, "ListMultipartUploadsResult")) {
+		xmlFreeDoc(doc);
+		return cairn_error_set(CAIRN_EINVALID, "the store's upload list is not a ListMultipartUploadsResult");
+	}
+	int rc = CAIRN_OK;
+	for (const xmlNode *c = root->children; c && rc == CAIRN_OK; c = c->next) {
+		if (!named(c, "Upload"))
+			continue;
+		char *key = child_text(c, "Key"), *id = child_text(c, "UploadId"), *when = child_text(c, "Initiated");
+		if (!key || !id || !id[0])
+			rc = cairn_error_set(CAIRN_EINVALID, "the store's upload list has an upload without a key or id");
+		else
+			rc = fn(ctx, key, id, parse_time(when));
+		free(key);
+		free(id);
+		free(when);
+	}
+	char *truncated = rc == CAIRN_OK ? child_text(root, "IsTruncated") : NULL;
+	if (truncated && strcmp(truncated, "true") == 0) {
+		*out_next_key = child_text(root, "NextKeyMarker");
+		*out_next_id = child_text(root, "NextUploadIdMarker");
+		if (!*out_next_key || !(*out_next_key)[0]) {
+			free(*out_next_key);
+			free(*out_next_id);
+			*out_next_key = *out_next_id = NULL;
+			rc = cairn_error_set(CAIRN_EINVALID, "the store's upload list is truncated without a next key marker");
+		}
+	}
+	free(truncated);
+	xmlFreeDoc(doc);
+	return rc;
 }
 
 typedef struct list_entry {
@@ -161,7 +215,7 @@ int s3_xml_list(char **out_next, const char *xml, size_t len, cairn_s3_list_fn f
 	}
 	xmlFreeDoc(doc);
 	/* Contents and CommonPrefixes come as two sorted runs; callers see one. */
-	if (rc == CAIRN_OK)
+	if (rc == CAIRN_OK && n > 1)
 		qsort(v, n, sizeof(*v), entry_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (rc == CAIRN_OK)

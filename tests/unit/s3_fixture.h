@@ -11,6 +11,13 @@
  * which Node 17 and later only offer with --openssl-legacy-provider
  * (without it every truncated listing answers 500 InternalError).
  *
+ * Against another store, by hand: with CAIRN_S3_TEST_BUCKET set, no
+ * server is started; the fixture names that bucket, the credentials in
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN), the
+ * endpoint in CAIRN_S3_TEST_ENDPOINT (path-style; unset: AWS, virtual-host
+ * style, region from AWS_REGION), and a prefix of its own for every key,
+ * whose objects s3_fixture_stop deletes.
+ *
  * The server runs in its own process group and is stopped by pid
  * (SIGTERM, then SIGKILL), and its directory removed, by s3_fixture_stop.
  */
@@ -21,6 +28,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "remote/s3.h"
+#include "util/error.h"
 #include "util/fs.h"
 
 #define S3_FIXTURE_BUCKET "cairn-test"
@@ -36,10 +46,37 @@
 
 typedef struct s3_fixture {
 	char dir[256];
-	char endpoint[64];
+	char endpoint[256];
 	int port;
 	pid_t pid;
+	bool external;       /* a store named by the environment, not s3rver */
+	const char *bucket;
+	const char *key_id;
+	const char *secret;
+	const char *token;
+	const char *region;
+	char prefix[128];    /* every key of the run starts with it ("" with s3rver) */
 } s3_fixture;
+
+/* Fills the options that name the fixture's store. */
+static inline void s3_fixture_options(const s3_fixture *f, cairn_s3_options *o)
+{
+	o->endpoint = f->endpoint[0] ? f->endpoint : NULL;
+	o->path_style = f->endpoint[0] != '\0';
+	o->bucket = f->bucket;
+	o->region = f->region;
+	o->access_key_id = f->key_id;
+	o->secret_access_key = f->secret;
+	o->session_token = f->token;
+}
+
+static int s3_fixture_delete_one(void *ctx, const char *key, uint64_t size, bool is_prefix)
+{
+	(void)size;
+	if (!is_prefix && cairn_s3_delete(ctx, key) != CAIRN_OK)
+		fprintf(stderr, "s3 fixture: %s\n", cairn_error_last());
+	return 0;
+}
 
 /* A port that was free a moment ago on 127.0.0.1. */
 static inline int s3_fixture_free_port(void)
@@ -69,6 +106,17 @@ static inline bool s3_fixture_accepts(int port)
 
 static inline void s3_fixture_stop(s3_fixture *f)
 {
+	if (f->external) {
+		cairn_s3_options o = CAIRN_S3_OPTIONS_INIT;
+		s3_fixture_options(f, &o);
+		cairn_s3 *s3 = NULL;
+		if (cairn_s3_create(&s3, &o) == CAIRN_OK &&
+			cairn_s3_list(s3, f->prefix, NULL, s3_fixture_delete_one, s3) != CAIRN_OK)
+			fprintf(stderr, "s3 fixture: cleaning %s: %s\n", f->prefix, cairn_error_last());
+		cairn_s3_free(s3);
+		f->external = false;
+		return;
+	}
 	if (f->pid > 0) {
 		kill(f->pid, SIGTERM);
 		for (int i = 0; i < 100; i++) {
@@ -112,6 +160,22 @@ static inline int s3_fixture_log_count(const s3_fixture *f, const char *needle)
 static inline bool s3_fixture_start(s3_fixture *f)
 {
 	memset(f, 0, sizeof(*f));
+	const char *bucket = getenv("CAIRN_S3_TEST_BUCKET");
+	if (bucket && bucket[0]) {
+		const char *ep = getenv("CAIRN_S3_TEST_ENDPOINT");
+		f->external = true;
+		f->bucket = bucket;
+		f->key_id = getenv("AWS_ACCESS_KEY_ID");
+		f->secret = getenv("AWS_SECRET_ACCESS_KEY");
+		f->token = getenv("AWS_SESSION_TOKEN");
+		f->region = getenv("AWS_REGION");
+		snprintf(f->endpoint, sizeof(f->endpoint), "%s", ep ? ep : "");
+		snprintf(f->prefix, sizeof(f->prefix), "cairn-test-%ld-%ld/", (long)getpid(), (long)time(NULL));
+		return true;
+	}
+	f->bucket = S3_FIXTURE_BUCKET;
+	f->key_id = S3_FIXTURE_KEY;
+	f->secret = S3_FIXTURE_KEY;
 	const char *src = getenv("CAIRN_SOURCE_DIR");
 	char bin[4096];
 	snprintf(bin, sizeof(bin), "%s/.deps/s3rver/node_modules/.bin/s3rver", src ? src : ".");
@@ -136,6 +200,8 @@ static inline bool s3_fixture_start(s3_fixture *f)
 		pid_t pid = fork();
 		if (pid == 0) {
 			setpgid(0, 0);
+			/* The server ends with the test, even one a sanitizer aborts. */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
 			/* s3rver 3.7.1 makes ListObjectsV2 continuation tokens with
 			 * DES, which Node's OpenSSL 3 keeps in the legacy provider. */
 			setenv("NODE_OPTIONS", "--openssl-legacy-provider", 1);
