@@ -25,6 +25,7 @@
 #include "util/log.h"
 #include "util/progress.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -345,6 +346,24 @@ static int run_verify(const remote_args *a, cairn_backup_remote *remote, const c
 	return r.problems ? CAIRN_EXIT_FAILURE : CAIRN_EXIT_OK;
 }
 
+/* A DIR the restore would refuse is refused before anything is downloaded. */
+static int check_target(const remote_args *a)
+{
+	char lock[PATH_MAX];
+	snprintf(lock, sizeof(lock), "%s/LOCK", a->database_directory);
+	if (cairn_fs_lock_is_held(lock))
+		return cairn_error_set(CAIRN_EBUSY, "'%s' is in use by a running node (or restore)", a->database_directory);
+	DIR *d = a->force ? NULL : opendir(a->database_directory);
+	struct dirent *e;
+	bool empty = true;
+	while (d != NULL && empty && (e = readdir(d)) != NULL)
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	if (d != NULL)
+		closedir(d);
+	return empty ? CAIRN_OK : cairn_error_set(CAIRN_EEXISTS, "'%s' is not empty (--force moves its contents aside)",
+		a->database_directory);
+}
+
 /* The download goes to <DIR>.fetching (beside DIR, so the restore renames
  * its files into place), kept on failure so a rerun resumes it, removed
  * once the restore has published DIR. */
@@ -367,7 +386,9 @@ static int run_restore(const remote_args *a, cairn_backup_remote *remote, const 
 	opts.progress = progress;
 	opts.on_problem = print_problem;
 	opts.move = true;
-	int rc = cairn_backup_fetch(&fetched, remote, id, fetch_dir, progress);
+	int rc = check_target(a);
+	if (rc == CAIRN_OK)
+		rc = cairn_backup_fetch(&fetched, remote, id, fetch_dir, progress);
 	if (rc == CAIRN_OK)
 		rc = cairn_backup_restore(&report, fetch_dir, a->database_directory, &opts);
 	cairn_progress_free(progress);

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 
@@ -170,6 +171,37 @@ class RemoteFaultTest(cairnlib.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn(victim["key"], r.stderr)
         self.assertFalse(os.path.exists(target))
+
+    def test_restore_killed_then_rerun(self):
+        with self.node("restore") as node:
+            cairnlib.wait_cut_height(node, 200)
+            backup_id, state = cairnlib.make_backup(node, pact=True)
+            self.assertEqual(state, "backup-done")
+            self.assertEqual(node.stop(), 0)
+        slow = self.s3.write_config(self.tmp, self.backups, "restore", SLOW, name="slow.yaml")
+        target = os.path.join(self.tmp, "restored")
+        url = self.s3.url("restore/" + backup_id)
+        command = [cairnlib.cairn_bin(), "backup", "restore", url, "--config-file", slow, "--database-directory",
+                   target]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env=self.s3.env())
+        sqlite = os.path.join(target + ".fetching", "0", "sqlite")
+        deadline = time.monotonic() + 60
+        while not (os.path.isdir(sqlite) and len(os.listdir(sqlite)) >= 3) and process.poll() is None:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.01)
+        self.assertIsNone(process.poll(), "the restore ended before it could be killed")
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        self.assertFalse(os.path.exists(target))
+        self.assertFalse(os.path.exists(os.path.join(target + ".fetching", "status")))
+        r = self.cli("restore", url, "--database-directory", target)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"[1-9]\d* objects kept from an interrupted download")
+        with open(os.path.join(self.backups, backup_id, "manifest.json")) as f:
+            for entry in json.load(f)["files"]:
+                self.assertEqual(os.path.getsize(os.path.join(target, entry["path"])), entry["size"], entry)
+        self.assertFalse(os.path.exists(target + ".fetching"))
 
     def test_retention_keeps_shared_objects(self):
         with self.node("retained", "retention:\n  keepLast: 2") as node:
