@@ -211,8 +211,11 @@ static inline bool s3_fixture_start(s3_fixture *f)
 				dup2(fd, 2);
 				close(fd);
 			}
+			/* --service-endpoint localhost: <bucket>.s3.localhost names a
+			 * bucket virtual-host style (libcurl resolves *.localhost to
+			 * loopback itself); requests to 127.0.0.1 stay path-style. */
 			execl(bin, bin, "-d", data, "-a", "127.0.0.1", "-p", port, "--configure-bucket", S3_FIXTURE_BUCKET,
-				(char *)NULL);
+				"--service-endpoint", "localhost", (char *)NULL);
 			_exit(127);
 		}
 		f->pid = pid;

@@ -154,6 +154,31 @@ static void test_buffer_round_trip(void **state)
 	cairn_s3_free(s3);
 }
 
+static void test_virtual_host_style(void **state)
+{
+	(void)state;
+	if (server.external)
+		skip(); /* the store named by the environment decides its addressing */
+	cairn_s3_options o = CAIRN_S3_OPTIONS_INIT;
+	s3_fixture_options(&server, &o);
+	char ep[64];
+	snprintf(ep, sizeof(ep), "http://s3.localhost:%d", server.port);
+	o.endpoint = ep;
+	o.path_style = false; /* http://cairn-test.s3.localhost:PORT/key */
+	cairn_s3 *s3 = NULL;
+	expect_ok(cairn_s3_create(&s3, &o));
+	expect_ok(cairn_s3_put_buffer(s3, "vhost/obj", "via the host name", 17));
+	cairn_s3_free(s3);
+	/* The same object, seen path-style. */
+	s3 = client();
+	char *out = NULL;
+	size_t len = 0;
+	expect_ok(cairn_s3_get_buffer(&out, &len, s3, "vhost/obj", 100));
+	assert_string_equal(out, "via the host name");
+	free(out);
+	cairn_s3_free(s3);
+}
+
 static void test_missing_key(void **state)
 {
 	(void)state;
@@ -486,6 +511,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_options_and_urls),
 		cmocka_unit_test(test_buffer_round_trip),
+		cmocka_unit_test(test_virtual_host_style),
 		cmocka_unit_test(test_missing_key),
 		cmocka_unit_test(test_file_single_put),
 		cmocka_unit_test(test_file_multipart),
