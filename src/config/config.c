@@ -110,6 +110,8 @@ static const option_def options[] = {
 	 2000000000, "Bytes per second of all transfers to and from the store; 0: no limit"},
 	{"backup-remote-part-size-mib", "backup.remote.partSizeMiB", OPT_INT, FIELD(backup_remote_part_size_mib), "MIB",
 	 5, 5120, "Files larger than this are uploaded in parts of this size (MiB), in parallel"},
+	{"backup-remote-send-checksums", "backup.remote.sendChecksums", OPT_BOOL, FIELD(backup_remote_send_checksums),
+	 NULL, 0, 0, "Send SHA-256 checksums the store checks and echoes (for buckets whose ETags are not MD5s: SSE-KMS)"},
 	{"backup-remote-retention-keep-last", "backup.remote.retention.keepLast", OPT_INT,
 	 FIELD(backup_remote_retention_keep_last), "N", 0, 1000000,
 	 "After each upload keep only the newest N complete remote backups; 0: no limit"},

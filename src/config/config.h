@@ -45,6 +45,7 @@ typedef struct cairn_config {
 	int backup_remote_parallelism;    /* objects (and parts) in flight; 0: 4 */
 	int backup_remote_rate_limit;     /* bytes per second over all transfers; 0: no limit */
 	int backup_remote_part_size_mib;  /* multipart above this size; default 64 */
+	bool backup_remote_send_checksums; /* send x-amz-checksum-sha256 (stores whose ETags are not MD5s) */
 	int backup_remote_retention_keep_last; /* complete remote backups kept; 0: no limit */
 	double backup_remote_retention_max_age; /* seconds; 0: no limit */
 	bool management_api_enabled;      /* the backup management API (docs/api.md) */

@@ -158,6 +158,7 @@ int cairn_config_remote(cairn_backup_remote **out, const cairn_config *cfg)
 		s3.part_size = (uint64_t)cfg->backup_remote_part_size_mib << 20;
 		s3.parallelism = cfg->backup_remote_parallelism;
 		s3.rate_limit_bps = (uint64_t)cfg->backup_remote_rate_limit;
+		s3.checksum_sha256 = cfg->backup_remote_send_checksums;
 		r.s3 = s3;
 		r.upload_always = cfg->backup_remote_upload == NULL || strcmp(cfg->backup_remote_upload, "always") == 0;
 		r.retention.keep_last = cfg->backup_remote_retention_keep_last;

@@ -14,15 +14,22 @@
  * take <backup-directory>/.remote-lock (upload.c, the CLI), so a
  * collection never runs while an upload of that node does; the markers
  * cover uploads from elsewhere that started before the collection looked.
+ * A collection also aborts multipart uploads older than a day, which only
+ * a crash leaves behind (and which the store keeps and bills).
  */
 #include "remote/catalog.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/error.h"
 #include "util/log.h"
+
+/* Multipart uploads older than this were left by a crash: an upload that
+ * fails aborts its own, and none takes a day. */
+#define STALE_MULTIPART_SECONDS 86400
 
 /* ---- listing ---- */
 
@@ -265,6 +272,11 @@ int cairn_remote_collect(cairn_remote_removal *out, cairn_s3 *s3, const char *pr
 			out->bytes += stored.sizes[i];
 		}
 	}
+	uint64_t aborted = 0;
+	if (rc == CAIRN_OK && cairn_s3_abort_stale_uploads(&aborted, s3, prefix, STALE_MULTIPART_SECONDS) != CAIRN_OK)
+		cairn_log_warn("remote", "multipart uploads left by a crash are not cleared: %s", cairn_error_last());
+	else if (aborted > 0)
+		cairn_log_info("remote", "%" PRIu64 " multipart uploads older than a day (left by a crash) aborted", aborted);
 	if (rc == CAIRN_OK && out->objects_kept)
 		cairn_log_info("remote", "an upload is in progress: unreferenced content objects are kept until a later "
 			"deletion");
