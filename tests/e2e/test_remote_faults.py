@@ -146,6 +146,28 @@ class RemoteFaultTest(cairnlib.TestCase):
                                  self.config])
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
+    def test_stop_request_and_shutdown_cancel_an_upload(self):
+        with self.node("cancelled", SLOW) as node:
+            cairnlib.wait_cut_height(node, 300)
+            backup_id = self.start_backup(node)
+            self.wait_stored(3)
+            r = node.request("PATCH", "/v2/%s/backups/%s" % (DB, backup_id), headers={
+                "X-Auth-Token": TOKEN, "Content-Type": "application/json-patch+json"},
+                body='[{"op": "replace", "path": "/state", "value": "stop_requested"}]')
+            self.assertEqual(r.status, 204, r)
+            d = self.wait_detail(node, backup_id, lambda d: d["state"] not in ("in_progress", "stop_requested"),
+                                 timeout=10)
+            self.assertEqual(d["state"], "completed_with_errors", d)
+            self.assertTrue(d["restorable"], d)
+            self.assertNotIn(self.manifest_key(backup_id), self.s3.keys(self.prefix))
+            # the node's shutdown cancels the next one within its drain
+            second = self.start_backup(node)
+            self.wait_detail(node, second, lambda d: d["upload_bytes"] > 0)
+            started = time.monotonic()
+            self.assertEqual(node.stop(), 0)
+            self.assertLess(time.monotonic() - started, 8)
+        self.assertNotIn(self.manifest_key(second), self.s3.keys(self.prefix))
+
     def test_corrupted_object(self):
         with self.node("corrupt") as node:
             cairnlib.wait_cut_height(node, 200)
