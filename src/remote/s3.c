@@ -623,7 +623,7 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 	char *code = NULL, *message = NULL;
 	bool have = s3_xml_error(&code, &message, c->resp, c->resp_len) == CAIRN_OK;
 	const char *fallback = c->status == 404 ? "NotFound" : "HTTP error";
-	*rc = c->status == 404 ? CAIRN_ENOTFOUND : c->status == 412 ? CAIRN_ESTATE : CAIRN_EIO;
+	*rc = c->status == 404 ? CAIRN_ENOTFOUND : CAIRN_EIO; /* ESTATE means cancelled, so not for 412 */
 	if (c->status == 400 || c->status == 403 || c->status == 405 || c->status == 411 || c->status == 416)
 		*rc = CAIRN_EINVALID;
 	cairn_error_set(0, "s3 %s %s: %s: %s (HTTP %ld)", c->op, key, have ? code : fallback,
