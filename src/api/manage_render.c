@@ -117,6 +117,8 @@ static void add_counters(json_object *obj, const cairn_backup_detail *d)
 	json_object_object_add(obj, "bytes_backed_up", u64(d->bytes_backed_up));
 	json_object_object_add(obj, "bytes_in_db", u64(d->bytes_in_db));
 	json_object_object_add(obj, "bandwidth_avg_bps", u64(d->bandwidth_avg_bps));
+	json_object_object_add(obj, "upload_bytes", u64(d->upload_bytes));
+	json_object_object_add(obj, "upload_bandwidth_bps", u64(d->upload_bandwidth_bps));
 }
 
 json_object *cairn_manage_render_detail(const cairn_manage_base *base, const cairn_backup_detail *d)
@@ -250,6 +252,8 @@ json_object *cairn_manage_render_database_backup(const cairn_manage_base *base, 
 	json_object_object_add(obj, "started_at", time_or_null(d->started_us, 3));
 	json_object_object_add(obj, "name", json_object_new_string(name));
 	json_object_object_add(obj, "size", u64(d->size_on_disk));
+	json_object_object_add(obj, "upload_bytes", u64(d->upload_bytes));
+	json_object_object_add(obj, "upload_bandwidth_bps", u64(d->upload_bandwidth_bps));
 	json_object_object_add(obj, "status", json_object_new_string(cairn_manage_scalingo_status(d->state)));
 	json_object_object_add(obj, "database_id", json_object_new_string(base->database));
 	json_object_object_add(obj, "method", json_object_new_string(

@@ -68,9 +68,13 @@ typedef struct cairn_backup_options {
 	int parallelism;       /* Pact files copied at once; 0: number of cores */
 	cairn_backup_retention retention; /* applied after every job (retention.h) */
 	uint64_t rate_limit_bps; /* Pact copies' speed limit, bytes per second; 0: none */
+	const struct cairn_backup_remote *remote; /* remote.h; NULL: none.  Copied.  With upload_always,
+	                                             each job uploads its sealed backup (then the remote's
+	                                             retention runs); a failed upload ends the job
+	                                             DONE_WITH_ERRORS with an "upload" error */
 } cairn_backup_options;
 
-#define CAIRN_BACKUP_OPTIONS_INIT {NULL, 0, CAIRN_BACKUP_RETENTION_INIT, 0}
+#define CAIRN_BACKUP_OPTIONS_INIT {NULL, 0, CAIRN_BACKUP_RETENTION_INIT, 0, NULL}
 
 /* Job states, with the management API's names (cairn_backup_state_name).
  * The Chainweb API shows them as three words (cairn_backup_status_text):
@@ -176,6 +180,8 @@ typedef struct cairn_backup_detail {
 	uint64_t bandwidth_avg_bps;  /* bytes_backed_up over the time spent copying */
 	uint64_t size_on_disk;       /* bytes the backup occupies (its manifest's total once done) */
 	bool restorable;             /* complete, and its manifest reads back and checks */
+	uint64_t upload_bytes;       /* bytes sent to the remote (live during the upload) */
+	uint64_t upload_bandwidth_bps; /* upload_bytes over the time spent uploading */
 	size_t error_count;
 	char reason[CAIRN_BACKUP_REASON_MAX];           /* "" without errors */
 	char diagnostics[CAIRN_BACKUP_DIAGNOSTICS_MAX]; /* "" without errors */

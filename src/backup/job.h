@@ -29,6 +29,8 @@ typedef struct cairn_backup_job {
 	atomic_bool cancel;       /* stop_requested or the node's stop: copies end early */
 	_Atomic uint64_t copying; /* bytes of Pact copies in flight, written so far */
 	double copy_started;      /* monotonic seconds when COPYING began; 0 before */
+	_Atomic uint64_t uploaded; /* bytes sent to the remote so far */
+	double upload_started, upload_ended; /* monotonic seconds; 0 before */
 	pthread_mutex_t lock;     /* guards record */
 	cairn_backup_record record;
 } cairn_backup_job;
@@ -65,6 +67,12 @@ void cairn_backup__job_sealed(cairn_backup_job *job, uint64_t cut_height, uint64
 /* Asks the job to stop: STOP_REQUESTED at once, recorded and saved;
  * CAIRN_ESTATE when it has already ended. */
 int cairn_backup__job_request_stop(cairn_backup_job *job);
+
+/* The upload to the remote: its start, bytes as they are sent (from any
+ * thread) and its end, which fixes the detail's upload counters. */
+void cairn_backup__job_upload_begin(cairn_backup_job *job);
+void cairn_backup__job_upload_add(void *job, uint64_t bytes);
+void cairn_backup__job_upload_end(cairn_backup_job *job);
 
 /* The live detail: counters include the Pact bytes in flight. */
 void cairn_backup__job_describe(cairn_backup_detail *out, cairn_backup_job *job);

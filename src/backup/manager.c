@@ -28,6 +28,7 @@
 #include "backup/index.h"
 #include "backup/job.h"
 #include "backup/manifest.h"
+#include "backup/remote.h"
 #include "metrics/metrics.h"
 
 #include <dirent.h>
@@ -60,6 +61,7 @@ struct cairn_backup_manager {
 	int parallelism;
 	cairn_backup_retention retention;
 	uint64_t rate_limit_bps;
+	cairn_backup_remote *remote; /* NULL: none */
 	cairn_backup_index index; /* every backup but the running job's live view */
 	pthread_mutex_t mutex;
 	pthread_cond_t idle;
@@ -272,6 +274,12 @@ int cairn_backup_manager_open(cairn_backup_manager **out, const cairn_backup_sou
 	m->retention = opts->retention;
 	m->rate_limit_bps = opts->rate_limit_bps;
 	atomic_init(&m->stop, false);
+	if (opts->remote != NULL && cairn_backup_remote_dup(&m->remote, opts->remote) != CAIRN_OK) {
+		free(m->directory);
+		free(m->staging);
+		free(m);
+		return CAIRN_ENOMEM;
+	}
 	pthread_mutex_init(&m->mutex, NULL);
 	pthread_cond_init(&m->idle, NULL);
 	int rc = m->directory && m->staging ? open_directory(m) : cairn_error_set(CAIRN_ENOMEM, "out of memory");
@@ -305,6 +313,7 @@ void cairn_backup_manager_close(cairn_backup_manager *m)
 	pthread_mutex_destroy(&m->mutex);
 	free(m->directory);
 	free(m->staging);
+	cairn_backup_remote_free(m->remote);
 	free(m);
 }
 
@@ -376,13 +385,50 @@ static void index_job(cairn_backup_manager *m, cairn_backup_job *job)
 		cairn_log_error("backup", "backup %s: %s", job->id, cairn_error_last());
 }
 
+/* The upload of a sealed backup and then the remote's retention, on the
+ * job's thread under the directory's .remote-lock (remote.h).  A stop
+ * request or the node's shutdown cancels the upload through the job's
+ * cancel flag.  Either failure leaves the local backup complete and
+ * restorable: the job ends DONE_WITH_ERRORS with the error recorded, and
+ * `cairn backup upload ID` sends what is missing later. */
+static cairn_backup_state upload(cairn_backup_manager *m, cairn_backup_state outcome)
+{
+	cairn_backup_job *job = m->job;
+	if (m->remote == NULL || !m->remote->upload_always || outcome != CAIRN_BACKUP_DONE)
+		return outcome;
+	cairn_backup_upload_options opts = CAIRN_BACKUP_UPLOAD_OPTIONS_INIT;
+	opts.cancel = &job->cancel;
+	opts.on_progress = cairn_backup__job_upload_add;
+	opts.ctx = job;
+	opts.locked = true;
+	cairn_fs_lock *lock = NULL;
+	cairn_backup_upload_report report;
+	cairn_remote_removal removed;
+	cairn_backup__job_upload_begin(job);
+	int rc = cairn_backup_remote_lock(&lock, m->directory, 600);
+	if (rc == CAIRN_OK)
+		rc = cairn_backup_upload(&report, m->remote, m->directory, job->id, &opts);
+	cairn_backup__job_upload_end(job);
+	if (rc != CAIRN_OK) {
+		cairn_log_error("backup", "backup %s: %s", job->id, cairn_error_last());
+		cairn_backup__job_error(job, "upload_failed", m->remote->url, "upload", cairn_error_last());
+		outcome = CAIRN_BACKUP_DONE_WITH_ERRORS;
+	} else if (cairn_backup_remote_retention(&removed, m->remote, m->directory, true) != CAIRN_OK) {
+		cairn_log_error("backup", "backup %s: %s", job->id, cairn_error_last());
+		cairn_backup__job_error(job, "retention_failed", m->remote->url, "remote_retention", cairn_error_last());
+		outcome = CAIRN_BACKUP_DONE_WITH_ERRORS;
+	}
+	cairn_fs_lock_release(lock);
+	return outcome;
+}
+
 /* Retention runs while the finished job still counts as running (no job
  * starts until the policy has been applied); its failure leaves the
  * backup complete and restorable, with the error recorded. */
 static void *job_thread(void *arg)
 {
 	cairn_backup_manager *m = arg;
-	cairn_backup_state outcome = cairn_backup__job_run(m->job);
+	cairn_backup_state outcome = upload(m, cairn_backup__job_run(m->job));
 	if (apply_retention(m) != CAIRN_OK) {
 		cairn_backup__job_error(m->job, "retention_failed", m->directory, "retention", cairn_error_last());
 		if (outcome == CAIRN_BACKUP_DONE)

@@ -33,6 +33,7 @@ int cairn_backup__job_create(cairn_backup_job **out, const char *id, const cairn
 	atomic_init(&job->stop_requested, false);
 	atomic_init(&job->cancel, false);
 	atomic_init(&job->copying, 0);
+	atomic_init(&job->uploaded, 0);
 	pthread_mutex_init(&job->lock, NULL);
 	cairn_backup_detail *d = &job->record.detail;
 	snprintf(d->id, sizeof(d->id), "%s", id);
@@ -168,11 +169,42 @@ void cairn_backup__job_error(cairn_backup_job *job, const char *reason, const ch
 	pthread_mutex_unlock(&job->lock);
 }
 
+void cairn_backup__job_upload_begin(cairn_backup_job *job)
+{
+	pthread_mutex_lock(&job->lock);
+	job->upload_started = cairn_clock_now();
+	pthread_mutex_unlock(&job->lock);
+}
+
+void cairn_backup__job_upload_add(void *job, uint64_t bytes)
+{
+	atomic_fetch_add(&((cairn_backup_job *)job)->uploaded, bytes);
+}
+
+static uint64_t upload_rate(uint64_t bytes, double started, double now)
+{
+	return started > 0 && now > started ? (uint64_t)((double)bytes / (now - started)) : 0;
+}
+
+void cairn_backup__job_upload_end(cairn_backup_job *job)
+{
+	pthread_mutex_lock(&job->lock);
+	job->upload_ended = cairn_clock_now();
+	cairn_backup_detail *d = &job->record.detail;
+	d->upload_bytes = atomic_load(&job->uploaded);
+	d->upload_bandwidth_bps = upload_rate(d->upload_bytes, job->upload_started, job->upload_ended);
+	pthread_mutex_unlock(&job->lock);
+}
+
 void cairn_backup__job_describe(cairn_backup_detail *out, cairn_backup_job *job)
 {
 	pthread_mutex_lock(&job->lock);
 	*out = job->record.detail;
 	double copy_started = job->copy_started;
+	if (job->upload_started > 0 && job->upload_ended == 0) {
+		out->upload_bytes = atomic_load(&job->uploaded);
+		out->upload_bandwidth_bps = upload_rate(out->upload_bytes, job->upload_started, cairn_clock_now());
+	}
 	pthread_mutex_unlock(&job->lock);
 	if (cairn_backup_state_is_terminal(out->state) || copy_started == 0)
 		return;

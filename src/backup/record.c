@@ -40,6 +40,8 @@ static const struct {
 	{"bytes_in_db", offsetof(cairn_backup_detail, bytes_in_db)},
 	{"bandwidth_avg_bps", offsetof(cairn_backup_detail, bandwidth_avg_bps)},
 	{"size_on_disk", offsetof(cairn_backup_detail, size_on_disk)},
+	{"upload_bytes", offsetof(cairn_backup_detail, upload_bytes)},
+	{"upload_bandwidth_bps", offsetof(cairn_backup_detail, upload_bandwidth_bps)},
 };
 
 static uint64_t *counter(cairn_backup_detail *d, size_t i)

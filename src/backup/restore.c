@@ -149,8 +149,15 @@ static int copy_file(restore_run *run, const cairn_backup_manifest_file *f)
 	int rc = join(src, run->backup, f->path);
 	if (rc == CAIRN_OK)
 		rc = join(dst, run->staging, f->path);
-	if (rc == CAIRN_OK)
+	struct stat st;
+	if (rc == CAIRN_OK && run->opts->move) {
+		if (rename(src, dst) != 0 || stat(dst, &st) != 0)
+			rc = cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot move '%s' to '%s'", src, dst);
+		else
+			digest.size = (uint64_t)st.st_size;
+	} else if (rc == CAIRN_OK) {
 		rc = cairn_backup__copy_file(&digest, src, dst, 0);
+	}
 	if (rc == CAIRN_OK && digest.size != f->size)
 		rc = cairn_error_set(CAIRN_EINVALID, "%s: %llu bytes, the manifest lists %llu", f->path,
 			(unsigned long long)digest.size, (unsigned long long)f->size);

@@ -54,9 +54,12 @@ typedef struct cairn_backup_restore_options {
 	cairn_progress *progress;            /* NULL: no progress display */
 	cairn_backup_problem_fn on_problem;  /* problems verification finds */
 	void *ctx;
+	bool move;                           /* rename the backup's files rather than copy them: only for a
+	                                        private download on DIR's file system (fetch.c), which the
+	                                        restore consumes */
 } cairn_backup_restore_options;
 
-#define CAIRN_BACKUP_RESTORE_OPTIONS_INIT {false, true, NULL, NULL, NULL}
+#define CAIRN_BACKUP_RESTORE_OPTIONS_INIT {false, true, NULL, NULL, NULL, false}
 
 typedef struct cairn_backup_restore_report {
 	bool verified;                   /* verification ran: `verify` holds its report */

@@ -29,6 +29,12 @@ static const char usage[] =
 	"       cairn backup restore PATH --database-directory DIR [--force] [--no-verify]\n"
 	"       cairn backup list --backup-directory DIR [--json]\n"
 	"       cairn backup delete --backup-directory DIR ID\n"
+	"       cairn backup upload ID --config-file FILE\n"
+	"       cairn backup list --remote --config-file FILE [--json]\n"
+	"       cairn backup verify s3://BUCKET/PREFIX/ID [--full] [--config-file FILE]\n"
+	"       cairn backup restore s3://BUCKET/PREFIX/ID --database-directory DIR [--force]\n"
+	"                            [--no-verify] [--config-file FILE]\n"
+	"       cairn backup delete --remote ID --config-file FILE\n"
 	"\n"
 	"PATH is one backup: <backup-directory>/<id>; restore also takes a downloaded\n"
 	"archive FILE.tar.zst (cairn backup download), unpacked beside DIR first.\n"
@@ -43,6 +49,19 @@ static const char usage[] =
 	"  list     one line per backup: id, time (UTC), status, size, Pact, cut height;\n"
 	"           --json prints a JSON array.\n"
 	"  delete   remove one finished backup (never the running one).\n"
+	"\n"
+	"Remotes (S3-compatible stores): FILE is the node's configuration file, whose\n"
+	"backup.remote.* settings (and backup.directory) are used; credentials come from\n"
+	"backup.remote.credentialsFile or AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and\n"
+	"AWS_SESSION_TOKEN.  An s3:// argument names the bucket, prefix and backup.\n"
+	"  upload   send finished local backup ID (what the store lacks), manifest last.\n"
+	"  list --remote    the store's backups, same columns (incomplete uploads too).\n"
+	"  verify s3://...  read every object, checking its size and SHA-256 (streamed,\n"
+	"           nothing saved); --full downloads it and runs every local check.\n"
+	"  restore s3://... download in parallel beside DIR (DIR.fetching, resumed by a\n"
+	"           rerun), check every SHA-256, verify, then restore as above.\n"
+	"  delete --remote  remove a remote backup and the objects no other backup\n"
+	"           refers to (never the newest complete one).\n"
 	"\n"
 	"Common option: --log-level LEVEL (debug, info, warn, error; default info).\n"
 	"Exit status: 0 success, 1 problems found or failure, 2 usage error.\n"
@@ -289,6 +308,8 @@ int cairn_cmd_backup(int argc, char **argv)
 		fputs(cairn_backup_client_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? CAIRN_EXIT_USAGE : CAIRN_EXIT_OK;
 	}
+	if (cairn_cmd_backup_is_remote(argc, argv))
+		return cairn_cmd_backup_remote(argc, argv, usage);
 	if (cairn_backup_client_handles(argc, argv)) {
 		for (int i = 2; i < argc; i++)
 			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -7,6 +7,7 @@
 #ifndef CAIRN_CLI_COMMANDS_H
 #define CAIRN_CLI_COMMANDS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #define CAIRN_EXIT_OK 0
@@ -24,6 +25,11 @@ int cairn_cmd_header(int argc, char **argv);
 int cairn_cmd_import(int argc, char **argv);
 int cairn_cmd_export(int argc, char **argv);
 int cairn_cmd_backup(int argc, char **argv);
+
+/* The `cairn backup` subcommands that reach a remote (cmd_backup_remote.c):
+ * upload, list --remote, verify s3://..., restore s3://..., delete --remote. */
+bool cairn_cmd_backup_is_remote(int argc, char **argv);
+int cairn_cmd_backup_remote(int argc, char **argv, const char *usage);
 
 /* The table main() dispatches on, terminated by a zeroed entry. */
 extern const cairn_command cairn_commands[];

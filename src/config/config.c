@@ -15,6 +15,7 @@
  * source to fix.
  */
 #include "config/config.h"
+#include "config/config_remote.h"
 #include "chain/version.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -90,6 +91,33 @@ static const option_def options[] = {
 	{"backup-retention-max-age", "backup.retention.maxAge", OPT_DURATION, FIELD(backup_retention_max_age), "DURATION",
 	 0, 0, "After each backup remove backups older than this (for example 14d; the newest successful one stays); "
 	 "0 or off: no limit"},
+	{"backup-remote-url", "backup.remote.url", OPT_PATH, FIELD(backup_remote_url), "URL", 0, 0,
+	 "Copy backups to this S3-compatible store: s3://BUCKET/PREFIX (credentials from AWS_* or a credentials file)"},
+	{"backup-remote-endpoint", "backup.remote.endpoint", OPT_PATH, FIELD(backup_remote_endpoint), "URL", 0, 0,
+	 "The store's address, for example http://127.0.0.1:9000 (MinIO); null: AWS S3 of the region"},
+	{"backup-remote-region", "backup.remote.region", OPT_PATH, FIELD(backup_remote_region), "REGION", 0, 0,
+	 "The store's region, signed into every request; null: us-east-1"},
+	{"backup-remote-addressing", "backup.remote.addressing", OPT_PATH, FIELD(backup_remote_addressing), "STYLE", 0, 0,
+	 "auto (virtual-host style for AWS, path style with an endpoint), path or virtual; null: auto"},
+	{"backup-remote-credentials-file", "backup.remote.credentialsFile", OPT_PATH,
+	 FIELD(backup_remote_credentials_file), "FILE", 0, 0,
+	 "AWS shared credentials file ([default] section); must not be readable by group or others; null: AWS_* variables"},
+	{"backup-remote-upload", "backup.remote.upload", OPT_PATH, FIELD(backup_remote_upload), "WHEN", 0, 0,
+	 "always: every backup is uploaded once sealed; off: only by cairn backup upload ID; null: always"},
+	{"backup-remote-parallelism", "backup.remote.parallelism", OPT_INT, FIELD(backup_remote_parallelism), "N", 0, 64,
+	 "Objects (and parts of a large one) transferred at once; 0: 4"},
+	{"backup-remote-rate-limit", "backup.remote.rateLimit", OPT_INT, FIELD(backup_remote_rate_limit), "BYTES", 0,
+	 2000000000, "Bytes per second of all transfers to and from the store; 0: no limit"},
+	{"backup-remote-part-size-mib", "backup.remote.partSizeMiB", OPT_INT, FIELD(backup_remote_part_size_mib), "MIB",
+	 5, 5120, "Files larger than this are uploaded in parts of this size (MiB), in parallel"},
+	{"backup-remote-send-checksums", "backup.remote.sendChecksums", OPT_BOOL, FIELD(backup_remote_send_checksums),
+	 NULL, 0, 0, "Send SHA-256 checksums the store checks and echoes (for buckets whose ETags are not MD5s: SSE-KMS)"},
+	{"backup-remote-retention-keep-last", "backup.remote.retention.keepLast", OPT_INT,
+	 FIELD(backup_remote_retention_keep_last), "N", 0, 1000000,
+	 "After each upload keep only the newest N complete remote backups; 0: no limit"},
+	{"backup-remote-retention-max-age", "backup.remote.retention.maxAge", OPT_DURATION,
+	 FIELD(backup_remote_retention_max_age), "DURATION", 0, 0,
+	 "After each upload remove remote backups older than this (the newest stays); 0 or off: no limit"},
 	{"enable-management-api", "managementApi.enabled", OPT_BOOL, FIELD(management_api_enabled), NULL, 0, 0,
 	 "Serve the backup management API (/v2/... and /api/databases/...); needs a backup directory and a token file"},
 	{"management-token-file", "managementApi.tokenFile", OPT_PATH, FIELD(management_token_file), "FILE", 0, 0,
@@ -149,6 +177,7 @@ int cairn_config_init(cairn_config *cfg)
 	cfg->request_timeout = 10;
 	cfg->max_connections_per_address = 256;
 	cfg->management_download_link_seconds = 3600;
+	cfg->backup_remote_part_size_mib = 64;
 	if (set_string(&cfg->chainweb_version, "development") != CAIRN_OK ||
 	    set_string(&cfg->database_directory, "cairn-data") != CAIRN_OK ||
 	    set_string(&cfg->service_interface, "127.0.0.1") != CAIRN_OK) {
@@ -649,7 +678,8 @@ int cairn_config_validate(cairn_config *cfg)
 			origin_of(cfg, "backup.schedule.interval"));
 	if (cfg->backup_directory && cairn_fs_check_writable_dir(cfg->backup_directory) != CAIRN_OK)
 		return cairn_error_prefix(CAIRN_EINVALID, "%s: backup.directory", origin_of(cfg, "backup.directory"));
-	return validate_management(cfg);
+	int rc = cairn_config_validate_remote(cfg, origin_of);
+	return rc == CAIRN_OK ? validate_management(cfg) : rc;
 }
 
 /* ---- output ---- */

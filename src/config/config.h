@@ -36,6 +36,18 @@ typedef struct cairn_config {
 	bool backup_schedule_pact;        /* scheduled backups include Pact */
 	int backup_retention_keep_last;   /* successful backups kept; 0: no limit */
 	double backup_retention_max_age;  /* seconds; 0: no limit */
+	char *backup_remote_url;          /* s3://bucket/prefix; NULL: no remote */
+	char *backup_remote_endpoint;     /* NULL: AWS */
+	char *backup_remote_region;       /* NULL: us-east-1 */
+	char *backup_remote_addressing;   /* auto | path | virtual; NULL: auto */
+	char *backup_remote_credentials_file; /* NULL: the AWS_* environment variables */
+	char *backup_remote_upload;       /* always | off; NULL: always */
+	int backup_remote_parallelism;    /* objects (and parts) in flight; 0: 4 */
+	int backup_remote_rate_limit;     /* bytes per second over all transfers; 0: no limit */
+	int backup_remote_part_size_mib;  /* multipart above this size; default 64 */
+	bool backup_remote_send_checksums; /* send x-amz-checksum-sha256 (stores whose ETags are not MD5s) */
+	int backup_remote_retention_keep_last; /* complete remote backups kept; 0: no limit */
+	double backup_remote_retention_max_age; /* seconds; 0: no limit */
 	bool management_api_enabled;      /* the backup management API (docs/api.md) */
 	char *management_token_file;      /* NULL unless configured */
 	char *management_database_name;   /* NULL: the Chainweb version */

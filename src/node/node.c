@@ -30,6 +30,7 @@
  */
 #include "node/node.h"
 #include "backup/schedule.h"
+#include "config/config_remote.h"
 #include "node/checkpointer.h"
 #include "node/commit.h"
 #include "node/guard.h"
@@ -160,7 +161,15 @@ static int open_backups(cairn_node *node, const cairn_config *cfg)
 	opts.rate_limit_bps = (uint64_t)cfg->backup_rate_limit;
 	opts.retention.keep_last = cfg->backup_retention_keep_last;
 	opts.retention.max_age_seconds = cfg->backup_retention_max_age;
-	int rc = cairn_backup_manager_open(&node->backups, &source, &opts);
+	cairn_backup_remote *remote = NULL;
+	int rc = cairn_config_remote(&remote, cfg);
+	opts.remote = remote;
+	if (rc == CAIRN_OK)
+		rc = cairn_backup_manager_open(&node->backups, &source, &opts);
+	if (rc == CAIRN_OK && remote != NULL)
+		cairn_log_info("backup", "backups are copied to %s (%s)", remote->url,
+			remote->upload_always ? "every backup once sealed" : "by cairn backup upload only");
+	cairn_backup_remote_free(remote);
 	if (rc != CAIRN_OK)
 		return rc;
 	node->schedule.interval_seconds = cfg->backup_schedule_interval > 0 ? cfg->backup_schedule_interval : 0;
