@@ -385,6 +385,14 @@ static void index_job(cairn_backup_manager *m, cairn_backup_job *job)
 		cairn_log_error("backup", "backup %s: %s", job->id, cairn_error_last());
 }
 
+/* The job's backup is now complete in the store: the newest there. */
+static void remote_newest_known(cairn_backup_job *job)
+{
+	cairn_backup_detail d;
+	cairn_backup__job_describe(&d, job);
+	cairn_metrics_remote_newest_set((double)d.created_us / 1e6);
+}
+
 /* The upload of a sealed backup and then the remote's retention, on the
  * job's thread under the directory's .remote-lock (remote.h).  A stop
  * request or the node's shutdown cancels the upload through the job's
@@ -412,11 +420,16 @@ static cairn_backup_state upload(cairn_backup_manager *m, cairn_backup_state out
 	if (rc != CAIRN_OK) {
 		cairn_log_error("backup", "backup %s: %s", job->id, cairn_error_last());
 		cairn_backup__job_error(job, "upload_failed", m->remote->url, "upload", cairn_error_last());
+		cairn_metrics_upload_failed();
 		outcome = CAIRN_BACKUP_DONE_WITH_ERRORS;
-	} else if (cairn_backup_remote_retention(&removed, m->remote, m->directory, true) != CAIRN_OK) {
-		cairn_log_error("backup", "backup %s: %s", job->id, cairn_error_last());
-		cairn_backup__job_error(job, "retention_failed", m->remote->url, "remote_retention", cairn_error_last());
-		outcome = CAIRN_BACKUP_DONE_WITH_ERRORS;
+	} else {
+		remote_newest_known(job);
+		if (cairn_backup_remote_retention(&removed, m->remote, m->directory, true) != CAIRN_OK) {
+			cairn_log_error("backup", "backup %s: %s", job->id, cairn_error_last());
+			cairn_backup__job_error(job, "retention_failed", m->remote->url, "remote_retention",
+				cairn_error_last());
+			outcome = CAIRN_BACKUP_DONE_WITH_ERRORS;
+		}
 	}
 	cairn_fs_lock_release(lock);
 	return outcome;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "backup/id.h"
+#include "metrics/metrics.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -179,6 +180,7 @@ void cairn_backup__job_upload_begin(cairn_backup_job *job)
 void cairn_backup__job_upload_add(void *job, uint64_t bytes)
 {
 	atomic_fetch_add(&((cairn_backup_job *)job)->uploaded, bytes);
+	cairn_metrics_upload_bytes_add(bytes);
 }
 
 static uint64_t upload_rate(uint64_t bytes, double started, double now)

@@ -8,6 +8,7 @@ SHA-256; `list --remote` shows both backups; `verify s3://...` (streamed and
 cut and whose coin tables equal the source backup's."""
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -32,7 +33,7 @@ class RemoteBackupTest(cairnlib.TestCase):
         os.chmod(tokens, 0o600)
         os.environ.update(cls.s3.env())
         node = cairnlib.Node(["--config-file", cls.config, "--enable-backup-api", "--enable-management-api",
-                              "--management-token-file", tokens, "--block-rate", "max"],
+                              "--management-token-file", tokens, "--block-rate", "max", "--enable-metrics"],
                              database_directory=os.path.join(cls.tmp, "db"))
         cls.details = {}
         with node:
@@ -46,6 +47,9 @@ class RemoteBackupTest(cairnlib.TestCase):
                 r = node.request("GET", "/v2/%s/backups/%s" % (DB, backup_id), headers={"X-Auth-Token": TOKEN})
                 assert r.status == 200, r
                 cls.details[backup_id] = r.json()
+            r = node.request("GET", "/metrics", headers={"X-Auth-Token": TOKEN})
+            assert r.status == 200, r
+            cls.metrics = r.text
             assert node.stop() == 0
             cls.node_log = node.log
 
@@ -73,6 +77,15 @@ class RemoteBackupTest(cairnlib.TestCase):
             self.assertGreater(d["upload_bandwidth_bps"], 0, d)
             self.assertRegex(self.node_log, r"remote: backup %s uploaded to s3://%s/%s" % (
                 backup_id, s3lib.BUCKET, PREFIX))
+
+    def test_upload_metrics(self):
+        sent = sum(self.details[b]["upload_bytes"] for b in (self.first, self.second))
+        self.assertRegex(self.metrics, r"(?m)^cairn_backup_upload_bytes_total %d$" % sent)
+        self.assertRegex(self.metrics, r"(?m)^cairn_backup_upload_failures_total 0$")
+        newest = re.search(r'(?m)^cairn_backup_newest_restorable_timestamp_seconds\{location="remote"\} (\S+)$',
+                           self.metrics)
+        self.assertIsNotNone(newest, self.metrics)
+        self.assertAlmostEqual(float(newest.group(1)), int(self.second) / 1000.0, delta=1.0)
 
     def test_second_upload_sends_only_new_objects(self):
         first, second = self.remote_manifest(self.first), self.remote_manifest(self.second)
