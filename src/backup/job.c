@@ -90,10 +90,8 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
-#include "util/priority.h"
 
 #define REASON_MAX 1024
-#define COPY_NICE 10 /* added to the nice value of the threads that copy Pact files */
 #define FULL_BELOW ((uint64_t)1 << 20) /* free bytes under which a failure names a full file system */
 
 typedef struct pact_chain {
@@ -570,17 +568,6 @@ static int collect_pact_files(job_run *run)
 	return CAIRN_OK;
 }
 
-/* A helper's copies yield the CPU to the node's commits (nice +10; and
- * the disk where the I/O scheduler has levels: util/priority.h); helpers
- * do nothing else, so nothing else runs low.  Costs nothing when the node
- * is idle. */
-static void *background_copy_worker(void *arg)
-{
-	if (cairn_thread_background(COPY_NICE, false) != CAIRN_OK)
-		cairn_log_debug("backup", "%s", cairn_error_last());
-	return copy_worker(arg);
-}
-
 static int copy_pact(job_run *run)
 {
 	if (!run->job->request.include_pact)
@@ -590,10 +577,9 @@ static int copy_pact(job_run *run)
 	unsigned wanted = (unsigned)run->job->parallelism < run->chain_count
 		? (unsigned)run->job->parallelism : run->chain_count;
 	unsigned started = 0;
-	while (started < wanted && pthread_create(&helpers[started], NULL, background_copy_worker, run) == 0)
+	while (started + 1 < wanted && pthread_create(&helpers[started], NULL, copy_worker, run) == 0)
 		started++;
-	if (started == 0)
-		copy_worker(run); /* no thread to spare: this one copies, at its own priority */
+	copy_worker(run); /* this thread copies too */
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(helpers[i], NULL);
 	int rc = collect_pact_files(run);
