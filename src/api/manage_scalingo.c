@@ -14,7 +14,9 @@
  * is checked before the backup is even opened: a bad token gets a 403 and
  * no byte of data.  The archive is produced while it is sent
  * (backup/archive.h): one piece per call of the server's reader, so memory
- * stays bounded and a client that goes away costs only the close.
+ * stays bounded and a client that goes away costs only the close.  With
+ * backup.rateLimit the body is paced by the server (reader rate_bps): the
+ * connection is parked between pieces, no worker waits.
  */
 #include "api/manage.h"
 #include "backup/archive.h"
