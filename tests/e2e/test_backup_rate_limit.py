@@ -3,7 +3,8 @@
 With --backup-rate-limit R, a download of an archive of S bytes takes at
 least (S - one burst) / R seconds, arrives whole (it extracts and verifies),
 and the server keeps answering other requests meanwhile: the connection is
-parked between pieces, no server thread sleeps.  Without a limit the same
+parked between pieces, no server thread sleeps.  A node stopped in the
+middle of a paced download exits cleanly and promptly.  Without a limit the same
 download is not paced (it takes well under the paced time).
 """
 import json
@@ -106,7 +107,18 @@ class BackupRateLimitTest(cairnlib.TestCase):
             subprocess.run(["tar", "--zstd", "-xf", archive, "-C", out], check=True)
             v = cairnlib.run_cairn(["backup", "verify", os.path.join(out, backup_id)])
             self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
-            self.assertEqual(node.stop(), 0)
+            # a node stopped in the middle of a paced download exits cleanly
+            sock = node.connect()
+            sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (link, node.address)).encode())
+            received = 0
+            while received < BURST * 2:
+                chunk = sock.recv(65536)
+                self.assertTrue(chunk)
+                received += len(chunk)
+            t0 = time.monotonic()
+            self.assertEqual(node.stop(timeout=15), 0)
+            self.assertLess(time.monotonic() - t0, 10)
+            sock.close()
 
 
 if __name__ == "__main__":
