@@ -20,9 +20,14 @@
  *    with the same parallelism, followed by `sync`.  Files are in the page
  *    cache for all three (just written), no writer runs.
  * 3. Live: a producer commits blocks to both stores as fast as it can, each
- *    under the commit lock.  Its longest commit (lock wait included) for
- *    2 s before, during, and 2 s after a backup with Pact, and the lock
- *    hold of the backup's consistency point.
+ *    under the commit lock, while a checkpointer thread folds the Pact WALs
+ *    as the node's does ($CAIRN_BENCH_CHECKPOINTER=0: the commits fold
+ *    them, every 1000 pages).  Its longest commit (lock wait included) for
+ *    2 s before, during, and 2 s after a backup with Pact, the lock hold of
+ *    the backup's consistency point and the Pact copy rate meanwhile;
+ *    $CAIRN_BENCH_LIVE_ROUNDS rounds (default 3) without a limit, then as
+ *    many with backup.rateLimit at $CAIRN_BENCH_RATE_LIMIT bytes per second
+ *    (default 100 MB/s; 0 skips them), and the medians.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -39,6 +44,7 @@
 
 #include "backup/backup.h"
 #include "backup/files.h"
+#include "node/checkpointer.h"
 #include "store/chaindb.h"
 #include "store/pactdb.h"
 #include "util/clock.h"
@@ -129,6 +135,7 @@ typedef struct bench_node {
 	uint64_t next_height[CHAINS];
 	uint64_t random;
 	uint8_t *payload;
+	cairn_checkpointer *checkpointer; /* NULL: commits checkpoint the WAL themselves */
 	/* the live producer */
 	pthread_t producer;
 	atomic_bool stop;
@@ -166,12 +173,21 @@ static void node_open(bench_node *n, const char *work, const char *name, int pac
 	copts.version = "development";
 	check(cairn_chaindb_path(path, sizeof(path), n->dir), "path");
 	check(cairn_chaindb_open(&n->chaindb, path, &copts), "open chaindb");
+	/* As the node: a checkpointer thread folds the WALs and the commits'
+	 * autocheckpoint is only a valve ($CAIRN_BENCH_CHECKPOINTER=0: every
+	 * 1000 pages in the commit, SQLite's default, as before). */
+	const char *env = getenv("CAIRN_BENCH_CHECKPOINTER");
+	bool checkpointer = env == NULL || atoi(env) != 0;
 	for (int c = 0; c < pact_chains; c++) {
 		cairn_pactdb_options popts = CAIRN_PACTDB_OPTIONS_INIT;
+		if (checkpointer)
+			popts.wal_autocheckpoint_pages = CAIRN_PACTDB_VALVE_PAGES;
 		check(cairn_pactdb_path(path, sizeof(path), n->dir, (uint32_t)c), "path");
 		check(cairn_pactdb_open(&n->pact[c], path, &popts), "open pactdb");
 	}
 	n->pact_chains = pact_chains;
+	if (checkpointer && pact_chains > 0)
+		check(cairn_checkpointer_start(&n->checkpointer, n->pact, (size_t)pact_chains), "start checkpointer");
 	n->random = 0x9e3779b97f4a7c15ULL ^ (uint64_t)pact_chains;
 	n->payload = malloc(BIG_PAYLOAD);
 	pthread_mutex_init(&n->commit_lock, NULL);
@@ -179,6 +195,7 @@ static void node_open(bench_node *n, const char *work, const char *name, int pac
 
 static void node_close(bench_node *n)
 {
+	cairn_checkpointer_stop(n->checkpointer);
 	for (int c = 0; c < n->pact_chains; c++)
 		cairn_pactdb_close(n->pact[c]);
 	cairn_chaindb_close(n->chaindb);
@@ -521,30 +538,82 @@ static void *produce(void *arg)
 	return NULL;
 }
 
-static void bench_live(bench_node *n, cairn_backup_manager *m, const char *work)
+/* One live round: returns the longest commit during the backup (seconds)
+ * and sets *rate to the backup's Pact copy rate (MB/s). */
+static double live_round(double *rate, bench_node *n, cairn_backup_manager *m, const char *work,
+	const char *backups, bool verbose)
 {
 	atomic_store(&n->stop, false);
 	atomic_store(&n->phase, 0);
+	memset(n->max_commit, 0, sizeof(n->max_commit));
+	memset(n->commits, 0, sizeof(n->commits));
 	if (pthread_create(&n->producer, NULL, produce, n) != 0)
 		die("producer");
 	sleep(2);
 	atomic_store(&n->phase, 1);
 	json_object *manifest;
 	char id[CAIRN_BACKUP_ID_MAX + 1];
-	double during = run_backup(&manifest, m, work, "backups-pact", true, id);
+	double during = run_backup(&manifest, m, work, backups, true, id);
 	atomic_store(&n->phase, 2);
 	sleep(2);
 	atomic_store(&n->stop, true);
 	pthread_join(n->producer, NULL);
-	printf("live: producer at max (%d chains, 8 KB payloads, 10 Pact rows of 1 KB per block)\n", n->pact_chains);
-	printf("  commit lock held for the Pact snapshots: %.1f ms (target 20 ms), waited %.1f ms for it\n",
-		manifest_ms(manifest, "timings", "lockHoldMs"), manifest_ms(manifest, "timings", "lockWaitMs"));
+	json_object *bytes = NULL, *sqlite = NULL;
+	json_object_object_get_ex(manifest, "bytes", &bytes);
+	json_object_object_get_ex(bytes, "sqlite", &sqlite);
+	*rate = (double)json_object_get_uint64(sqlite) / 1e6 / (manifest_ms(manifest, "timings", "pactCopyMs") / 1000);
+	if (verbose)
+		printf("  commit lock held for the Pact snapshots: %.1f ms (target 20 ms), waited %.1f ms for it\n",
+			manifest_ms(manifest, "timings", "lockHoldMs"), manifest_ms(manifest, "timings", "lockWaitMs"));
 	const char *names[] = {"2 s before", "during", "2 s after"};
 	double seconds[] = {2.0, during, 2.0};
 	for (int p = 0; p < 3; p++)
 		printf("  %-10s: %6.0f blocks/s, longest commit %.1f ms%s\n", names[p],
-			(double)n->commits[p] / seconds[p], n->max_commit[p] * 1000, p > 0 ? " (target 100 ms)" : "");
+			(double)n->commits[p] / seconds[p], n->max_commit[p] * 1000, p == 1 ? " (target 50 ms)" : "");
+	printf("  Pact copy rate during it: %.0f MB/s\n", *rate);
 	json_object_put(manifest);
+	return n->max_commit[1];
+}
+
+/* Live rounds without a limit (manager `m`), then with `limit` bytes per
+ * second (a second manager), $CAIRN_BENCH_LIVE_ROUNDS (default 3) each;
+ * medians of the longest commit during the backup and of the copy rate. */
+static void bench_live(bench_node *n, cairn_backup_manager *m, const char *work, int par, uint64_t limit)
+{
+	const char *env = getenv("CAIRN_BENCH_LIVE_ROUNDS");
+	int rounds = env != NULL ? atoi(env) : 3;
+	rounds = rounds < 1 ? 1 : rounds > MAX_ROUNDS ? MAX_ROUNDS : rounds;
+	printf("live: producer at max (%d chains, 8 KB payloads, 10 Pact rows of 1 KB per block), %d rounds each\n",
+		n->pact_chains, rounds);
+	for (int limited = 0; limited < (limit > 0 ? 2 : 1); limited++) {
+		cairn_backup_manager *lm = m;
+		const char *backups = "backups-pact";
+		if (limited) {
+			char dir[PATH_MAX], staging[PATH_MAX];
+			path_of(dir, "%s/backups-limited", work);
+			path_of(staging, "%s/0/backup-staging", n->dir);
+			cairn_backup_source src = {n, with_commit_lock, node_chaindb, node_pactdb, staging};
+			cairn_backup_options opts = CAIRN_BACKUP_OPTIONS_INIT;
+			opts.directory = dir;
+			opts.parallelism = par;
+			opts.rate_limit_bps = limit;
+			check(cairn_backup_manager_open(&lm, &src, &opts), "open backup manager");
+			backups = "backups-limited";
+		}
+		double longest[MAX_ROUNDS], rate[MAX_ROUNDS];
+		for (int r = 0; r < rounds; r++) {
+			if (limited)
+				printf(" with backup.rateLimit %.0f MB/s, round %d:\n", (double)limit / 1e6, r + 1);
+			else
+				printf(" without a limit, round %d:\n", r + 1);
+			longest[r] = live_round(&rate[r], n, lm, work, backups, r == 0);
+		}
+		printf("  median: longest commit during the backup %.1f ms (target 50 ms), max %.1f ms; "
+			"Pact copy %.0f MB/s\n", median(longest, rounds) * 1000, maximum(longest, rounds) * 1000,
+			median(rate, rounds));
+		if (limited)
+			cairn_backup_manager_close(lm);
+	}
 }
 
 static void fill_pact(bench_node *n, uint64_t bytes)
@@ -568,13 +637,15 @@ int main(int argc, char **argv)
 	rounds = rounds < 1 ? 1 : rounds > MAX_ROUNDS ? MAX_ROUNDS : rounds;
 	cairn_log_set_level(getenv("CAIRN_BENCH_DEBUG") ? CAIRN_LOG_DEBUG : CAIRN_LOG_WARN);
 	for (char *size = strtok(argv[2], ","); size != NULL; size = strtok(NULL, ","))
-		bench_chaindb(work, strtoull(size, NULL, 10), rounds);
+		if (strtoull(size, NULL, 10) > 0) /* 0: skip the ChainDB part */
+			bench_chaindb(work, strtoull(size, NULL, 10), rounds);
 	bench_node n;
 	node_open(&n, work, "pact", PACT_CHAINS);
 	fill_pact(&n, strtoull(argv[3], NULL, 10) << 20);
 	cairn_backup_manager *m = open_manager(&n, work, "backups-pact", par);
 	bench_pact(&n, m, work, rounds < 3 ? rounds : 3, par);
-	bench_live(&n, m, work);
+	const char *limit = getenv("CAIRN_BENCH_RATE_LIMIT");
+	bench_live(&n, m, work, par, limit != NULL ? strtoull(limit, NULL, 10) : 100000000);
 	cairn_backup_manager_close(m);
 	node_close(&n);
 	return 0;

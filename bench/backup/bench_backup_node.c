@@ -252,7 +252,7 @@ static void run_during_backup(char *id, producer *p, int phase, bool pact)
 	p->phase_start[phase] = cairn_clock_now();
 	check(cairn_backup_start(id, &started, m, &req), "start backup");
 	cairn_backup_state st = CAIRN_BACKUP_PREPARING;
-	while (st == CAIRN_BACKUP_PREPARING || st == CAIRN_BACKUP_COPYING) {
+	while (st == CAIRN_BACKUP_QUEUED || st == CAIRN_BACKUP_PREPARING || st == CAIRN_BACKUP_COPYING) {
 		commit_next(p);
 		check(cairn_backup_state_of(&st, m, id), "backup state");
 	}

@@ -145,6 +145,7 @@ static int manage_init(cairn_manage *m, cairn_node *node, const cairn_config *cf
 		return rc;
 	cairn_manage_agent_id(m->agent_id, &m->key);
 	m->link_seconds = cfg->management_download_link_seconds;
+	m->rate_limit_bps = (uint64_t)cfg->backup_rate_limit;
 	m->schedule_interval = cfg->backup_schedule_interval;
 	m->schedule_pact = cfg->backup_schedule_pact;
 	m->retention_keep_last = cfg->backup_retention_keep_last;

@@ -138,6 +138,7 @@ typedef struct cairn_manage {
 	cairn_manage_key key;
 	char agent_id[37];
 	int link_seconds;
+	uint64_t rate_limit_bps;    /* backup.rateLimit: archive downloads are sent at most this fast; 0: no limit */
 	/* the configurations that jobs name (GET /v2/{p}/configurations/{id}) */
 	double schedule_interval;
 	bool schedule_pact;

@@ -14,7 +14,9 @@
  * is checked before the backup is even opened: a bad token gets a 403 and
  * no byte of data.  The archive is produced while it is sent
  * (backup/archive.h): one piece per call of the server's reader, so memory
- * stays bounded and a client that goes away costs only the close.
+ * stays bounded and a client that goes away costs only the close.  With
+ * backup.rateLimit the body is paced by the server (reader rate_bps): the
+ * connection is parked between pieces, no worker waits.
  */
 #include "api/manage.h"
 #include "metrics/metrics.h"
@@ -202,12 +204,12 @@ static int open_download(download **out, const cairn_manage *m, const char *id, 
 }
 
 static void respond_archive(cairn_http_response *res, download *dl, const cairn_backup_detail *d,
-	const char *database)
+	const char *database, uint64_t rate_bps)
 {
 	char name[160], disposition[CAIRN_HTTP_HEADER_VALUE_MAX];
 	cairn_manage_backup_name(name, sizeof(name), d, database);
 	snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s.tar.zst\"", name);
-	cairn_http_body_reader reader = {download_read, download_free, dl, -1};
+	cairn_http_body_reader reader = {download_read, download_free, dl, -1, rate_bps};
 	cairn_http_respond_reader(res, 200, "application/zstd", &reader);
 	cairn_http_response_add_header(res, "Content-Disposition", disposition);
 }
@@ -237,7 +239,7 @@ static void download_archive(cairn_http_response *res, const cairn_http_request 
 		cairn_http_respond_text(res, 500, "%s", cairn_error_last());
 	else {
 		cairn_log_info("manage", "download of backup %s to %s started", id, req->peer);
-		respond_archive(res, dl, &d, m->database);
+		respond_archive(res, dl, &d, m->database, m->rate_limit_bps);
 	}
 }
 

@@ -81,7 +81,7 @@ static const option_def options[] = {
 	{"backup-parallelism", "backup.parallelism", OPT_INT, FIELD(backup_parallelism), "N", 0, 256,
 	 "Pact state files a backup copies at once; 0 means one per processor core"},
 	{"backup-rate-limit", "backup.rateLimit", OPT_INT, FIELD(backup_rate_limit), "BYTES", 0, 2000000000,
-	 "Bytes per second each Pact copy of a backup may write; 0: no limit"},
+	 "Bytes per second each Pact copy of a backup may write and each archive download may send; 0: no limit"},
 	{"backup-schedule-interval", "backup.schedule.interval", OPT_DURATION, FIELD(backup_schedule_interval), "DURATION",
 	 0, 0, "Start a backup this often (for example 6h, 30m, 90s); 0 or off: no scheduled backups"},
 	{"backup-schedule-pact", "backup.schedule.backupPact", OPT_BOOL, FIELD(backup_schedule_pact), NULL, 0, 0,

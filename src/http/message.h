@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/error.h"
 
@@ -99,6 +100,8 @@ typedef struct cairn_http_body_reader {
 	void (*free)(void *ctx); /* called exactly once: after the end, an error, or a client gone mid-body */
 	void *ctx;
 	long long length;        /* the body's length when known in advance, else -1 */
+	uint64_t rate_bps;       /* sent at most this many bytes per second (0: no limit); the connection
+	                          * is parked between pieces, no server thread waits */
 } cairn_http_body_reader;
 
 typedef struct cairn_http_extra_header {

@@ -62,6 +62,7 @@
  */
 #include "http/server.h"
 #include "http/fanout.h"
+#include "http/pacer.h"
 #include "http/server_accept.h"
 #include "http/server_body.h"
 #include "http/server_policy.h"
@@ -111,6 +112,7 @@ struct cairn_http_server {
 	pthread_cond_t idle;  /* broadcast when in_flight reaches zero */
 	cairn_http_fanout *fanout;
 	atomic_bool streams_closed;
+	cairn_http__pacer *pacer; /* resumes the connections of paced bodies */
 };
 
 struct stream_conn {
@@ -311,7 +313,7 @@ static enum MHD_Result send_response(cairn_http_server *s, struct MHD_Connection
 	if (stream && (r = open_stream(s, connection, req->peer, chunked, res->stream)) == NULL)
 		cairn_http_respond_text(res, 503, "%s", cairn_error_last());
 	if (r == NULL && res->body_kind == CAIRN_HTTP_BODY_READER)
-		r = cairn_http__reader_response(res);
+		r = cairn_http__reader_response(res, connection, s->pacer);
 	else if (r == NULL)
 		r = body_response(res);
 	if (res->stream != NULL && !stream)
@@ -601,6 +603,8 @@ int cairn_http_server_start(cairn_http_server **out, const cairn_http_router *ro
 	if (rc == CAIRN_OK)
 		rc = cairn_http_fanout_start(&s->fanout, worker_threads(opts->threads));
 	if (rc == CAIRN_OK)
+		rc = cairn_http__pacer_start(&s->pacer);
+	if (rc == CAIRN_OK)
 		rc = start_daemon(s, opts);
 	if (rc != CAIRN_OK) {
 		cairn_http_server_free(s);
@@ -654,6 +658,7 @@ unsigned cairn_http_server_shutdown(cairn_http_server *server, int64_t grace_ms)
 	close_streams(server);
 	unsigned left = wait_idle(server, grace_ms);
 	cairn_http_fanout_stop(server->fanout); /* hands every parked connection back */
+	cairn_http__pacer_stop(server->pacer);  /* resumes every paced one */
 	MHD_stop_daemon(server->daemon);
 	server->daemon = NULL;
 	return left;
@@ -665,6 +670,7 @@ void cairn_http_server_free(cairn_http_server *server)
 		return;
 	cairn_http_server_shutdown(server, 0);
 	cairn_http_fanout_free(server->fanout);
+	cairn_http__pacer_free(server->pacer);
 	cairn_http__acceptor_free(server->acceptor);
 	pthread_cond_destroy(&server->idle);
 	pthread_mutex_destroy(&server->lock);

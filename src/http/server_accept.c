@@ -15,6 +15,14 @@
  * getpeername() that the descriptor still is that connection's socket, so
  * a descriptor number reused in between is never touched.
  *
+ * Memory: each connection's buffer pool and bookkeeping are allocated by
+ * this thread and freed by the library's workers.  glibc keeps freed
+ * blocks mapped, and a wave of 2,000 connections left the heap 2-4 MB
+ * larger each time (idle RSS 32 MB -> 67 MB after twelve waves): once
+ * TRIM_AFTER connections have closed since the last time, the thread
+ * returns the free pages to the system (malloc_trim), at most once per
+ * SWEEP_MS, so the node's memory recovers when a flood ends.
+ *
  * Counts per address are taken from the library's notifications, so a
  * burst from one address can overshoot the limit by the connections not
  * yet reported; the library's own per-address limit, set with a margin,
@@ -27,6 +35,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -42,6 +51,7 @@
 #define ACCEPT_BATCH 64 /* connections accepted between checks for a stop */
 #define SWEEP_MS 1000
 #define ADDRESS_BUCKETS 1024
+#define TRIM_AFTER 256 /* closed connections that make the free heap worth returning */
 
 typedef struct address_count {
 	struct address_count *next;
@@ -72,10 +82,12 @@ struct cairn_http__acceptor {
 	int spare_fd;    /* given up to answer a connection when descriptors run out */
 	cairn_log_throttle refusals;
 	int64_t last_sweep_ms;
+	int64_t last_trim_ms;
 
 	pthread_mutex_t book_lock;
 	tracked *open;   /* the open connections */
 	unsigned open_count;
+	unsigned closed_since_trim;
 	address_count *by_address[ADDRESS_BUCKETS];
 };
 
@@ -287,6 +299,7 @@ static void untrack(cairn_http__acceptor *a, tracked *t)
 	if (t->next != NULL)
 		t->next->prev = t->prev;
 	a->open_count--;
+	a->closed_since_trim++;
 	count_address(a, t->key, -1);
 	pthread_mutex_unlock(&a->book_lock);
 	free(t);
@@ -369,16 +382,34 @@ static void sweep(cairn_http__acceptor *a)
 			a->limits.request_timeout_s);
 }
 
+/* Returns the heap's free pages to the system after a wave of closed
+ * connections (see the top comment). */
+static void trim_memory(cairn_http__acceptor *a)
+{
+	int64_t now = monotonic_ms();
+	if (now - a->last_trim_ms < SWEEP_MS)
+		return;
+	pthread_mutex_lock(&a->book_lock);
+	bool due = a->closed_since_trim >= TRIM_AFTER;
+	if (due)
+		a->closed_since_trim = 0;
+	pthread_mutex_unlock(&a->book_lock);
+	if (due) {
+		a->last_trim_ms = now;
+		malloc_trim(0);
+	}
+}
+
 /* ---- accepting ---- */
 
 /* Waits until the listener is readable (true) or the thread must stop
- * (false); wakes at least every SWEEP_MS for the deadlines.  After a failed
+ * (false); wakes at least every SWEEP_MS for the deadlines and trimming.  After a failed
  * accept (out of descriptors) it does not watch the listener for 100 ms,
  * so a full descriptor table does not spin the thread. */
 static bool wait_for_connection(cairn_http__acceptor *a, bool backoff)
 {
 	struct pollfd fds[2] = {{.fd = a->stop_fd, .events = POLLIN}, {.fd = a->listen_fd, .events = POLLIN}};
-	int n = poll(fds, backoff ? 1 : 2, backoff ? 100 : a->limits.request_timeout_s > 0 ? SWEEP_MS : -1);
+	int n = poll(fds, backoff ? 1 : 2, backoff ? 100 : SWEEP_MS);
 	return !(n > 0 && (fds[0].revents & POLLIN));
 }
 
@@ -493,6 +524,7 @@ static void *accept_connections(void *arg)
 	while (wait_for_connection(a, backoff)) {
 		backoff = accept_batch(a);
 		sweep(a);
+		trim_memory(a);
 	}
 	return NULL;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "http/message.h"
+#include "http/pacer.h"
 
 /* A request body being collected, at most CAIRN_HTTP_MAX_BODY bytes. */
 typedef struct cairn_http__body {
@@ -29,9 +30,11 @@ void cairn_http__body_free(cairn_http__body *body);
 void cairn_http__request_attach(cairn_http_request *req, const cairn_http__body *body,
 	struct MHD_Connection *connection);
 
-/* A libmicrohttpd response reading res->reader; the response then owns
- * the reader (res no longer does).  NULL when it cannot be made (res still
- * owns the reader and releases it). */
-struct MHD_Response *cairn_http__reader_response(cairn_http_response *res);
+/* A libmicrohttpd response reading res->reader on `connection`, paced by
+ * `pacer` when the reader has a rate; the response then owns the reader
+ * (res no longer does).  NULL when it cannot be made (res still owns the
+ * reader and releases it). */
+struct MHD_Response *cairn_http__reader_response(cairn_http_response *res, struct MHD_Connection *connection,
+	cairn_http__pacer *pacer);
 
 #endif

@@ -457,6 +457,7 @@ int cairn_pactdb_open(cairn_pactdb **out, const char *path, const cairn_pactdb_o
 	db->db_fd = db->wal_fd = -1;
 	db->read_only = opts->read_only;
 	db->group_limit = opts->group_blocks;
+	db->autocheckpoint_pages = opts->wal_autocheckpoint_pages;
 	rc = open_connection(db, opts);
 	if (rc != CAIRN_OK) {
 		cairn_error_prefix(rc, "cannot open Pact database '%s'", path);

@@ -146,7 +146,8 @@ typedef struct cairn_pactdb_snapshot cairn_pactdb_snapshot;
  * it: call cairn_pactdb_commit first) with a read transaction on a
  * connection of its own.  Cheap (well under a millisecond); call it while no
  * block is being applied (the node's commit lock) so all chains pin one cut.
- * Writers continue unblocked afterwards. */
+ * Writers continue unblocked afterwards, without checkpointing the WAL
+ * while any snapshot of the handle lives (pactdb_snapshot.c). */
 int cairn_pactdb_snapshot_begin(cairn_pactdb_snapshot **out, cairn_pactdb *db);
 
 /* The last block in the snapshot; CAIRN_ENOTFOUND when it has none. */
@@ -198,7 +199,10 @@ typedef struct cairn_pactdb_copy_watch {
 /* Applies `watch` (copied) to later copies of the snapshot. */
 void cairn_pactdb_snapshot_watch(cairn_pactdb_snapshot *snap, const cairn_pactdb_copy_watch *watch);
 
-/* Ends the read transaction, letting the WAL be checkpointed and restarted. */
+/* Ends the read transaction, letting the WAL be checkpointed and restarted;
+ * the last snapshot of the handle to end folds what was committed while
+ * snapshots lived (a checkpoint, on the calling thread) and turns the
+ * commits' autocheckpoint back on.  Never call it under the commit lock. */
 void cairn_pactdb_snapshot_end(cairn_pactdb_snapshot *snap);
 
 #endif

@@ -48,6 +48,7 @@ struct cairn_pactdb {
 	unsigned group_size;
 	double group_opened;
 	int snapshots; /* live snapshots; close requires none */
+	int autocheckpoint_pages; /* the commit's autocheckpoint, held at 0 while snapshots live */
 	/* An idle read-only connection kept for the next snapshot, so that
 	 * snapshot_begin (under the commit lock) does not open one; NULL while
 	 * a snapshot uses it. */

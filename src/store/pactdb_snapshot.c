@@ -59,7 +59,13 @@
  *
  * WAL growth: while the snapshot lives, checkpoints stop at mxFrame and
  * the WAL cannot restart, so it grows by what is committed during the copy,
- * and the first checkpoint after snapshot_end folds that backlog.  The copy
+ * and the first checkpoint after snapshot_end folds that backlog.  That
+ * checkpoint must not be a block commit's: its autocheckpoint would fold
+ * megabytes and fsync twice inside the commit.  So while any snapshot of
+ * the handle lives, the committing connection's autocheckpoint is off (it
+ * could not pass the snapshot's mark anyway), and the last snapshot_end
+ * folds the backlog itself (cairn_pactdb_checkpoint, on the caller's
+ * thread: a backup's, at low priority) before turning it back on.  The copy
  * runs at about the speed of `cp` + `sync`, which keeps the backlog to a
  * second or so of commits (bench/store).  The copy also starts writeback of
  * each 16 MB chunk as it goes and waits for the one before (write-behind),
@@ -229,9 +235,9 @@ int cairn_pactdb_snapshot_begin(cairn_pactdb_snapshot **out, cairn_pactdb *db)
 	snap->db = db;
 	pthread_mutex_lock(&db->lock);
 	int rc = pin(snap);
-	if (rc == CAIRN_OK)
-		db->snapshots++;
-	else
+	if (rc == CAIRN_OK && db->snapshots++ == 0)
+		sqlite3_wal_autocheckpoint(db->conn, 0); /* see "WAL growth" above */
+	else if (rc != CAIRN_OK)
 		unpin(snap);
 	pthread_mutex_unlock(&db->lock);
 	if (rc != CAIRN_OK) {
@@ -269,11 +275,22 @@ void cairn_pactdb_snapshot_end(cairn_pactdb_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
-	pthread_mutex_lock(&snap->db->lock);
+	cairn_pactdb *db = snap->db;
+	pthread_mutex_lock(&db->lock);
 	unpin(snap);
-	snap->db->snapshots--;
-	pthread_mutex_unlock(&snap->db->lock);
+	bool last = --db->snapshots == 0;
+	pthread_mutex_unlock(&db->lock);
 	free(snap);
+	if (!last)
+		return;
+	/* Fold the backlog here, on the caller's thread, before the commits'
+	 * autocheckpoint comes back; a failure only leaves it to them. */
+	if (cairn_pactdb_checkpoint(db) != CAIRN_OK)
+		cairn_log_debug("pactdb", "'%s': checkpoint after a snapshot: %s", db->path, cairn_error_last());
+	pthread_mutex_lock(&db->lock);
+	if (db->snapshots == 0)
+		sqlite3_wal_autocheckpoint(db->conn, db->autocheckpoint_pages);
+	pthread_mutex_unlock(&db->lock);
 }
 
 /* ---- copying ---- */
@@ -348,14 +365,15 @@ static ssize_t copy_by_reading(int in, int out, off_t *offset, size_t len, uint8
 }
 
 /* Starts writeback of [offset, offset + len) of `fd` and waits for the
- * chunk before it, so at most two chunks of the copy are dirty at a time:
+ * chunk before it (prev_len 0: none), so at most two chunks of the copy
+ * are dirty at a time:
  * the final fsync is short and other fsyncs on the disk (the writer's
  * checkpoints) do not queue behind hundreds of megabytes. */
-static void write_behind(int fd, off_t offset, size_t len)
+static void write_behind(int fd, off_t offset, size_t len, off_t prev_offset, size_t prev_len)
 {
 	sync_file_range(fd, offset, (off_t)len, SYNC_FILE_RANGE_WRITE);
-	if (offset >= (off_t)COPY_CHUNK)
-		sync_file_range(fd, offset - (off_t)COPY_CHUNK, (off_t)COPY_CHUNK,
+	if (prev_len > 0)
+		sync_file_range(fd, prev_offset, (off_t)prev_len,
 			SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
 }
 
@@ -407,6 +425,8 @@ static int copy_range(uint64_t *copied, int in, int out, uint64_t limit, const c
 	uint8_t *buf = NULL;
 	int rc = CAIRN_OK;
 	size_t chunk = watched_chunk(w);
+	off_t prev_start = 0;
+	size_t prev_len = 0;
 	double t0 = cairn_clock_now();
 	*copied = 0;
 	while (*copied < limit) {
@@ -426,7 +446,9 @@ static int copy_range(uint64_t *copied, int in, int out, uint64_t limit, const c
 		*copied += (uint64_t)n;
 		if (w->progress != NULL)
 			atomic_fetch_add(w->progress, (uint64_t)n);
-		write_behind(out, start, (size_t)n);
+		write_behind(out, start, (size_t)n, prev_start, prev_len);
+		prev_start = start;
+		prev_len = (size_t)n;
 		pace(w, t0, *copied);
 	}
 	free(buf);

@@ -325,14 +325,54 @@ static void test_copy_of_checkpointed_state_survives_wal_restart(void **state)
 	assert_int_equal(stats.wal_frames, 0);
 	cairn_pactdb_snapshot_end(snap);
 
-	/* and with frames in the WAL, the other case */
-	assert_int_equal(cairn_pactdb_snapshot_begin(&snap, db), CAIRN_OK);
-	for (uint64_t h = 600; h < 700; h++)
+	/* and with frames in the WAL, the other case (ending the snapshot
+	 * folded the WAL: these blocks are new frames) */
+	for (uint64_t h = 600; h < 620; h++)
 		assert_int_equal(apply_block(db, h), CAIRN_OK);
-	copy_and_verify(snap, dest, 600, CAIRN_PACTDB_COPY_FILES, &stats);
+	assert_int_equal(cairn_pactdb_snapshot_begin(&snap, db), CAIRN_OK);
+	for (uint64_t h = 620; h < 700; h++)
+		assert_int_equal(apply_block(db, h), CAIRN_OK);
+	copy_and_verify(snap, dest, 620, CAIRN_PACTDB_COPY_FILES, &stats);
 	assert_true(stats.wal_frames > 0);
 	assert_true(stats.result_bytes > 0);
 	cairn_pactdb_snapshot_end(snap);
+	cairn_pactdb_close(db);
+}
+
+/* While a snapshot lives the commits do not checkpoint (they could not
+ * pass its mark); ending it folds what they wrote into the main file on
+ * the ending thread, before the next commit would: the main file alone
+ * then holds every block. */
+static void test_snapshot_end_folds_the_wal(void **state)
+{
+	char path[PATH_MAX], main_only[PATH_MAX];
+	store_fixture_path(path, sizeof(path), state, "pact.sqlite");
+	cairn_pactdb *db = open_db(path, 10);
+	for (uint64_t h = 0; h < 50; h++)
+		assert_int_equal(apply_block(db, h), CAIRN_OK);
+	cairn_pactdb_snapshot *snap;
+	assert_int_equal(cairn_pactdb_snapshot_begin(&snap, db), CAIRN_OK);
+	for (uint64_t h = 50; h < 400; h++)
+		assert_int_equal(apply_block(db, h), CAIRN_OK);
+	cairn_pactdb_snapshot_end(snap);
+	/* the main file, without its WAL */
+	store_fixture_path(main_only, sizeof(main_only), state, "main-only.sqlite");
+	FILE *in = fopen(path, "rb"), *out = fopen(main_only, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+	sqlite3 *conn;
+	assert_int_equal(sqlite3_open(main_only, &conn), SQLITE_OK);
+	expect_query(conn, "SELECT max(blockheight) FROM BlockHistory", "399");
+	sqlite3_close(conn);
+	/* the commits checkpoint again */
+	for (uint64_t h = 400; h < 450; h++)
+		assert_int_equal(apply_block(db, h), CAIRN_OK);
 	cairn_pactdb_close(db);
 }
 
@@ -484,6 +524,7 @@ static void test_copy_failures_are_clean(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		STORE_TEST(test_snapshot_end_folds_the_wal),
 		cmocka_unit_test_setup_teardown(test_copies_under_committing_writer, store_fixture_setup, writer_teardown),
 		cmocka_unit_test_setup_teardown(test_copies_under_background_checkpoints, store_fixture_setup,
 			writer_teardown),
