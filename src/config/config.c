@@ -81,7 +81,8 @@ static const option_def options[] = {
 	{"backup-parallelism", "backup.parallelism", OPT_INT, FIELD(backup_parallelism), "N", 0, 256,
 	 "Pact state files a backup copies at once; 0 means one per processor core"},
 	{"backup-rate-limit", "backup.rateLimit", OPT_INT, FIELD(backup_rate_limit), "BYTES", 0, 2000000000,
-	 "Bytes per second each Pact copy of a backup may write and each archive download may send; 0: no limit"},
+	 "Bytes per second each Pact copy of a backup may write, each archive download may send, and uploads to the "
+	 "remote may use (unless backup.remote.rateLimit is set); 0: no limit"},
 	{"backup-schedule-interval", "backup.schedule.interval", OPT_DURATION, FIELD(backup_schedule_interval), "DURATION",
 	 0, 0, "Start a backup this often (for example 6h, 30m, 90s); 0 or off: no scheduled backups"},
 	{"backup-schedule-pact", "backup.schedule.backupPact", OPT_BOOL, FIELD(backup_schedule_pact), NULL, 0, 0,
@@ -107,7 +108,7 @@ static const option_def options[] = {
 	{"backup-remote-parallelism", "backup.remote.parallelism", OPT_INT, FIELD(backup_remote_parallelism), "N", 0, 64,
 	 "Objects (and parts of a large one) transferred at once; 0: 4"},
 	{"backup-remote-rate-limit", "backup.remote.rateLimit", OPT_INT, FIELD(backup_remote_rate_limit), "BYTES", 0,
-	 2000000000, "Bytes per second of all transfers to and from the store; 0: no limit"},
+	 2000000000, "Bytes per second of all transfers to and from the store; 0: backup.rateLimit"},
 	{"backup-remote-part-size-mib", "backup.remote.partSizeMiB", OPT_INT, FIELD(backup_remote_part_size_mib), "MIB",
 	 5, 5120, "Files larger than this are uploaded in parts of this size (MiB), in parallel"},
 	{"backup-remote-send-checksums", "backup.remote.sendChecksums", OPT_BOOL, FIELD(backup_remote_send_checksums),

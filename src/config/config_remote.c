@@ -157,7 +157,9 @@ int cairn_config_remote(cairn_backup_remote **out, const cairn_config *cfg)
 		s3.session_token = c.token[0] ? c.token : NULL;
 		s3.part_size = (uint64_t)cfg->backup_remote_part_size_mib << 20;
 		s3.parallelism = cfg->backup_remote_parallelism;
-		s3.rate_limit_bps = (uint64_t)cfg->backup_remote_rate_limit;
+		/* backup.rateLimit paces uploads too, unless the remote has its own. */
+		int rate = cfg->backup_remote_rate_limit > 0 ? cfg->backup_remote_rate_limit : cfg->backup_rate_limit;
+		s3.rate_limit_bps = (uint64_t)rate;
 		s3.checksum_sha256 = cfg->backup_remote_send_checksums;
 		r.s3 = s3;
 		r.upload_always = cfg->backup_remote_upload == NULL || strcmp(cfg->backup_remote_upload, "always") == 0;

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 
 import cairnlib
 import s3lib
@@ -86,6 +87,22 @@ class RemoteBackupTest(cairnlib.TestCase):
                            self.metrics)
         self.assertIsNotNone(newest, self.metrics)
         self.assertAlmostEqual(float(newest.group(1)), int(self.second) / 1000.0, delta=1.0)
+
+    def test_upload_paced_by_backup_rate_limit(self):
+        # backup.rateLimit paces uploads when the remote sets no rate of its own
+        rate = max(self.details[self.first]["upload_bytes"] // 3, 100000)
+        config = os.path.join(self.tmp, "paced.yaml")
+        with open(config, "w") as f:
+            f.write("backup:\n  directory: %s\n  rateLimit: %d\n  remote:\n    url: %s\n    endpoint: %s\n"
+                    "    region: us-east-1\n" % (self.backups, rate, self.s3.url("paced"), self.s3.endpoint))
+        started = time.monotonic()
+        r = cairnlib.backup_cli(["upload", self.first, "--config-file", config])
+        elapsed = time.monotonic() - started
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        sent = int(re.search(r"MB sent \((\d+) bytes\)", r.stdout).group(1))
+        self.assertGreater(sent, 2 * rate)
+        # a token bucket may send one second's worth at once, never more
+        self.assertGreaterEqual(elapsed, sent / rate - 1.0)
 
     def test_second_upload_sends_only_new_objects(self):
         first, second = self.remote_manifest(self.first), self.remote_manifest(self.second)
