@@ -234,13 +234,7 @@ static int open_backup(cairn_backup_archive *a, const char *directory, const cha
 
 static int read_manifest(cairn_backup_manifest *m, const cairn_backup_archive *a, const char *id)
 {
-	int fd = openat(a->dir_fd, "manifest.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return cairn_error_set_errno(CAIRN_ESTATE, errno, "backup %s has no manifest", id);
-	char path[32];
-	fd_path(path, fd);
-	int rc = cairn_backup__manifest_read(m, path);
-	close(fd);
+	int rc = cairn_backup__manifest_read_at(m, a->dir_fd, "manifest.json", "manifest.json");
 	if (rc != CAIRN_OK)
 		return cairn_error_prefix(CAIRN_ESTATE, "backup %s: manifest.json", id);
 	return CAIRN_OK;

@@ -97,7 +97,7 @@ static int read_manifest(restore_run *run)
 	char path[PATH_MAX], *status = NULL;
 	cairn_backup_state state = CAIRN_BACKUP_FAILED;
 	int rc = join(path, run->backup, "status");
-	if (rc == CAIRN_OK && (cairn_fs_read_file(&status, NULL, path) != CAIRN_OK ||
+	if (rc == CAIRN_OK && (cairn_fs_read_regular_file(&status, NULL, path) != CAIRN_OK ||
 	    cairn_backup__parse_status(&state, status) != CAIRN_OK || state != CAIRN_BACKUP_DONE))
 		rc = cairn_error_set(CAIRN_EINVALID, "'%s' is not a finished backup (status backup-done)", run->backup);
 	free(status);

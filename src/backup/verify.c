@@ -101,7 +101,7 @@ static bool read_manifest(verify_run *run)
 	cairn_backup_state state = CAIRN_BACKUP_FAILED;
 	if (join(path, run->root, "status") != CAIRN_OK || !cairn_fs_exists(path)) {
 		problem(run, "status: missing (not a cairn backup directory)");
-	} else if (cairn_fs_read_file(&failure, NULL, path) != CAIRN_OK ||
+	} else if (cairn_fs_read_regular_file(&failure, NULL, path) != CAIRN_OK ||
 		   cairn_backup__parse_status(&state, failure) != CAIRN_OK || state != CAIRN_BACKUP_DONE) {
 		problem(run, "status: %.*s, not backup-done", failure ? (int)strcspn(failure, "\n") : 0,
 			failure ? failure : "");

@@ -129,11 +129,9 @@ int cairn_fs_check_private_file(const char *path)
 	return CAIRN_OK;
 }
 
-int cairn_fs_read_file(char **out, size_t *out_len, const char *path)
+/* Reads `fd` to its end into a NUL-terminated buffer; closes fd. */
+static int read_all(char **out, size_t *out_len, int fd, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot open '%s'", path);
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
 	for (;;) {
@@ -168,6 +166,34 @@ int cairn_fs_read_file(char **out, size_t *out_len, const char *path)
 	if (out_len)
 		*out_len = len;
 	return CAIRN_OK;
+}
+
+int cairn_fs_read_file(char **out, size_t *out_len, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot open '%s'", path);
+	return read_all(out, out_len, fd, path);
+}
+
+int cairn_fs_read_regular_at(char **out, size_t *out_len, int dir_fd, const char *name, const char *path)
+{
+	struct stat st;
+	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP)
+		return cairn_error_set(CAIRN_EINVALID, "'%s' is a symbolic link", path);
+	if (fd < 0)
+		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot open '%s'", path);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return cairn_error_set(CAIRN_EINVALID, "'%s' is not a regular file", path);
+	}
+	return read_all(out, out_len, fd, path);
+}
+
+int cairn_fs_read_regular_file(char **out, size_t *out_len, const char *path)
+{
+	return cairn_fs_read_regular_at(out, out_len, AT_FDCWD, path, path);
 }
 
 int cairn_fs_remove_tree(const char *path)

@@ -36,6 +36,14 @@ int cairn_fs_write_all(int fd, const void *data, size_t len);
 /* Reads a whole file into a NUL-terminated malloc'd buffer; *out_len excludes the NUL. */
 int cairn_fs_read_file(char **out, size_t *out_len, const char *path);
 
+/* cairn_fs_read_file for files that a hostile party may have replaced: the
+ * last component must be a regular file, not a symbolic link (refused
+ * without following it) nor a FIFO or device (refused without blocking).
+ * The _at form opens `name` relative to `dir_fd` and names `path` in
+ * messages.  CAIRN_EINVALID for the wrong kind of file. */
+int cairn_fs_read_regular_file(char **out, size_t *out_len, const char *path);
+int cairn_fs_read_regular_at(char **out, size_t *out_len, int dir_fd, const char *name, const char *path);
+
 /* Removes a file or a directory tree; a missing path is not an error. */
 int cairn_fs_remove_tree(const char *path);
 
