@@ -8,7 +8,7 @@ times (50 by default: the CI-sized run; set more for a soak run, as
 `tests/soak/crash` does).  After each kill a check node starts on the same
 directories without production and without a schedule, and:
   - no job is left in progress (management API listing and `cairn backup
-    list` of the directory);
+    list` of the directory), and no failed one keeps its data;
   - the cut never moves backwards, and after a clean stop every Pact
     database's last BlockHistory row is the recovered cut's block of its
     chain (ChainDB and PactDB agree at the cut);
@@ -272,6 +272,8 @@ class CrashHarnessTest(cairnlib.TestCase):
                 h.fail("kill %d: backup %s is in progress on disk after a restart" % (kill, b["id"]))
             if b["status"] == "backup-done":
                 h.saw_done(b["id"])
+            if b["status"] == "backup-failed" and os.path.lexists(os.path.join(h.backups, b["id"], "0")):
+                h.fail("kill %d: failed backup %s still holds data after a restart" % (kill, b["id"]))
         present = {b["id"] for b in listed if b["status"] == "backup-done"}
         # A backup without Pact restores too, but its node rebuilds every Pact state
         # from genesis when it starts: the restore check picks among those with Pact.

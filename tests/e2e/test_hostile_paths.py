@@ -211,6 +211,20 @@ class HostilePathsTest(cairnlib.TestCase):
                     self.assertEqual(self.snapshot(), before)
                     self.assertEqual(node.get("/health-check").status, 200)
 
+            # an entry of the node's own backup directory that links to a backup outside
+            linked_id = str(int(ids[-1]) + 2000)
+            os.symlink(outside_backup, os.path.join(self.backups, linked_id))
+            before = self.snapshot()
+            path = "/v2/%s/backups/%s" % (DB, linked_id)
+            self.assertEqual(self.call(node, "GET", path).status, 404)
+            self.assertEqual(self.call(node, "DELETE", path).status, 404)
+            self.assertIsNone(self.link(node, linked_id))
+            self.assertEqual(node.get("/check-backup/" + linked_id).status, 404)
+            listing = self.call(node, "GET", "/v2/%s/backups?limit=1000" % DB).json()["backups"]
+            self.assertNotIn(linked_id, [b["id"] for b in listing])
+            self.assertEqual(self.snapshot(), before)
+            os.remove(os.path.join(self.backups, linked_id))
+
             # a download token of one backup replayed against another
             link = self.link(node, ids[3])
             self.assertIsNotNone(link)
