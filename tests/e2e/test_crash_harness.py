@@ -17,8 +17,9 @@ directories without production and without a schedule, and:
     `cairn backup verify --quick`, unless the harness deleted it or
     retention may have removed it (at least keepLast newer backups were
     seen done): any other disappearance is a failure;
-  - on every fifth kill and the last (CAIRN_CRASH_RESTORE_EVERY), one
-    done backup with Pact chosen at random is restored (which verifies it
+  - on every fifth kill and the last (CAIRN_CRASH_RESTORE_EVERY; on the
+    next kill after when there is none), one done backup with Pact chosen
+    at random is restored (which verifies it
     in full) into a new directory, and a node started on it at
     --block-rate 0 serves a /cut equal to the manifest's cut;
   - remote copies (only when CAIRN_CRASH_S3_ENDPOINT is set, see
@@ -79,6 +80,7 @@ class Harness:
         self.started = set()
         self.done = set()        # ids ever seen done
         self.deleted = set()     # ids the harness asked to delete (the answer may have been lost)
+        self.restore_due = False
         self.counts = {"kills": 0, "backups done": 0, "verified": 0, "restored": 0, "verified in full": 0, "downloads": 0,
                        "calls": 0, "failures found": 0}
         self.failures = []
@@ -281,7 +283,12 @@ class CrashHarnessTest(cairnlib.TestCase):
         t1 = time.monotonic()
         self.check_done_backups(h, present, kill)
         t2 = time.monotonic()
-        if with_pact and (kill % RESTORE_EVERY == RESTORE_EVERY - 1 or kill == KILLS - 1):
+        # due on every RESTORE_EVERY-th kill, and deferred while no backup with Pact is there
+        h.restore_due |= kill % RESTORE_EVERY == RESTORE_EVERY - 1 or kill == KILLS - 1
+        if TRACE and h.restore_due:
+            print("kill %d: restore due; done %r, with Pact %r" % (kill, sorted(present), with_pact), flush=True)
+        if with_pact and h.restore_due:
+            h.restore_due = False
             self.check_restore(h, h.rng.choice(with_pact), kill)
         check_remote(h, kill)
         if TRACE:
