@@ -20,9 +20,9 @@
  * Confinement.  The backup's directory is opened once, without following
  * a link, and every path below it is opened component by component with
  * openat(O_NOFOLLOW): a link anywhere (0/ itself, 0/sqlite, a file) is an
- * error, never followed.  The manifest is parsed from the very descriptor
- * opened that way (through /proc/self/fd), and the top of the backup is
- * listed the same way.
+ * error, never followed.  The manifest is read beneath that descriptor
+ * (openat, O_NOFOLLOW, regular files only), and the top of the backup is
+ * listed through it (/proc/self/fd).
  *
  * Sizes.  Each file's size is fixed when the stream is opened (the
  * manifest's for listed files, fstatat's for the others) and written in
