@@ -21,7 +21,9 @@ directories without production and without a schedule, and:
     next kill after when there is none), one done backup with Pact chosen
     at random is restored (which verifies it
     in full) into a new directory, and a node started on it at
-    --block-rate 0 serves a /cut equal to the manifest's cut;
+    --block-rate 0 serves a /cut equal to the manifest's cut; half of
+    these restores are first SIGKILLed at a random moment, which must leave
+    the target as it was (or wholly restored), and are then run again;
   - remote copies (only when CAIRN_CRASH_S3_ENDPOINT is set, see
     check_remote): no remote manifest names a missing object.
 The counts are printed at the end: kills, backups done, verified,
@@ -81,7 +83,7 @@ class Harness:
         self.done = set()        # ids ever seen done
         self.deleted = set()     # ids the harness asked to delete (the answer may have been lost)
         self.restore_due = False
-        self.counts = {"kills": 0, "backups done": 0, "verified": 0, "restored": 0, "verified in full": 0, "downloads": 0,
+        self.counts = {"kills": 0, "backups done": 0, "verified": 0, "restored": 0, "verified in full": 0, "restores killed": 0, "downloads": 0,
                        "calls": 0, "failures found": 0}
         self.failures = []
 
@@ -324,10 +326,16 @@ class CrashHarnessTest(cairnlib.TestCase):
             manifest = json.load(f)
         target = tempfile.mkdtemp(prefix="restored-", dir=self.tmp)
         try:
-            r = cairnlib.backup_cli(["restore", source, "--database-directory", target, "--log-level", "warn"])
-            if r.returncode != 0:
-                h.fail("kill %d: backup %s does not restore: %s" % (kill, backup_id, r.stdout + r.stderr))
-                return
+            if h.rng.random() < 0.5 and self.interrupted_restore(h, source, target):
+                pass  # the killed restore had finished: its result is checked below
+            else:
+                r = cairnlib.backup_cli(["restore", source, "--database-directory", target, "--log-level", "warn"])
+                if r.returncode != 0:
+                    h.fail("kill %d: backup %s does not restore: %s" % (kill, backup_id, r.stdout + r.stderr))
+                    return
+                h.counts["verified in full"] += 1
+            if os.path.lexists(target + ".restoring"):
+                h.fail("kill %d: %s.restoring left after a restore" % (kill, target))
             restored = cairnlib.Node(["--block-rate", "0", "--drain-seconds", "0"], database_directory=target)
             with restored:
                 served = cairnlib.cut_tips(restored.get_json("/cut"))
@@ -336,9 +344,27 @@ class CrashHarnessTest(cairnlib.TestCase):
                     kill, backup_id, served, manifest["cut"]))
             else:
                 h.counts["restored"] += 1
-                h.counts["verified in full"] += 1
         finally:
             shutil.rmtree(target, ignore_errors=True)
+            shutil.rmtree(target + ".restoring", ignore_errors=True)
+
+    def interrupted_restore(self, h, source, target):
+        """SIGKILLs a restore (--no-verify, into the empty `target`) at a random moment.  The
+        target must then be as it was (empty: returns False, the restore is to be run again,
+        which clears the leftovers) or the whole restore (returns True)."""
+        p = subprocess.Popen([cairnlib.cairn_bin(), "backup", "restore", source, "--database-directory", target,
+                              "--no-verify", "--log-level", "warn"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(h.rng.uniform(0.0, 0.25))
+        p.kill()
+        status = p.wait()
+        h.counts["restores killed"] += 1
+        entries = sorted(os.listdir(target))
+        if not entries:
+            return False
+        if status != 0 or "0" not in entries:
+            h.fail("a killed restore left %s holding %r (exit status %d)" % (target, entries, status))
+        return True
 
 
 # -- remote copies (optional) --
