@@ -179,6 +179,13 @@ class HostilePathsTest(cairnlib.TestCase):
                     copy = self.copy_backup(ids[0], name)
                     self.swap(copy, kind)
                     before = self.snapshot()
+                    listing = cairnlib.backup_cli(["list", "--backup-directory", self.copies, "--json"], timeout=30)
+                    self.assertEqual(listing.returncode, 0, listing.stderr)
+                    listed = {b["id"]: b for b in json.loads(listing.stdout)}
+                    if kind == "status":
+                        self.assertNotIn(name, listed)
+                    elif kind in ("manifest", "manifest_fifo"):
+                        self.assertIsNone(listed[name]["cutHeight"], listed[name])  # its manifest is not read
                     r = cairnlib.backup_cli(["delete", "--backup-directory", self.copies, name])
                     if kind == "status":
                         # without a status of its own it is no cairn backup: left alone
