@@ -57,7 +57,7 @@ DB = "development"
 PATCH_TYPE = "application/json-patch+json"
 STOP = json.dumps([{"op": "replace", "path": "/state", "value": "stop_requested"}])
 DONE_STATES = ("completed", "completed_with_errors")
-RUNNING_STATES = ("queued", "preparing", "in_progress", "stopping")
+RUNNING_STATES = ("queued", "preparing", "in_progress", "stop_requested")
 # Answers a random call may get while the node runs.  A kill may cut any
 # call: connection errors are expected and ignored.
 EXPECTED = {
