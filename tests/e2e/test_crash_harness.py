@@ -231,7 +231,9 @@ class CrashHarnessTest(cairnlib.TestCase):
                 node.start(live)
                 chaos = Chaos(h, node)
                 chaos.start()
-                time.sleep(rng.uniform(0.2, 1.2))
+                # mostly short lives, which kill backups midway; one in five long enough
+                # for backups to finish on a chain grown large
+                time.sleep(rng.uniform(0.2, 1.2) if rng.random() < 0.8 else rng.uniform(1.2, 3.0))
                 node.kill()
                 h.counts["kills"] += 1
                 chaos.stopping.set()
