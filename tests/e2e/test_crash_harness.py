@@ -29,6 +29,7 @@ directories without production and without a schedule, and:
 The counts are printed at the end: kills, backups done, verified,
 restored, downloads, failures found.  CAIRN_CRASH_SEED replays a run.
 """
+import hashlib
 import json
 import os
 import random
@@ -328,8 +329,8 @@ class CrashHarnessTest(cairnlib.TestCase):
             manifest = json.load(f)
         target = tempfile.mkdtemp(prefix="restored-", dir=self.tmp)
         try:
-            if h.rng.random() < 0.5 and self.interrupted_restore(h, source, target):
-                pass  # the killed restore had finished: its result is checked below
+            if h.rng.random() < 0.5 and self.interrupted_restore(h, source, target, manifest):
+                pass  # the killed restore had published its result: the node below checks it too
             else:
                 r = cairnlib.backup_cli(["restore", source, "--database-directory", target, "--log-level", "warn"])
                 if r.returncode != 0:
@@ -350,10 +351,12 @@ class CrashHarnessTest(cairnlib.TestCase):
             shutil.rmtree(target, ignore_errors=True)
             shutil.rmtree(target + ".restoring", ignore_errors=True)
 
-    def interrupted_restore(self, h, source, target):
+    def interrupted_restore(self, h, source, target, manifest):
         """SIGKILLs a restore (--no-verify, into the empty `target`) at a random moment.  The
         target must then be as it was (empty: returns False, the restore is to be run again,
-        which clears the leftovers) or the whole restore (returns True)."""
+        which clears the leftovers) or the whole restore, every listed file with its size
+        and SHA-256 (returns True; the kill may land after the publishing rename, before
+        the process exits)."""
         p = subprocess.Popen([cairnlib.cairn_bin(), "backup", "restore", source, "--database-directory", target,
                               "--no-verify", "--log-level", "warn"], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
@@ -364,8 +367,17 @@ class CrashHarnessTest(cairnlib.TestCase):
         entries = sorted(os.listdir(target))
         if not entries:
             return False
-        if status != 0 or "0" not in entries:
-            h.fail("a killed restore left %s holding %r (exit status %d)" % (target, entries, status))
+        wrong = []
+        for f in manifest["files"]:
+            path = os.path.join(target, f["path"])
+            if not os.path.isfile(path) or os.path.getsize(path) != f["size"]:
+                wrong.append(f["path"])
+            elif "sha256" in f:
+                with open(path, "rb") as data:
+                    if hashlib.sha256(data.read()).hexdigest() != f["sha256"]:
+                        wrong.append(f["path"])
+        if wrong:
+            h.fail("a killed restore (exit status %d) left %s partly restored: %r" % (status, target, wrong[:5]))
         return True
 
 
