@@ -145,7 +145,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(target, data, size);
 	target[size] = '\0';
-	size_t target_len = strlen(target);
 	char *query = strchr(target, '?');
 	if (query != NULL)
 		*query++ = '\0';
@@ -166,7 +165,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		query = next;
 	}
-	(void)target_len;
 	free(target);
 	return 0;
 }
