@@ -203,9 +203,13 @@ int cairn_fs_remove_tree(const char *path)
 		return errno == ENOENT ? CAIRN_OK
 			: cairn_error_set_errno(CAIRN_EIO, errno, "cannot stat '%s'", path);
 	if (S_ISDIR(st.st_mode)) {
+		/* ENOENT anywhere below: another remover got there first (a delete
+		 * clearing leftovers while retention removes one), and absence is
+		 * the goal. */
 		DIR *dir = opendir(path);
 		if (dir == NULL)
-			return cairn_error_set_errno(CAIRN_EIO, errno, "cannot open directory '%s'", path);
+			return errno == ENOENT ? CAIRN_OK
+				: cairn_error_set_errno(CAIRN_EIO, errno, "cannot open directory '%s'", path);
 		struct dirent *entry;
 		int rc = CAIRN_OK;
 		while (rc == CAIRN_OK && (entry = readdir(dir)) != NULL) {
@@ -220,7 +224,7 @@ int cairn_fs_remove_tree(const char *path)
 		closedir(dir);
 		if (rc != CAIRN_OK)
 			return rc;
-		if (rmdir(path) != 0)
+		if (rmdir(path) != 0 && errno != ENOENT)
 			return cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove directory '%s'", path);
 		return CAIRN_OK;
 	}

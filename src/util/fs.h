@@ -44,7 +44,8 @@ int cairn_fs_read_file(char **out, size_t *out_len, const char *path);
 int cairn_fs_read_regular_file(char **out, size_t *out_len, const char *path);
 int cairn_fs_read_regular_at(char **out, size_t *out_len, int dir_fd, const char *name, const char *path);
 
-/* Removes a file or a directory tree; a missing path is not an error. */
+/* Removes a file or a directory tree; a missing path is not an error, nor
+ * is a part of the tree that another remover takes away meanwhile. */
 int cairn_fs_remove_tree(const char *path);
 
 /* Checks that `path` is a regular file (not a symbolic link) that neither
