@@ -154,6 +154,7 @@ class Harness:
                 r = node.get(url.path + "?" + url.query, timeout=10.0)
                 if r.status == 200:
                     self.check_download(target, r.body)
+        self.last_text = r.text[:300]
         return kind, r.status
 
     def check_download(self, backup_id, body):
@@ -196,7 +197,7 @@ class Chaos(threading.Thread):
             with h.lock:
                 h.counts["calls"] += 1
             if status not in EXPECTED[kind] and self.node.process.poll() is None:
-                h.fail("%s answered %d" % (kind, status))
+                h.fail("%s answered %d: %s" % (kind, status, getattr(h, "last_text", "")))
             self.stopping.wait(h.rng.uniform(0.0, 0.15))
 
 
