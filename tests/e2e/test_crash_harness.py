@@ -154,7 +154,7 @@ class Harness:
                 r = node.get(url.path + "?" + url.query, timeout=10.0)
                 if r.status == 200:
                     self.check_download(target, r.body)
-        self.last_text = r.text[:300]
+        self.last_text = r.body[:300].decode("utf-8", "replace")
         return kind, r.status
 
     def check_download(self, backup_id, body):
