@@ -233,12 +233,23 @@ static bool allowed_in_data_dir(const verify_run *run, const char *rel, const ch
 	return is_dir && (strcmp(name, "rocksDb") == 0 || (strcmp(name, "sqlite") == 0 && run->manifest.pact_included));
 }
 
+/* "<name>.tmp.<pid>": what a process killed during cairn_fs_write_atomic of
+ * `name` leaves (the job record is rewritten after the backup is done, as
+ * events are added); the file it was replacing is intact beside it. */
+static bool is_atomic_leftover(const char *name, const char *of)
+{
+	size_t len = strlen(of);
+	return strncmp(name, of, len) == 0 && strncmp(name + len, ".tmp.", 5) == 0 && name[len + 5] != '\0' &&
+		strspn(name + len + 5, "0123456789") == strlen(name + len + 5);
+}
+
 static bool allowed_at_top(const verify_run *run, const char *rel, const char *name)
 {
 	(void)run;
 	(void)rel;
 	return strcmp(name, "status") == 0 || strcmp(name, "manifest.json") == 0 || strcmp(name, "0") == 0 ||
-		strcmp(name, CAIRN_BACKUP__RECORD_FILE) == 0; /* the job's record (record.h) */
+		strcmp(name, CAIRN_BACKUP__RECORD_FILE) == 0 || /* the job's record (record.h) */
+		is_atomic_leftover(name, CAIRN_BACKUP__RECORD_FILE) || is_atomic_leftover(name, "status");
 }
 
 static void check_unlisted(verify_run *run)
