@@ -236,7 +236,7 @@ class CrashHarnessTest(cairnlib.TestCase):
                 chaos.start()
                 # mostly short lives, which kill backups midway; one in five long enough
                 # for backups to finish on a chain grown large
-                time.sleep(rng.uniform(0.2, 1.2) if rng.random() < 0.8 else rng.uniform(1.2, 3.0))
+                time.sleep(rng.uniform(0.2, 1.2) if rng.random() < 0.8 else rng.uniform(1.2, 2.4))
                 node.kill()
                 h.counts["kills"] += 1
                 chaos.stopping.set()
