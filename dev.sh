@@ -4,6 +4,7 @@
 #   ./dev.sh run [cairn node flags]   install dependencies, build, start the node
 #   ./dev.sh test                     install dependencies, build, run every test
 #   ./dev.sh build                    install dependencies and build only
+#   ./dev.sh crash [KILLS]            build, then the crash-test soak run (tests/soak/crash)
 #
 # The release build lives in build/, the test build (clang, AddressSanitizer,
 # UndefinedBehaviorSanitizer, libFuzzer) in build-test/.
@@ -33,6 +34,11 @@ case "$cmd" in
   build)
     ./scripts/install-deps.sh
     build_release
+    ;;
+  crash)
+    ./scripts/install-deps.sh
+    build_release
+    exec tests/soak/crash "$@"
     ;;
   test)
     ./scripts/install-deps.sh

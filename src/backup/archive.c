@@ -20,9 +20,9 @@
  * Confinement.  The backup's directory is opened once, without following
  * a link, and every path below it is opened component by component with
  * openat(O_NOFOLLOW): a link anywhere (0/ itself, 0/sqlite, a file) is an
- * error, never followed.  The manifest is parsed from the very descriptor
- * opened that way (through /proc/self/fd), and the top of the backup is
- * listed the same way.
+ * error, never followed.  The manifest is read beneath that descriptor
+ * (openat, O_NOFOLLOW, regular files only), and the top of the backup is
+ * listed through it (/proc/self/fd).
  *
  * Sizes.  Each file's size is fixed when the stream is opened (the
  * manifest's for listed files, fstatat's for the others) and written in
@@ -234,13 +234,7 @@ static int open_backup(cairn_backup_archive *a, const char *directory, const cha
 
 static int read_manifest(cairn_backup_manifest *m, const cairn_backup_archive *a, const char *id)
 {
-	int fd = openat(a->dir_fd, "manifest.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return cairn_error_set_errno(CAIRN_ESTATE, errno, "backup %s has no manifest", id);
-	char path[32];
-	fd_path(path, fd);
-	int rc = cairn_backup__manifest_read(m, path);
-	close(fd);
+	int rc = cairn_backup__manifest_read_at(m, a->dir_fd, "manifest.json", "manifest.json");
 	if (rc != CAIRN_OK)
 		return cairn_error_prefix(CAIRN_ESTATE, "backup %s: manifest.json", id);
 	return CAIRN_OK;

@@ -78,11 +78,24 @@ static int sync_fd(int fd, const char *path)
 	return CAIRN_OK;
 }
 
+/* Never through a symbolic link; a file opened for reading must be a
+ * regular file (O_NONBLOCK: a FIFO put in a backup's place opens at once,
+ * and is refused, instead of blocking the reader forever). */
 static int open_file(int *fd, const char *path, int flags)
 {
-	*fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0644);
+	bool reading = (flags & O_ACCMODE) == O_RDONLY;
+	*fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | (reading ? O_NONBLOCK : 0), 0644);
+	if (*fd < 0 && errno == ELOOP)
+		return cairn_error_set(CAIRN_EINVALID, "'%s' is a symbolic link", path);
 	if (*fd < 0)
 		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot open '%s'", path);
+	struct stat st;
+	if (reading && (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(*fd);
+		return cairn_error_set(CAIRN_EINVALID, "'%s' is not a regular file", path);
+	}
+	if (reading)
+		fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK);
 	return CAIRN_OK;
 }
 

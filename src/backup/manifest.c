@@ -21,17 +21,22 @@
  * are base64url as everywhere in Chainweb's JSON, checksums lowercase hex
  * as sha256sum prints them.
  *
- * Reading (verify, restore, list) trusts nothing in the file: a path must
- * name a plain file directly inside 0/rocksDb or 0/sqlite, so a restore
- * driven by a manifest can never write outside its target directory.
+ * Reading (verify, restore, list, download) trusts nothing in the file: a
+ * path must name a plain file directly inside 0/rocksDb or 0/sqlite (no
+ * NUL, no "." or ".."), so a restore driven by a manifest can never write
+ * outside its target directory; manifest.json itself must be a regular
+ * file, never followed through a symbolic link.
  */
 #include "backup/manifest.h"
 
+#include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "util/base64url.h"
@@ -206,10 +211,14 @@ int cairn_backup__manifest_write(const cairn_backup_manifest *m, const char *pat
 
 /* ---- reading ---- */
 
+/* A member of the given type; a string holding a NUL counts as absent,
+ * since C would see only its beginning. */
 static json_object *member(json_object *obj, const char *key, json_type type)
 {
 	json_object *value = NULL;
 	if (!json_object_object_get_ex(obj, key, &value) || !json_object_is_type(value, type))
+		return NULL;
+	if (type == json_type_string && strlen(json_object_get_string(value)) != (size_t)json_object_get_string_len(value))
 		return NULL;
 	return value;
 }
@@ -234,7 +243,8 @@ static int read_cut(cairn_chaindb_cut *cut, json_object *root)
 		char *end;
 		unsigned long chain = strtoul(key, &end, 10);
 		json_object *hash = member(entry, "hash", json_type_string);
-		if (*key == '\0' || *end != '\0' || chain >= CAIRN_CHAINDB_MAX_CHAINS || hash == NULL ||
+		bool canonical = key[0] >= '0' && key[0] <= '9' && (key[0] != '0' || key[1] == '\0');
+		if (!canonical || *end != '\0' || chain >= CAIRN_CHAINDB_MAX_CHAINS || hash == NULL ||
 		    !read_uint64(&cut->height[chain], entry, "height") ||
 		    cairn_base64url_decode_exact(cut->hash[chain], CAIRN_CHAINDB_HASH_LEN, json_object_get_string(hash),
 			(size_t)json_object_get_string_len(hash)) != CAIRN_OK)
@@ -316,19 +326,18 @@ static int read_identity(cairn_backup_manifest *m, json_object *root)
 	return CAIRN_OK;
 }
 
-int cairn_backup__manifest_read(cairn_backup_manifest *m, const char *path)
+int cairn_backup__manifest_parse(cairn_backup_manifest *m, const char *text, size_t len)
 {
-	char *text = NULL;
-	size_t len = 0;
-	if (!cairn_fs_exists(path))
-		return cairn_error_set(CAIRN_ENOTFOUND, "no manifest.json");
-	int rc = cairn_fs_read_file(&text, &len, path);
-	if (rc != CAIRN_OK)
-		return rc;
-	json_tokener *tok = json_tokener_new();
+	int rc = CAIRN_OK;
+	json_tokener *tok = len <= INT_MAX ? json_tokener_new() : NULL;
 	json_object *root = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
 	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(root, json_type_object))
 		rc = cairn_error_set(CAIRN_EINVALID, "not a JSON object");
+	for (size_t i = rc == CAIRN_OK ? json_tokener_get_parse_end(tok) : len; i < len; i++)
+		if (strchr(" \t\r\n", text[i]) == NULL || text[i] == '\0') {
+			rc = cairn_error_set(CAIRN_EINVALID, "data after the JSON object");
+			break;
+		}
 	if (rc == CAIRN_OK)
 		rc = read_identity(m, root);
 	if (rc == CAIRN_OK)
@@ -338,8 +347,27 @@ int cairn_backup__manifest_read(cairn_backup_manifest *m, const char *path)
 	json_object_put(root);
 	if (tok)
 		json_tokener_free(tok);
-	free(text);
 	if (rc != CAIRN_OK)
 		cairn_backup__manifest_free(m);
 	return rc == CAIRN_OK ? CAIRN_OK : cairn_error_prefix(rc, "manifest.json");
+}
+
+int cairn_backup__manifest_read_at(cairn_backup_manifest *m, int dir_fd, const char *name, const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	struct stat st;
+	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return cairn_error_set(CAIRN_ENOTFOUND, "no manifest.json");
+	int rc = cairn_fs_read_regular_at(&text, &len, dir_fd, name, path);
+	if (rc != CAIRN_OK)
+		return cairn_error_prefix(rc, "manifest.json");
+	rc = cairn_backup__manifest_parse(m, text, len);
+	free(text);
+	return rc;
+}
+
+int cairn_backup__manifest_read(cairn_backup_manifest *m, const char *path)
+{
+	return cairn_backup__manifest_read_at(m, AT_FDCWD, path, path);
 }

@@ -62,6 +62,15 @@ int cairn_backup__manifest_write(const cairn_backup_manifest *m, const char *pat
  * when it is not a manifest cairn can trust. */
 int cairn_backup__manifest_read(cairn_backup_manifest *m, const char *path);
 
+/* The same for `name` relative to the directory `dir_fd` (`path` names it in
+ * messages).  A symbolic link, FIFO or device is refused (CAIRN_EINVALID)
+ * without being followed or opened for reading. */
+int cairn_backup__manifest_read_at(cairn_backup_manifest *m, int dir_fd, const char *name, const char *path);
+
+/* The same checks on `len` bytes of manifest text in memory (which need
+ * not be NUL-terminated); nothing may follow the object but white space. */
+int cairn_backup__manifest_parse(cairn_backup_manifest *m, const char *text, size_t len);
+
 /* The sum of the listed files' sizes. */
 uint64_t cairn_backup__manifest_bytes(const cairn_backup_manifest *m);
 

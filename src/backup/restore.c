@@ -64,6 +64,8 @@ static int check_target(restore_run *run)
 			return cairn_error_set_errno(CAIRN_EIO, errno, "cannot inspect '%s'", run->dir);
 		return CAIRN_OK;
 	}
+	if (S_ISLNK(st.st_mode))
+		return cairn_error_set(CAIRN_EINVALID, "'%s' is a symbolic link: name the directory itself", run->dir);
 	if (!S_ISDIR(st.st_mode))
 		return cairn_error_set(CAIRN_EINVALID, "'%s' exists and is not a directory", run->dir);
 	run->dir_exists = true;
@@ -97,13 +99,37 @@ static int read_manifest(restore_run *run)
 	char path[PATH_MAX], *status = NULL;
 	cairn_backup_state state = CAIRN_BACKUP_FAILED;
 	int rc = join(path, run->backup, "status");
-	if (rc == CAIRN_OK && (cairn_fs_read_file(&status, NULL, path) != CAIRN_OK ||
+	if (rc == CAIRN_OK && (cairn_fs_read_regular_file(&status, NULL, path) != CAIRN_OK ||
 	    cairn_backup__parse_status(&state, status) != CAIRN_OK || state != CAIRN_BACKUP_DONE))
 		rc = cairn_error_set(CAIRN_EINVALID, "'%s' is not a finished backup (status backup-done)", run->backup);
 	free(status);
 	if (rc == CAIRN_OK)
 		rc = join(path, run->backup, "manifest.json");
 	return rc == CAIRN_OK ? cairn_backup__manifest_read(&run->manifest, path) : rc;
+}
+
+/* The backup's own directories, never links out of it: with --no-verify
+ * nothing else would notice a 0/sqlite that names another directory (the
+ * files themselves are opened with O_NOFOLLOW). */
+static int check_source_dirs(restore_run *run)
+{
+	static const char *const dirs[] = {"0", "0/rocksDb", "0/sqlite"};
+	char path[PATH_MAX];
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		struct stat st;
+		if (i == 2 && !run->manifest.pact_included)
+			break;
+		int rc = join(path, run->backup, dirs[i]);
+		if (rc != CAIRN_OK)
+			return rc;
+		if (lstat(path, &st) != 0)
+			return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot inspect '%s'", path);
+		if (S_ISLNK(st.st_mode))
+			return cairn_error_set(CAIRN_EINVALID, "'%s' is a symbolic link: nothing was restored", path);
+		if (!S_ISDIR(st.st_mode))
+			return cairn_error_set(CAIRN_EINVALID, "'%s' is not a directory: nothing was restored", path);
+	}
+	return CAIRN_OK;
 }
 
 /* ---- staging ---- */
@@ -260,6 +286,8 @@ int cairn_backup_restore(cairn_backup_restore_report *out, const char *backup_pa
 		rc = verify_first(&run);
 	if (rc == CAIRN_OK)
 		rc = read_manifest(&run);
+	if (rc == CAIRN_OK)
+		rc = check_source_dirs(&run);
 	double t0 = cairn_clock_now();
 	if (rc == CAIRN_OK)
 		rc = stage(&run);

@@ -52,6 +52,8 @@ int cairn_backup_retention_apply(size_t *out_removed, const char *directory, con
 		if (expendable(b, policy, any_done ? &newest_done : NULL, newer_done, now_ms)) {
 			rc = cairn_backup_delete(directory, b->id);
 			*out_removed += rc == CAIRN_OK;
+			if (rc == CAIRN_ENOTFOUND)
+				rc = CAIRN_OK; /* deleted meanwhile (the management API does not wait for retention) */
 		} else if (b->has_time && b->state == CAIRN_BACKUP_DONE) {
 			newer_done++;
 		}

@@ -51,6 +51,7 @@ typedef struct verify_run {
 	cairn_backup_manifest manifest;
 	cairn_chaindb *chaindb;
 	const cairn_version *version;
+	bool irregular; /* some entry is a link, FIFO, device...: RocksDB and SQLite must not open the files */
 } verify_run;
 
 static void problem(verify_run *run, const char *fmt, ...) CAIRN_PRINTF(2, 3);
@@ -101,8 +102,9 @@ static bool read_manifest(verify_run *run)
 	cairn_backup_state state = CAIRN_BACKUP_FAILED;
 	if (join(path, run->root, "status") != CAIRN_OK || !cairn_fs_exists(path)) {
 		problem(run, "status: missing (not a cairn backup directory)");
-	} else if (cairn_fs_read_file(&failure, NULL, path) != CAIRN_OK ||
-		   cairn_backup__parse_status(&state, failure) != CAIRN_OK || state != CAIRN_BACKUP_DONE) {
+	} else if (cairn_fs_read_regular_file(&failure, NULL, path) != CAIRN_OK) {
+		problem(run, "status: %s", cairn_error_last());
+	} else if (cairn_backup__parse_status(&state, failure) != CAIRN_OK || state != CAIRN_BACKUP_DONE) {
 		problem(run, "status: %.*s, not backup-done", failure ? (int)strcspn(failure, "\n") : 0,
 			failure ? failure : "");
 	}
@@ -129,6 +131,7 @@ static void check_file(verify_run *run, const cairn_backup_manifest_file *f)
 	struct stat st;
 	if (reached_through_link(run, f->path)) {
 		problem(run, "%s: a symbolic link on its path, refused (not followed)", f->path);
+		run->irregular = true;
 		return;
 	}
 	if (join(path, run->root, f->path) != CAIRN_OK || lstat(path, &st) != 0) {
@@ -137,6 +140,7 @@ static void check_file(verify_run *run, const cairn_backup_manifest_file *f)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		problem(run, "%s: not a regular file", f->path);
+		run->irregular = true;
 		return;
 	}
 	if ((uint64_t)st.st_size != f->size) {
@@ -189,6 +193,7 @@ static void check_entries(verify_run *run, const char *rel, bool (*allowed)(cons
 		return;
 	if (reached_through_link(run, rel)) {
 		problem(run, "%s: a symbolic link, refused (not followed)", rel);
+		run->irregular = true;
 		return;
 	}
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -203,8 +208,12 @@ static void check_entries(verify_run *run, const char *rel, bool (*allowed)(cons
 		if (is_dot(e->d_name))
 			continue;
 		snprintf(entry, sizeof(entry), "%s/%s", rel, e->d_name);
-		if (!allowed(run, entry, e->d_name))
+		struct stat st;
+		if (!allowed(run, entry, e->d_name)) {
 			problem(run, "%s: not listed in the manifest", entry);
+			run->irregular |= fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+				(!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
+		}
 	}
 	closedir(d);
 }
@@ -224,12 +233,23 @@ static bool allowed_in_data_dir(const verify_run *run, const char *rel, const ch
 	return is_dir && (strcmp(name, "rocksDb") == 0 || (strcmp(name, "sqlite") == 0 && run->manifest.pact_included));
 }
 
+/* "<name>.tmp.<pid>": what a process killed during cairn_fs_write_atomic of
+ * `name` leaves (the job record is rewritten after the backup is done, as
+ * events are added); the file it was replacing is intact beside it. */
+static bool is_atomic_leftover(const char *name, const char *of)
+{
+	size_t len = strlen(of);
+	return strncmp(name, of, len) == 0 && strncmp(name + len, ".tmp.", 5) == 0 && name[len + 5] != '\0' &&
+		strspn(name + len + 5, "0123456789") == strlen(name + len + 5);
+}
+
 static bool allowed_at_top(const verify_run *run, const char *rel, const char *name)
 {
 	(void)run;
 	(void)rel;
 	return strcmp(name, "status") == 0 || strcmp(name, "manifest.json") == 0 || strcmp(name, "0") == 0 ||
-		strcmp(name, CAIRN_BACKUP__RECORD_FILE) == 0; /* the job's record (record.h) */
+		strcmp(name, CAIRN_BACKUP__RECORD_FILE) == 0 || /* the job's record (record.h) */
+		is_atomic_leftover(name, CAIRN_BACKUP__RECORD_FILE) || is_atomic_leftover(name, "status");
 }
 
 static void check_unlisted(verify_run *run)
@@ -568,6 +588,13 @@ static void verify_all(verify_run *run)
 	run->report->file_seconds = cairn_clock_now() - t0;
 	if (run->opts->quick)
 		return;
+	if (run->irregular) {
+		/* RocksDB and SQLite open files by name: a FIFO would block them for
+		 * ever, a link would lead them out of the backup.  Reported above. */
+		cairn_log_warn("verify", "%s: the checkpoint and the Pact files are not opened: some entries are not "
+			"regular files", run->root);
+		return;
+	}
 	if (open_checkpoint(run)) {
 		double t1 = cairn_clock_now();
 		check_headers(run);

@@ -262,8 +262,8 @@ static bool parse_duration(double *out, const char *s)
 	memcpy(number, s, len);
 	number[len] = '\0';
 	double value;
-	if (!parse_double(&value, number) || value < 0)
-		return false;
+	if (!parse_double(&value, number) || value < 0 || !isfinite(value * scale))
+		return false; /* "1e308d" would be infinite: --print-config could not write it back */
 	*out = value * scale;
 	return true;
 }

@@ -129,11 +129,9 @@ int cairn_fs_check_private_file(const char *path)
 	return CAIRN_OK;
 }
 
-int cairn_fs_read_file(char **out, size_t *out_len, const char *path)
+/* Reads `fd` to its end into a NUL-terminated buffer; closes fd. */
+static int read_all(char **out, size_t *out_len, int fd, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot open '%s'", path);
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
 	for (;;) {
@@ -170,6 +168,34 @@ int cairn_fs_read_file(char **out, size_t *out_len, const char *path)
 	return CAIRN_OK;
 }
 
+int cairn_fs_read_file(char **out, size_t *out_len, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot open '%s'", path);
+	return read_all(out, out_len, fd, path);
+}
+
+int cairn_fs_read_regular_at(char **out, size_t *out_len, int dir_fd, const char *name, const char *path)
+{
+	struct stat st;
+	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP)
+		return cairn_error_set(CAIRN_EINVALID, "'%s' is a symbolic link", path);
+	if (fd < 0)
+		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot open '%s'", path);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return cairn_error_set(CAIRN_EINVALID, "'%s' is not a regular file", path);
+	}
+	return read_all(out, out_len, fd, path);
+}
+
+int cairn_fs_read_regular_file(char **out, size_t *out_len, const char *path)
+{
+	return cairn_fs_read_regular_at(out, out_len, AT_FDCWD, path, path);
+}
+
 int cairn_fs_remove_tree(const char *path)
 {
 	struct stat st;
@@ -177,9 +203,13 @@ int cairn_fs_remove_tree(const char *path)
 		return errno == ENOENT ? CAIRN_OK
 			: cairn_error_set_errno(CAIRN_EIO, errno, "cannot stat '%s'", path);
 	if (S_ISDIR(st.st_mode)) {
+		/* ENOENT anywhere below: another remover got there first (a delete
+		 * clearing leftovers while retention removes one), and absence is
+		 * the goal. */
 		DIR *dir = opendir(path);
 		if (dir == NULL)
-			return cairn_error_set_errno(CAIRN_EIO, errno, "cannot open directory '%s'", path);
+			return errno == ENOENT ? CAIRN_OK
+				: cairn_error_set_errno(CAIRN_EIO, errno, "cannot open directory '%s'", path);
 		struct dirent *entry;
 		int rc = CAIRN_OK;
 		while (rc == CAIRN_OK && (entry = readdir(dir)) != NULL) {
@@ -194,7 +224,7 @@ int cairn_fs_remove_tree(const char *path)
 		closedir(dir);
 		if (rc != CAIRN_OK)
 			return rc;
-		if (rmdir(path) != 0)
+		if (rmdir(path) != 0 && errno != ENOENT)
 			return cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove directory '%s'", path);
 		return CAIRN_OK;
 	}

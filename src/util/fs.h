@@ -36,7 +36,16 @@ int cairn_fs_write_all(int fd, const void *data, size_t len);
 /* Reads a whole file into a NUL-terminated malloc'd buffer; *out_len excludes the NUL. */
 int cairn_fs_read_file(char **out, size_t *out_len, const char *path);
 
-/* Removes a file or a directory tree; a missing path is not an error. */
+/* cairn_fs_read_file for files that a hostile party may have replaced: the
+ * last component must be a regular file, not a symbolic link (refused
+ * without following it) nor a FIFO or device (refused without blocking).
+ * The _at form opens `name` relative to `dir_fd` and names `path` in
+ * messages.  CAIRN_EINVALID for the wrong kind of file. */
+int cairn_fs_read_regular_file(char **out, size_t *out_len, const char *path);
+int cairn_fs_read_regular_at(char **out, size_t *out_len, int dir_fd, const char *name, const char *path);
+
+/* Removes a file or a directory tree; a missing path is not an error, nor
+ * is a part of the tree that another remover takes away meanwhile. */
 int cairn_fs_remove_tree(const char *path);
 
 /* Checks that `path` is a regular file (not a symbolic link) that neither

@@ -114,6 +114,18 @@ class BackupVerifyTest(cairnlib.TestCase):
         self.expect_refused(path, r"problem: 0/rocksDb/000999.sst: not listed in the manifest")
         self.assertIn("problem: notes.txt: not part of a backup", self.verify(path, "--quick").stdout)
 
+    def test_leftover_of_an_interrupted_record_write(self):
+        # a node killed while it rewrote a done backup's job record leaves job.json.tmp.<pid>
+        # (found by the crash harness): the backup still verifies, and a stray file does not
+        path = self.copy("record-leftover")
+        with open(os.path.join(path, "job.json.tmp.12223"), "w") as f:
+            f.write('{"half": ')
+        r = self.verify(path, "--quick")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(os.path.join(path, "job.json.tmp.x"), "w") as f:
+            f.write("not a leftover")
+        self.assertIn("problem: job.json.tmp.x: not part of a backup", self.verify(path, "--quick").stdout)
+
     def test_altered_sha256_in_a_copied_file(self):
         path = self.copy("altered")
         name = "0/sqlite/pact-v1-chain-0.sqlite"
