@@ -1,7 +1,8 @@
 /*
- * config.c: option table, YAML loading, flag parsing and printing.
+ * config.c: option table, YAML loading, flag parsing and validation
+ * (printing: config_print.c).
  *
- * Design: `options[]` is the single description of every setting.  Each row
+ * Design: `cairn_config__options[]` (options.h) is the single description of every setting.  Each row
  * names the flag, the dotted YAML key, the value type, the field in
  * cairn_config, and the help text.  Defaults live only in cairn_config_init().
  *
@@ -16,6 +17,7 @@
  */
 #include "config/config.h"
 #include "config/config_remote.h"
+#include "config/options.h"
 #include "chain/version.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -30,31 +32,8 @@
 #include <strings.h>
 #include <yaml.h>
 
-typedef enum {
-	OPT_STRING,     /* non-empty string */
-	OPT_PATH,       /* string; YAML null leaves it unset */
-	OPT_PORT,       /* integer 0..65535 */
-	OPT_INT,        /* integer within [min, max] */
-	OPT_SECONDS,    /* non-negative decimal number */
-	OPT_BOOL,       /* YAML boolean; as a flag it takes no value and sets true */
-	OPT_LOG_LEVEL,  /* debug | info | warn | error */
-	OPT_RATE,       /* non-negative number or "max" */
-	OPT_DURATION,   /* non-negative number with a unit s, m, h or d (seconds without one); 0 or off: none */
-} option_type;
 
-typedef struct option_def {
-	const char *flag;     /* without the leading "--"; NULL for YAML-only settings */
-	const char *key;      /* dotted YAML path */
-	option_type type;
-	size_t offset;        /* field in cairn_config */
-	const char *arg;      /* metavariable in --help */
-	long min, max;        /* OPT_INT range */
-	const char *help;
-} option_def;
-
-#define FIELD(f) offsetof(cairn_config, f)
-
-static const option_def options[] = {
+const option_def cairn_config__options[] = {
 	{"chainweb-version", "chainwebVersion", OPT_STRING, FIELD(chainweb_version), "NAME", 0, 0,
 	 "Chainweb version (network): development, mainnet01, testnet04 or test-singleton"},
 	{"database-directory", "databaseDirectory", OPT_STRING, FIELD(database_directory), "DIR", 0, 0,
@@ -137,7 +116,8 @@ static const option_def options[] = {
 	 "Least severe log level written to stderr: debug, info, warn or error"},
 };
 
-#define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
+#define OPTION_COUNT (sizeof(cairn_config__options) / sizeof(cairn_config__options[0]))
+const size_t cairn_config__option_count = OPTION_COUNT;
 
 struct cairn_config_origin {
 	char *where[OPTION_COUNT];
@@ -148,7 +128,7 @@ static void *field_ptr(cairn_config *cfg, const option_def *o)
 	return (char *)cfg + o->offset;
 }
 
-static const void *field_cptr(const cairn_config *cfg, const option_def *o)
+const void *cairn_config__field(const cairn_config *cfg, const option_def *o)
 {
 	return (const char *)cfg + o->offset;
 }
@@ -192,8 +172,8 @@ void cairn_config_free(cairn_config *cfg)
 {
 	free(cfg->config_file);
 	for (size_t i = 0; i < OPTION_COUNT; i++) {
-		if (options[i].type == OPT_STRING || options[i].type == OPT_PATH)
-			free(*(char **)field_ptr(cfg, &options[i]));
+		if (cairn_config__options[i].type == OPT_STRING || cairn_config__options[i].type == OPT_PATH)
+			free(*(char **)field_ptr(cfg, &cairn_config__options[i]));
 		if (cfg->origins)
 			free(cfg->origins->where[i]);
 	}
@@ -342,22 +322,22 @@ static int apply_value(cairn_config *cfg, const option_def *o, const char *value
 
 static int record_origin(cairn_config *cfg, const option_def *o, const char *where)
 {
-	return set_string(&cfg->origins->where[o - options], where);
+	return set_string(&cfg->origins->where[o - cairn_config__options], where);
 }
 
 static const option_def *option_by_key(const char *key)
 {
 	for (size_t i = 0; i < OPTION_COUNT; i++)
-		if (strcmp(options[i].key, key) == 0)
-			return &options[i];
+		if (strcmp(cairn_config__options[i].key, key) == 0)
+			return &cairn_config__options[i];
 	return NULL;
 }
 
 static const option_def *option_by_flag(const char *flag, size_t len)
 {
 	for (size_t i = 0; i < OPTION_COUNT; i++)
-		if (options[i].flag && strlen(options[i].flag) == len && strncmp(options[i].flag, flag, len) == 0)
-			return &options[i];
+		if (cairn_config__options[i].flag && strlen(cairn_config__options[i].flag) == len && strncmp(cairn_config__options[i].flag, flag, len) == 0)
+			return &cairn_config__options[i];
 	return NULL;
 }
 
@@ -366,7 +346,7 @@ static bool is_key_section(const char *prefix)
 {
 	size_t n = strlen(prefix);
 	for (size_t i = 0; i < OPTION_COUNT; i++)
-		if (strncmp(options[i].key, prefix, n) == 0 && options[i].key[n] == '.')
+		if (strncmp(cairn_config__options[i].key, prefix, n) == 0 && cairn_config__options[i].key[n] == '.')
 			return true;
 	return false;
 }
@@ -450,7 +430,7 @@ static int walk_pair(yaml_walk *w, yaml_node_pair_t *pair, const char *prefix, b
 		if (value->type != YAML_SCALAR_NODE)
 			return cairn_error_set(CAIRN_EINVALID, "%s:%lu: %s: expected a single value, found a %s",
 				w->path, line, full, value->type == YAML_MAPPING_NODE ? "mapping" : "list");
-		unsigned long *set_at = &w->set_at[o - options];
+		unsigned long *set_at = &w->set_at[o - cairn_config__options];
 		if (*set_at != 0)
 			return cairn_error_set(CAIRN_EINVALID, "%s:%lu: %s: set twice (first at line %lu)", w->path, line,
 				full, *set_at);
@@ -616,7 +596,7 @@ int cairn_config_from_args(cairn_config *cfg, cairn_config_action *action, int a
 static const char *origin_of(const cairn_config *cfg, const char *key)
 {
 	const option_def *o = option_by_key(key);
-	const char *where = o && cfg->origins ? cfg->origins->where[o - options] : NULL;
+	const char *where = o && cfg->origins ? cfg->origins->where[o - cairn_config__options] : NULL;
 	return where ? where : "default";
 }
 
@@ -681,192 +661,4 @@ int cairn_config_validate(cairn_config *cfg)
 		return cairn_error_prefix(CAIRN_EINVALID, "%s: backup.directory", origin_of(cfg, "backup.directory"));
 	int rc = cairn_config_validate_remote(cfg, origin_of);
 	return rc == CAIRN_OK ? validate_management(cfg) : rc;
-}
-
-/* ---- output ---- */
-
-/* The largest unit that expresses the duration exactly: "6h", "14d", "90s". */
-static void format_duration(char *buf, size_t size, double seconds)
-{
-	static const struct { const char *unit; double seconds; } units[] = {{"d", 86400}, {"h", 3600}, {"m", 60}};
-	for (size_t i = 0; seconds > 0 && i < sizeof(units) / sizeof(units[0]); i++)
-		if (fmod(seconds, units[i].seconds) == 0) {
-			snprintf(buf, size, "%g%s", seconds / units[i].seconds, units[i].unit);
-			return;
-		}
-	snprintf(buf, size, seconds > 0 ? "%gs" : "off", seconds);
-}
-
-static void format_value(char *buf, size_t size, const cairn_config *cfg, const option_def *o)
-{
-	const void *slot = field_cptr(cfg, o);
-	switch (o->type) {
-	case OPT_STRING:
-	case OPT_PATH: {
-		const char *s = *(char *const *)slot;
-		snprintf(buf, size, "%s", s ? s : "null");
-		break;
-	}
-	case OPT_PORT:
-	case OPT_INT: snprintf(buf, size, "%d", *(const int *)slot); break;
-	case OPT_SECONDS: snprintf(buf, size, "%g", *(const double *)slot); break;
-	case OPT_DURATION: format_duration(buf, size, *(const double *)slot); break;
-	case OPT_BOOL: snprintf(buf, size, "%s", *(const bool *)slot ? "true" : "false"); break;
-	case OPT_LOG_LEVEL: snprintf(buf, size, "%s", cairn_log_level_name(*(const cairn_log_level *)slot)); break;
-	case OPT_RATE: {
-		double r = *(const double *)slot;
-		if (r == CAIRN_BLOCK_RATE_MAX)
-			snprintf(buf, size, "max");
-		else
-			snprintf(buf, size, "%g", r);
-		break;
-	}
-	}
-}
-
-static int emit(yaml_emitter_t *em, yaml_event_t *ev)
-{
-	return yaml_emitter_emit(em, ev) ? CAIRN_OK
-		: cairn_error_set(CAIRN_EIO, "cannot write YAML: %s", em->problem ? em->problem : "error");
-}
-
-static int emit_scalar(yaml_emitter_t *em, const char *text, bool quoted_if_needed)
-{
-	yaml_event_t ev;
-	/* A string that would read back as null/bool/number must be quoted. */
-	yaml_scalar_style_t style = quoted_if_needed ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE;
-	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text), 1, 1, style);
-	return emit(em, &ev);
-}
-
-static int emit_mapping(yaml_emitter_t *em, bool start)
-{
-	yaml_event_t ev;
-	if (start)
-		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-	else
-		yaml_mapping_end_event_initialize(&ev);
-	return emit(em, &ev);
-}
-
-/* Number of leading dotted components two keys share. */
-static int common_depth(const char *a, const char *b)
-{
-	int depth = 0;
-	for (;;) {
-		size_t la = strcspn(a, "."), lb = strcspn(b, ".");
-		if (la != lb || strncmp(a, b, la) != 0 || a[la] != '.' || b[lb] != '.')
-			return depth;
-		depth++;
-		a += la + 1;
-		b += lb + 1;
-	}
-}
-
-static int key_depth(const char *key)
-{
-	int depth = 0;
-	for (; *key; key++)
-		depth += *key == '.';
-	return depth;
-}
-
-static int emit_option(yaml_emitter_t *em, const cairn_config *cfg, const option_def *o, const char *previous)
-{
-	int shared = previous ? common_depth(previous, o->key) : 0;
-	int rc = CAIRN_OK;
-	for (int d = previous ? key_depth(previous) : 0; rc == CAIRN_OK && d > shared; d--)
-		rc = emit_mapping(em, false);
-	const char *part = o->key;
-	for (int d = 0; d < shared; d++)
-		part += strcspn(part, ".") + 1;
-	for (int d = shared; rc == CAIRN_OK && d < key_depth(o->key); d++) {
-		char section[128];
-		size_t len = strcspn(part, ".");
-		snprintf(section, sizeof(section), "%.*s", (int)len, part);
-		rc = emit_scalar(em, section, false);
-		if (rc == CAIRN_OK)
-			rc = emit_mapping(em, true);
-		part += len + 1;
-	}
-	char value[PATH_MAX];
-	format_value(value, sizeof(value), cfg, o);
-	bool is_text = o->type == OPT_STRING || (o->type == OPT_PATH && *(char *const *)field_cptr(cfg, o));
-	if (rc == CAIRN_OK)
-		rc = emit_scalar(em, part, false);
-	if (rc == CAIRN_OK)
-		rc = emit_scalar(em, value, is_text);
-	return rc;
-}
-
-static int write_handler(void *data, unsigned char *buffer, size_t size)
-{
-	return fwrite(buffer, 1, size, data) == size;
-}
-
-int cairn_config_write_yaml(FILE *out, const cairn_config *cfg)
-{
-	yaml_emitter_t em;
-	yaml_event_t ev;
-	yaml_emitter_initialize(&em);
-	yaml_emitter_set_output(&em, write_handler, out);
-	yaml_emitter_set_unicode(&em, 1);
-	yaml_emitter_set_width(&em, -1); /* one line per key: config_example.c relies on it */
-	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-	int rc = emit(&em, &ev);
-	if (rc == CAIRN_OK) {
-		yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-		rc = emit(&em, &ev);
-	}
-	if (rc == CAIRN_OK)
-		rc = emit_mapping(&em, true);
-	const char *previous = NULL;
-	for (size_t i = 0; rc == CAIRN_OK && i < OPTION_COUNT; i++) {
-		rc = emit_option(&em, cfg, &options[i], previous);
-		previous = options[i].key;
-	}
-	for (int d = previous ? key_depth(previous) : 0; rc == CAIRN_OK && d >= 0; d--)
-		rc = emit_mapping(&em, false);
-	if (rc == CAIRN_OK) {
-		yaml_document_end_event_initialize(&ev, 1);
-		rc = emit(&em, &ev);
-	}
-	if (rc == CAIRN_OK) {
-		yaml_stream_end_event_initialize(&ev);
-		rc = emit(&em, &ev);
-	}
-	yaml_emitter_delete(&em);
-	return rc;
-}
-
-void cairn_config_write_help(FILE *out)
-{
-	cairn_config defaults;
-	if (cairn_config_init(&defaults) != CAIRN_OK)
-		return;
-	fprintf(out,
-		"Usage: cairn node [OPTIONS]\n"
-		"\n"
-		"Runs the node: chain database, Pact state, block producer and service API.\n"
-		"Settings come from embedded defaults, then --config-file, then flags.\n"
-		"\n"
-		"Options:\n"
-		"  --config-file FILE\n"
-		"      YAML configuration file (keys below, top level or under 'chainweb:')\n"
-		"  --print-config\n"
-		"      Print the effective configuration as YAML and exit\n"
-		"  --print-example-config\n"
-		"      Print the effective configuration as a file with every key commented out\n"
-		"      and described (the example /etc/cairn/cairn.yaml), and exit\n"
-		"  -h, --help\n"
-		"      Show this help and exit\n");
-	for (size_t i = 0; i < OPTION_COUNT; i++) {
-		const option_def *o = &options[i];
-		char value[PATH_MAX];
-		format_value(value, sizeof(value), &defaults, o);
-		fprintf(out, "  --%s%s%s\n      %s\n      YAML key: %s; default: %s\n", o->flag,
-			o->arg ? " " : "", o->arg ? o->arg : "", o->help, o->key, value);
-	}
-	fprintf(out, "\nExit status: 0 after a clean shutdown, 2 for a configuration error, 1 otherwise.\n");
-	cairn_config_free(&defaults);
 }
