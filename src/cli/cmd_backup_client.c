@@ -37,9 +37,9 @@
  */
 #include "backup/backup.h"
 #include "cli/backup_client.h"
+#include "cli/backup_common.h"
 #include "cli/commands.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "util/progress.h"
 
 #include <inttypes.h>
@@ -118,10 +118,7 @@ void cairn_backup_client_bytes(char *out, size_t size, double bytes)
 
 static int usage_error(const char *fmt, const char *what)
 {
-	fputs("cairn backup: ", stderr);
-	fprintf(stderr, fmt, what);
-	fputs(" (see cairn backup --help)\n", stderr);
-	return CAIRN_EXIT_USAGE;
+	return cairn_backup_usage_error(NULL, fmt, what);
 }
 
 bool cairn_backup_client_handles(int argc, char **argv)
@@ -147,37 +144,21 @@ static int parse(client_args *a, int argc, char **argv)
 {
 	memset(a, 0, sizeof(*a));
 	a->command = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *arg = argv[i];
-		const char **value = strcmp(arg, "--node") == 0 ? &a->node
-			: strcmp(arg, "--config-file") == 0 ? &a->config_file
-			: strcmp(arg, "--token-file") == 0 ? &a->token_file
-			: strcmp(arg, "--database") == 0 ? &a->database
-			: strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0 ? &a->output : NULL;
-		cairn_log_level level;
-		if (value != NULL || strcmp(arg, "--log-level") == 0) {
-			if (i + 1 >= argc)
-				return usage_error("%s needs a value", arg);
-			if (value != NULL)
-				*value = argv[++i];
-			else if (cairn_log_level_parse(&level, argv[++i]) != CAIRN_OK)
-				return usage_error("unknown log level '%s'", argv[i]);
-			else
-				cairn_log_set_level(level);
-		} else if (strcmp(arg, "--json") == 0) {
-			a->json = true;
-		} else if (strcmp(arg, "--pact") == 0) {
-			a->pact = true;
-		} else if (strcmp(arg, "--wait") == 0) {
-			a->wait = true;
-		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return usage_error("unknown option '%s'", arg);
-		} else if (a->id != NULL) {
-			return usage_error("unexpected argument '%s'", arg);
-		} else {
-			a->id = arg;
-		}
-	}
+	const cairn_backup_option options[] = {
+		{"--node", NULL, &a->node, NULL},
+		{"--config-file", NULL, &a->config_file, NULL},
+		{"--token-file", NULL, &a->token_file, NULL},
+		{"--database", NULL, &a->database, NULL},
+		{"-o", "--output", &a->output, NULL},
+		{"--json", NULL, NULL, &a->json},
+		{"--pact", NULL, NULL, &a->pact},
+		{"--wait", NULL, NULL, &a->wait},
+		{NULL, NULL, NULL, NULL},
+	};
+	int positionals;
+	int parsed = cairn_backup_parse_args(&a->id, &positionals, 1, NULL, options, NULL, argc, argv);
+	if (parsed != CAIRN_EXIT_OK)
+		return parsed;
 	bool start = strcmp(a->command, "start") == 0, stop = strcmp(a->command, "stop") == 0;
 	bool status = strcmp(a->command, "status") == 0, list = strcmp(a->command, "list") == 0;
 	if ((start || list) && a->id != NULL)
