@@ -105,17 +105,21 @@ static void print_row_line(const cairn_backup_row *b)
 		b->has_cut ? (b->pact_included ? "pact" : "no-pact") : "-", height);
 }
 
-void cairn_backup_print_rows(const cairn_backup_row *rows, size_t count, bool json)
+void cairn_backup_print_list(const void *list, size_t count, cairn_backup_row_fn row, bool json)
 {
+	cairn_backup_row r;
+	json_object *array = json ? json_object_new_array() : NULL;
+	if (!json)
+		printf("%-20s %-24s %-18s %12s  %-7s %s\n", "ID", "TIME (UTC)", "STATUS", "SIZE", "PACT", "CUT HEIGHT");
+	for (size_t i = 0; i < count; i++) {
+		row(&r, list, i);
+		if (json)
+			json_object_array_add(array, row_json(&r));
+		else
+			print_row_line(&r);
+	}
 	if (json) {
-		json_object *array = json_object_new_array();
-		for (size_t i = 0; i < count; i++)
-			json_object_array_add(array, row_json(&rows[i]));
 		printf("%s\n", json_object_to_json_string_ext(array, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(array);
-		return;
 	}
-	printf("%-20s %-24s %-18s %12s  %-7s %s\n", "ID", "TIME (UTC)", "STATUS", "SIZE", "PACT", "CUT HEIGHT");
-	for (size_t i = 0; i < count; i++)
-		print_row_line(&rows[i]);
 }

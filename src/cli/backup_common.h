@@ -50,8 +50,11 @@ typedef struct cairn_backup_row {
 	uint64_t bytes;
 } cairn_backup_row;
 
-/* Prints the rows on stdout: a JSON array when `json`, else a table with
- * a heading, one line each. */
-void cairn_backup_print_rows(const cairn_backup_row *rows, size_t count, bool json);
+/* Fills *out with backup `i` of `list`. */
+typedef void (*cairn_backup_row_fn)(cairn_backup_row *out, const void *list, size_t i);
+
+/* Prints the `count` backups of `list` on stdout: a JSON array when
+ * `json`, else a table with a heading, one line each. */
+void cairn_backup_print_list(const void *list, size_t count, cairn_backup_row_fn row, bool json);
 
 #endif

@@ -190,6 +190,13 @@ static int run_restore(const args *a)
 
 /* ---- list and delete ---- */
 
+static void list_row(cairn_backup_row *out, const void *list, size_t i)
+{
+	const cairn_backup_info *b = (const cairn_backup_info *)list + i;
+	*out = (cairn_backup_row){b->id, b->has_time, b->time_ms, cairn_backup_status_text(b->state), b->running,
+		b->has_cut, b->pact_included, b->cut_height, b->bytes};
+}
+
 static int run_list(const args *a)
 {
 	cairn_backup_info *list = NULL;
@@ -198,19 +205,7 @@ static int run_list(const args *a)
 		fprintf(stderr, "cairn backup list: %s\n", cairn_error_last());
 		return CAIRN_EXIT_FAILURE;
 	}
-	cairn_backup_row *rows = calloc(count ? count : 1, sizeof(*rows));
-	if (rows == NULL) {
-		free(list);
-		fprintf(stderr, "cairn backup list: out of memory\n");
-		return CAIRN_EXIT_FAILURE;
-	}
-	for (size_t i = 0; i < count; i++) {
-		const cairn_backup_info *b = &list[i];
-		rows[i] = (cairn_backup_row){b->id, b->has_time, b->time_ms, cairn_backup_status_text(b->state), b->running,
-			b->has_cut, b->pact_included, b->cut_height, b->bytes};
-	}
-	cairn_backup_print_rows(rows, count, a->json);
-	free(rows);
+	cairn_backup_print_list(list, count, list_row, a->json);
 	free(list);
 	return CAIRN_EXIT_OK;
 }

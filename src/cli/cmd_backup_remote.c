@@ -165,6 +165,13 @@ static const char *remote_status(const cairn_remote_info *b)
 	return b->complete ? "backup-done" : b->uploading ? "backup-in-progress" : "backup-failed";
 }
 
+static void list_row(cairn_backup_row *out, const void *list, size_t i)
+{
+	const cairn_remote_info *b = (const cairn_remote_info *)list + i;
+	*out = (cairn_backup_row){b->id, b->has_time, b->time_ms, remote_status(b), b->uploading && !b->complete,
+		b->complete, b->pact_included, b->cut_height, b->bytes};
+}
+
 static int run_list(const remote_args *a, cairn_backup_remote *remote)
 {
 	cairn_s3 *s3 = NULL;
@@ -176,19 +183,7 @@ static int run_list(const remote_args *a, cairn_backup_remote *remote)
 	cairn_s3_free(s3);
 	if (rc != CAIRN_OK)
 		return failed(a->command);
-	cairn_backup_row *rows = calloc(count ? count : 1, sizeof(*rows));
-	if (rows == NULL) {
-		free(list);
-		fprintf(stderr, "cairn backup list: out of memory\n");
-		return CAIRN_EXIT_FAILURE;
-	}
-	for (size_t i = 0; i < count; i++) {
-		const cairn_remote_info *b = &list[i];
-		rows[i] = (cairn_backup_row){b->id, b->has_time, b->time_ms, remote_status(b), b->uploading && !b->complete,
-			b->complete, b->pact_included, b->cut_height, b->bytes};
-	}
-	cairn_backup_print_rows(rows, count, a->json);
-	free(rows);
+	cairn_backup_print_list(list, count, list_row, a->json);
 	free(list);
 	return CAIRN_EXIT_OK;
 }
