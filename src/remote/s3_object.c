@@ -202,16 +202,21 @@ int cairn_s3_put_file(char out_sha256[CAIRN_S3_SHA256_HEX], cairn_s3 *s3, const 
 	return rc;
 }
 
+/* c as a call of `method` on `key`, which must be a valid key. */
+static int keyed_call(s3_call *c, const char *method, const char *op, const char *key)
+{
+	c->method = method;
+	c->op = op;
+	c->key = key;
+	return s3_check_key(op, key);
+}
+
 int cairn_s3_head(uint64_t *out_size, cairn_s3 *s3, const char *key)
 {
-	int rc = s3_check_key("head", key);
-	if (rc != CAIRN_OK)
-		return rc;
 	s3_call c = S3_CALL_INIT;
-	c.method = "HEAD";
-	c.op = "head";
-	c.key = key;
-	rc = s3_perform(s3, &c);
+	int rc = keyed_call(&c, "HEAD", "head", key);
+	if (rc == CAIRN_OK)
+		rc = s3_perform(s3, &c);
 	if (rc == CAIRN_OK && !c.has_length)
 		rc = cairn_error_set(CAIRN_EIO, "s3 head %s: the store gave no Content-Length", key);
 	if (rc == CAIRN_OK)
@@ -222,17 +227,13 @@ int cairn_s3_head(uint64_t *out_size, cairn_s3 *s3, const char *key)
 
 int cairn_s3_get(cairn_s3 *s3, const char *key, cairn_s3_sink_fn sink, void *ctx, const cairn_s3_transfer *t)
 {
-	int rc = s3_check_key("get", key);
-	if (rc != CAIRN_OK)
-		return rc;
 	s3_call c = S3_CALL_INIT;
-	c.method = "GET";
-	c.op = "get";
-	c.key = key;
 	c.sink = sink;
 	c.sink_ctx = ctx;
 	c.t = t;
-	rc = s3_perform(s3, &c);
+	int rc = keyed_call(&c, "GET", "get", key);
+	if (rc == CAIRN_OK)
+		rc = s3_perform(s3, &c);
 	s3_call_reset(&c);
 	return rc;
 }
@@ -356,14 +357,10 @@ int cairn_s3_list(cairn_s3 *s3, const char *prefix, const char *delimiter, cairn
 
 int cairn_s3_delete(cairn_s3 *s3, const char *key)
 {
-	int rc = s3_check_key("delete", key);
-	if (rc != CAIRN_OK)
-		return rc;
 	s3_call c = S3_CALL_INIT;
-	c.method = "DELETE";
-	c.op = "delete";
-	c.key = key;
-	rc = s3_perform(s3, &c);
+	int rc = keyed_call(&c, "DELETE", "delete", key);
+	if (rc == CAIRN_OK)
+		rc = s3_perform(s3, &c);
 	s3_call_reset(&c);
 	return rc == CAIRN_ENOTFOUND ? CAIRN_OK : rc;
 }
