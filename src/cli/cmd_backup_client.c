@@ -497,16 +497,25 @@ static int run_start(cairn_backup_client *c, const client_args *a)
 	return status;
 }
 
-static int run_stop(cairn_backup_client *c, const client_args *a)
+/* METHOD on backup `id`, answered 204 No Content; the exit status. */
+static int send_no_content(cairn_backup_client *c, const char *method, const char *id, const char *content_type,
+	const char *body)
 {
 	char path[400];
-	backups_path(path, sizeof(path), c, a->id, NULL);
+	backups_path(path, sizeof(path), c, id, NULL);
 	cairn_node_response r;
-	int status = cairn_backup_client_call(&r, c, "PATCH", path, "application/json-patch+json",
-		"[{\"op\": \"replace\", \"path\": \"/state\", \"value\": \"stop_requested\"}]", 204);
+	int status = cairn_backup_client_call(&r, c, method, path, content_type, body, 204);
+	if (status == CAIRN_EXIT_OK)
+		cairn_node_response_clear(&r);
+	return status;
+}
+
+static int run_stop(cairn_backup_client *c, const client_args *a)
+{
+	int status = send_no_content(c, "PATCH", a->id, "application/json-patch+json",
+		"[{\"op\": \"replace\", \"path\": \"/state\", \"value\": \"stop_requested\"}]");
 	if (status != CAIRN_EXIT_OK)
 		return status;
-	cairn_node_response_clear(&r);
 	json_object *d;
 	if (!a->wait) {
 		if (!c->json) {
@@ -639,13 +648,9 @@ static int run_events(cairn_backup_client *c, const client_args *a)
 
 static int run_delete(cairn_backup_client *c, const client_args *a)
 {
-	char path[400];
-	backups_path(path, sizeof(path), c, a->id, NULL);
-	cairn_node_response r;
-	int status = cairn_backup_client_call(&r, c, "DELETE", path, NULL, NULL, 204);
+	int status = send_no_content(c, "DELETE", a->id, NULL, NULL);
 	if (status != CAIRN_EXIT_OK)
 		return status;
-	cairn_node_response_clear(&r);
 	if (c->json)
 		printf("{\"id\":\"%s\",\"deleted\":true}\n", a->id);
 	else
