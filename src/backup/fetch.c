@@ -190,35 +190,35 @@ static int run_workers(fetch_run *run)
 	return rc;
 }
 
-static int open_run(fetch_run *run, const cairn_backup_remote *remote, const char *id)
+/* Reads backup `id`'s manifest, runs `step` on it and releases the run
+ * (its counters stay readable); the seconds it all took in *seconds. */
+static int perform(double *seconds, fetch_run *run, const cairn_backup_remote *remote, const char *id,
+	int (*step)(fetch_run *run))
 {
+	double t0 = cairn_clock_now();
 	run->remote = remote;
 	pthread_mutex_init(&run->lock, NULL);
 	int rc = cairn_s3_create(&run->s3, &remote->s3);
-	return rc == CAIRN_OK ? cairn_remote_manifest_fetch(&run->manifest, run->s3, remote->prefix, id) : rc;
-}
-
-static void close_run(fetch_run *run)
-{
+	if (rc == CAIRN_OK)
+		rc = cairn_remote_manifest_fetch(&run->manifest, run->s3, remote->prefix, id);
+	if (rc == CAIRN_OK)
+		rc = step(run);
 	cairn_remote_manifest_free(&run->manifest);
 	cairn_s3_free(run->s3);
 	pthread_mutex_destroy(&run->lock);
+	*seconds = cairn_clock_now() - t0;
+	return rc;
 }
 
 int cairn_backup_remote_check(cairn_backup_remote_report *out, const cairn_backup_remote *remote, const char *id,
 	cairn_progress *progress, cairn_backup_remote_problem_fn on_problem, void *ctx)
 {
 	memset(out, 0, sizeof(*out));
-	double t0 = cairn_clock_now();
 	fetch_run run = {.progress = progress, .on_problem = on_problem, .ctx = ctx};
-	int rc = open_run(&run, remote, id);
-	if (rc == CAIRN_OK)
-		rc = run_workers(&run);
+	int rc = perform(&out->seconds, &run, remote, id, run_workers);
 	out->objects = run.objects;
 	out->bytes = run.bytes;
 	out->problems = run.problems;
-	close_run(&run);
-	out->seconds = cairn_clock_now() - t0;
 	return rc;
 }
 
@@ -263,17 +263,12 @@ int cairn_backup_fetch(cairn_backup_fetch_report *out, const cairn_backup_remote
 	const char *dir, cairn_progress *progress)
 {
 	memset(out, 0, sizeof(*out));
-	double t0 = cairn_clock_now();
 	fetch_run run = {.dir = dir, .save = true, .progress = progress};
-	int rc = open_run(&run, remote, id);
-	if (rc == CAIRN_OK)
-		rc = download(&run);
+	int rc = perform(&out->seconds, &run, remote, id, download);
 	out->objects = run.objects;
 	out->bytes = run.bytes;
 	out->objects_kept = run.objects_kept;
 	out->bytes_kept = run.bytes_kept;
-	close_run(&run);
-	out->seconds = cairn_clock_now() - t0;
 	if (rc == CAIRN_OK)
 		cairn_log_info("remote", "backup %s downloaded from %s in %.2f s: %" PRIu64 " objects, %.1f MB (%" PRIu64
 			" objects, %.1f MB kept from an interrupted download)", id, remote->url, out->seconds, out->objects,
