@@ -72,26 +72,13 @@ static int take(void *ctx, const char *data, size_t len)
 	return CAIRN_OK;
 }
 
-/* GET `path`: its answer as JSON in *out (NULL when it is none); the exit
- * status, the message printed. */
-static int get_answer(json_object **out, cairn_backup_client *c, const char *path)
-{
-	cairn_node_response r;
-	int status = cairn_backup_client_call(&r, c, "GET", path, NULL, NULL, 200);
-	if (status != CAIRN_EXIT_OK)
-		return status;
-	*out = json_tokener_parse(r.body);
-	cairn_node_response_clear(&r);
-	return CAIRN_EXIT_OK;
-}
-
 /* The link to backup `id`'s archive; *out is malloc'd. */
 static int download_link(char **out, cairn_backup_client *c, const char *id)
 {
 	char path[400];
 	snprintf(path, sizeof(path), "/api/databases/%s/backups/%s/archive", c->database, id);
 	json_object *body, *url;
-	int status = get_answer(&body, c, path);
+	int status = cairn_backup_client_get_json(&body, c, path, true);
 	if (status != CAIRN_EXIT_OK)
 		return status;
 	*out = NULL;
@@ -111,7 +98,7 @@ static int backup_size(uint64_t *out, cairn_backup_client *c, const char *id)
 	char path[400];
 	snprintf(path, sizeof(path), "/v2/%s/backups/%s", c->database, id);
 	json_object *d, *v;
-	int status = get_answer(&d, c, path);
+	int status = cairn_backup_client_get_json(&d, c, path, true);
 	if (status != CAIRN_EXIT_OK)
 		return status;
 	*out = 0;

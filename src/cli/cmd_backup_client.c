@@ -215,15 +215,20 @@ static json_object *parse_json(const cairn_node_response *r)
 	return obj;
 }
 
-static int get_json(json_object **out, cairn_backup_client *c, const char *target)
+int cairn_backup_client_get_json(json_object **out, cairn_backup_client *c, const char *target, bool optional)
 {
 	cairn_node_response r;
 	int status = cairn_backup_client_call(&r, c, "GET", target, NULL, NULL, 200);
 	if (status != CAIRN_EXIT_OK)
 		return status;
-	*out = parse_json(&r);
+	*out = optional ? json_tokener_parse(r.body) : parse_json(&r);
 	cairn_node_response_clear(&r);
-	return *out != NULL ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
+	return *out != NULL || optional ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
+}
+
+static int get_json(json_object **out, cairn_backup_client *c, const char *target)
+{
+	return cairn_backup_client_get_json(out, c, target, false);
 }
 
 /* The node's Chainweb version, from its /info (no token needed). */
