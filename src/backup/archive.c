@@ -49,6 +49,7 @@
 #include "backup/files.h"
 #include "backup/job.h"
 #include "backup/manifest.h"
+#include "util/array.h"
 #include "util/error.h"
 
 #define CHUNK ((size_t)256 << 10)
@@ -129,14 +130,9 @@ static int open_beneath(int *out, int root, const char *rel)
 
 static int add_entry(cairn_backup_archive *a, const char *rel, bool is_dir, uint64_t size)
 {
-	if (a->entry_count == a->entry_capacity) {
-		size_t capacity = a->entry_capacity ? a->entry_capacity * 2 : 64;
-		entry *grown = realloc(a->entries, capacity * sizeof(*grown));
-		if (grown == NULL)
-			return cairn_error_set(CAIRN_ENOMEM, "archive: out of memory");
-		a->entries = grown;
-		a->entry_capacity = capacity;
-	}
+	int rc = cairn_array_reserve(&a->entries, &a->entry_capacity, a->entry_count, sizeof(*a->entries), 64, "archive");
+	if (rc != CAIRN_OK)
+		return rc;
 	entry *e = &a->entries[a->entry_count];
 	if ((e->rel = strdup(rel)) == NULL)
 		return cairn_error_set(CAIRN_ENOMEM, "archive: out of memory");

@@ -36,9 +36,7 @@
 #include "util/fs.h"
 #include "util/hex.h"
 #include "util/log.h"
-
-#define DEFAULT_PARALLELISM 4
-#define MAX_WORKERS 64
+#include "util/workers.h"
 
 typedef struct fetch_run {
 	const cairn_backup_remote *remote;
@@ -49,12 +47,8 @@ typedef struct fetch_run {
 	cairn_progress *progress;
 	cairn_backup_remote_problem_fn on_problem;
 	void *ctx;
-	atomic_size_t next;
-	atomic_bool failed;
 	pthread_mutex_t lock;      /* guards everything below, the progress display and the callback */
 	uint64_t objects, bytes, objects_kept, bytes_kept, problems;
-	int rc;
-	char error[1024];
 } fetch_run;
 
 /* ---- streamed hashing ---- */
@@ -178,76 +172,53 @@ static int fetch_object(fetch_run *run, const cairn_remote_object *o)
 	return CAIRN_OK;
 }
 
-static void *worker(void *arg)
+static int run_object(void *ctx, size_t i)
 {
-	fetch_run *run = arg;
-	for (;;) {
-		size_t i = atomic_fetch_add(&run->next, 1);
-		if (i >= run->manifest.count || atomic_load(&run->failed))
-			return NULL;
-		const cairn_remote_object *o = &run->manifest.objects[i];
-		int rc = run->save ? fetch_object(run, o) : check_object(run, o);
-		if (rc != CAIRN_OK) {
-			pthread_mutex_lock(&run->lock);
-			if (run->rc == CAIRN_OK) {
-				run->rc = rc;
-				snprintf(run->error, sizeof(run->error), "%s", cairn_error_last());
-			}
-			pthread_mutex_unlock(&run->lock);
-			atomic_store(&run->failed, true);
-		}
-	}
+	fetch_run *run = ctx;
+	const cairn_remote_object *o = &run->manifest.objects[i];
+	return run->save ? fetch_object(run, o) : check_object(run, o);
 }
 
 static int run_workers(fetch_run *run)
 {
-	int wanted = run->remote->s3.parallelism > 0 ? run->remote->s3.parallelism : DEFAULT_PARALLELISM;
-	if (wanted > MAX_WORKERS)
-		wanted = MAX_WORKERS;
-	pthread_t helpers[MAX_WORKERS];
-	int started = 0;
+	cairn_workers_options opts = CAIRN_WORKERS_OPTIONS_INIT;
+	opts.parallelism = run->remote->s3.parallelism;
 	cairn_progress_begin(run->progress, run->save ? "downloading" : "checking",
 		cairn_remote_manifest_bytes(&run->manifest), CAIRN_PROGRESS_BYTES);
-	while (started + 1 < wanted && pthread_create(&helpers[started], NULL, worker, run) == 0)
-		started++;
-	worker(run);
-	for (int i = 0; i < started; i++)
-		pthread_join(helpers[i], NULL);
+	int rc = cairn_workers_run(run->manifest.count, run_object, run, &opts);
 	cairn_progress_end(run->progress);
-	return run->rc == CAIRN_OK ? CAIRN_OK : cairn_error_set(run->rc, "%s", run->error);
+	return rc;
 }
 
-static int open_run(fetch_run *run, const cairn_backup_remote *remote, const char *id)
+/* Reads backup `id`'s manifest, runs `step` on it and releases the run
+ * (its counters stay readable); the seconds it all took in *seconds. */
+static int perform(double *seconds, fetch_run *run, const cairn_backup_remote *remote, const char *id,
+	int (*step)(fetch_run *run))
 {
+	double t0 = cairn_clock_now();
 	run->remote = remote;
-	atomic_init(&run->next, 0);
-	atomic_init(&run->failed, false);
 	pthread_mutex_init(&run->lock, NULL);
 	int rc = cairn_s3_create(&run->s3, &remote->s3);
-	return rc == CAIRN_OK ? cairn_remote_manifest_fetch(&run->manifest, run->s3, remote->prefix, id) : rc;
-}
-
-static void close_run(fetch_run *run)
-{
+	if (rc == CAIRN_OK)
+		rc = cairn_remote_manifest_fetch(&run->manifest, run->s3, remote->prefix, id);
+	if (rc == CAIRN_OK)
+		rc = step(run);
 	cairn_remote_manifest_free(&run->manifest);
 	cairn_s3_free(run->s3);
 	pthread_mutex_destroy(&run->lock);
+	*seconds = cairn_clock_now() - t0;
+	return rc;
 }
 
 int cairn_backup_remote_check(cairn_backup_remote_report *out, const cairn_backup_remote *remote, const char *id,
 	cairn_progress *progress, cairn_backup_remote_problem_fn on_problem, void *ctx)
 {
 	memset(out, 0, sizeof(*out));
-	double t0 = cairn_clock_now();
 	fetch_run run = {.progress = progress, .on_problem = on_problem, .ctx = ctx};
-	int rc = open_run(&run, remote, id);
-	if (rc == CAIRN_OK)
-		rc = run_workers(&run);
+	int rc = perform(&out->seconds, &run, remote, id, run_workers);
 	out->objects = run.objects;
 	out->bytes = run.bytes;
 	out->problems = run.problems;
-	close_run(&run);
-	out->seconds = cairn_clock_now() - t0;
 	return rc;
 }
 
@@ -292,17 +263,12 @@ int cairn_backup_fetch(cairn_backup_fetch_report *out, const cairn_backup_remote
 	const char *dir, cairn_progress *progress)
 {
 	memset(out, 0, sizeof(*out));
-	double t0 = cairn_clock_now();
 	fetch_run run = {.dir = dir, .save = true, .progress = progress};
-	int rc = open_run(&run, remote, id);
-	if (rc == CAIRN_OK)
-		rc = download(&run);
+	int rc = perform(&out->seconds, &run, remote, id, download);
 	out->objects = run.objects;
 	out->bytes = run.bytes;
 	out->objects_kept = run.objects_kept;
 	out->bytes_kept = run.bytes_kept;
-	close_run(&run);
-	out->seconds = cairn_clock_now() - t0;
 	if (rc == CAIRN_OK)
 		cairn_log_info("remote", "backup %s downloaded from %s in %.2f s: %" PRIu64 " objects, %.1f MB (%" PRIu64
 			" objects, %.1f MB kept from an interrupted download)", id, remote->url, out->seconds, out->objects,

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/array.h"
 #include "util/error.h"
 
 /* The first position whose id is not before `id`. */
@@ -41,14 +42,9 @@ int cairn_backup__index_put(cairn_backup_index *idx, const cairn_backup_detail *
 		idx->items[at] = *d;
 		return CAIRN_OK;
 	}
-	if (idx->count == idx->capacity) {
-		size_t capacity = idx->capacity ? idx->capacity * 2 : 64;
-		cairn_backup_detail *grown = realloc(idx->items, capacity * sizeof(*grown));
-		if (grown == NULL)
-			return cairn_error_set(CAIRN_ENOMEM, "backup index: out of memory");
-		idx->items = grown;
-		idx->capacity = capacity;
-	}
+	int rc = cairn_array_reserve(&idx->items, &idx->capacity, idx->count, sizeof(*idx->items), 64, "backup index");
+	if (rc != CAIRN_OK)
+		return rc;
 	memmove(&idx->items[at + 1], &idx->items[at], (idx->count - at) * sizeof(*idx->items));
 	idx->items[at] = *d;
 	idx->count++;

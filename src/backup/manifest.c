@@ -28,6 +28,7 @@
  * file, never followed through a symbolic link.
  */
 #include "backup/manifest.h"
+#include "remote/catalog.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -40,20 +41,16 @@
 #include <time.h>
 
 #include "util/base64url.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/fs.h"
 
 int cairn_backup__manifest_add(cairn_backup_manifest *m, const char *path, uint64_t size,
 	const char *sha256, bool linked)
 {
-	if (m->file_count == m->file_capacity) {
-		size_t capacity = m->file_capacity ? m->file_capacity * 2 : 64;
-		cairn_backup_manifest_file *grown = realloc(m->files, capacity * sizeof(*grown));
-		if (grown == NULL)
-			return cairn_error_set(CAIRN_ENOMEM, "manifest: out of memory");
-		m->files = grown;
-		m->file_capacity = capacity;
-	}
+	int rc = cairn_array_reserve(&m->files, &m->file_capacity, m->file_count, sizeof(*m->files), 64, "manifest");
+	if (rc != CAIRN_OK)
+		return rc;
 	cairn_backup_manifest_file *f = &m->files[m->file_count];
 	if ((f->path = strdup(path)) == NULL)
 		return cairn_error_set(CAIRN_ENOMEM, "manifest: out of memory");
@@ -254,18 +251,6 @@ static int read_cut(cairn_chaindb_cut *cut, json_object *root)
 	return CAIRN_OK;
 }
 
-/* 0/rocksDb/NAME or 0/sqlite/NAME, NAME one plain component. */
-static bool safe_path(const char *path)
-{
-	const char *name = NULL;
-	if (strncmp(path, "0/rocksDb/", 10) == 0)
-		name = path + 10;
-	else if (strncmp(path, "0/sqlite/", 9) == 0)
-		name = path + 9;
-	return name != NULL && *name != '\0' && strchr(name, '/') == NULL && strcmp(name, ".") != 0
-		&& strcmp(name, "..") != 0 && strlen(path) < 256;
-}
-
 static bool is_sha256_hex(const char *text)
 {
 	return strlen(text) == CAIRN_BACKUP_SHA256_HEX - 1 && strspn(text, "0123456789abcdef") == strlen(text);
@@ -278,7 +263,7 @@ static int read_file_entry(cairn_backup_manifest *m, json_object *entry, size_t 
 	json_object *linked = member(entry, "linked", json_type_boolean);
 	uint64_t size;
 	bool is_linked = linked != NULL && json_object_get_boolean(linked);
-	if (path == NULL || !safe_path(json_object_get_string(path)) || !read_uint64(&size, entry, "size"))
+	if (path == NULL || !cairn_remote_path_is_valid(json_object_get_string(path)) || !read_uint64(&size, entry, "size"))
 		return cairn_error_set(CAIRN_EINVALID, "files[%zu]: a path inside 0/rocksDb or 0/sqlite and a size "
 			"are required", index);
 	if (is_linked == (sha256 != NULL) || (sha256 != NULL && !is_sha256_hex(json_object_get_string(sha256))))

@@ -34,11 +34,10 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/workers.h"
 
 #define HASH_CACHE ".remote-hashes"
 #define REMOTE_LOCK ".remote-lock"
-#define DEFAULT_PARALLELISM 4
-#define MAX_WORKERS 64
 
 /* ---- the remote's settings ---- */
 
@@ -179,12 +178,8 @@ typedef struct upload_run {
 	cairn_backup_manifest local;
 	cairn_remote_manifest manifest; /* objects in the local manifest's order */
 	hash_cache cache;
-	atomic_size_t next;
-	atomic_bool failed;
-	pthread_mutex_t lock; /* guards the report and the first error */
+	pthread_mutex_t lock; /* guards the report */
 	cairn_backup_upload_report *report;
-	int rc;
-	char error[1024];
 } upload_run;
 
 static bool is_table_file(const char *path)
@@ -228,8 +223,9 @@ static int table_hash(char *sha256, upload_run *run, size_t i, const char *path)
 	return CAIRN_OK;
 }
 
-static int upload_file(upload_run *run, size_t i)
+static int upload_file(void *ctx, size_t i)
 {
+	upload_run *run = ctx;
 	const cairn_backup_manifest_file *f = &run->local.files[i];
 	cairn_remote_object *o = &run->manifest.objects[i];
 	char path[PATH_MAX], key[CAIRN_REMOTE_KEY_MAX], sha256[CAIRN_S3_SHA256_HEX] = "", sent[CAIRN_S3_SHA256_HEX];
@@ -277,58 +273,17 @@ static int upload_file(upload_run *run, size_t i)
 	return CAIRN_OK;
 }
 
-static void *upload_worker(void *arg)
-{
-	upload_run *run = arg;
-	for (;;) {
-		size_t i = atomic_fetch_add(&run->next, 1);
-		if (i >= run->local.file_count || atomic_load(&run->failed))
-			return NULL;
-		if (run->opts->cancel && atomic_load(run->opts->cancel)) {
-			pthread_mutex_lock(&run->lock);
-			if (run->rc == CAIRN_OK) {
-				run->rc = CAIRN_ESTATE;
-				snprintf(run->error, sizeof(run->error), "cancelled");
-			}
-			pthread_mutex_unlock(&run->lock);
-			atomic_store(&run->failed, true);
-			return NULL;
-		}
-		int rc = upload_file(run, i);
-		if (rc != CAIRN_OK) {
-			pthread_mutex_lock(&run->lock);
-			if (run->rc == CAIRN_OK) {
-				run->rc = rc;
-				snprintf(run->error, sizeof(run->error), "%s", cairn_error_last());
-			}
-			pthread_mutex_unlock(&run->lock);
-			atomic_store(&run->failed, true);
-		}
-	}
-}
-
 static int upload_objects(upload_run *run)
 {
-	int wanted = run->remote->s3.parallelism > 0 ? run->remote->s3.parallelism : DEFAULT_PARALLELISM;
-	if (wanted > MAX_WORKERS)
-		wanted = MAX_WORKERS;
-	if ((size_t)wanted > run->local.file_count)
-		wanted = run->local.file_count > 0 ? (int)run->local.file_count : 1;
 	/* every slot filled by its worker: the manifest is written in the local order */
 	run->manifest.objects = calloc(run->local.file_count ? run->local.file_count : 1, sizeof(cairn_remote_object));
 	if (run->manifest.objects == NULL)
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	run->manifest.count = run->manifest.capacity = run->local.file_count;
-	pthread_t helpers[MAX_WORKERS];
-	int started = 0;
-	while (started + 1 < wanted && pthread_create(&helpers[started], NULL, upload_worker, run) == 0)
-		started++;
-	upload_worker(run);
-	for (int i = 0; i < started; i++)
-		pthread_join(helpers[i], NULL);
-	if (run->rc != CAIRN_OK)
-		return cairn_error_set(run->rc, "%s", run->error);
-	return CAIRN_OK;
+	cairn_workers_options workers = CAIRN_WORKERS_OPTIONS_INIT;
+	workers.parallelism = run->remote->s3.parallelism;
+	workers.cancel = run->opts->cancel;
+	return cairn_workers_run(run->local.file_count, upload_file, run, &workers);
 }
 
 static int put_marker(upload_run *run, bool remove)
@@ -436,8 +391,6 @@ int cairn_backup_upload(cairn_backup_upload_report *out, const cairn_backup_remo
 	run->opts = opts;
 	run->id = id;
 	run->report = out;
-	atomic_init(&run->next, 0);
-	atomic_init(&run->failed, false);
 	pthread_mutex_init(&run->lock, NULL);
 	cairn_s3_options s3opts = remote->s3;
 	s3opts.cancel = opts->cancel;

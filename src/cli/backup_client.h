@@ -11,6 +11,8 @@
 
 #include "cli/node_client.h"
 
+#include <json-c/json.h>
+
 /* Exit status of the client commands besides 0, 1 and 2 (commands.h):
  * the node could not be reached, or refused the token. */
 #define CAIRN_EXIT_UNREACHABLE 3
@@ -40,6 +42,11 @@ typedef struct cairn_backup_client {
  * in *out (cleared by the caller). */
 int cairn_backup_client_call(cairn_node_response *out, cairn_backup_client *c, const char *method,
 	const char *target, const char *content_type, const char *body, long expected);
+
+/* GET `target`, answered 200 with JSON: the exit status, the message
+ * printed; the JSON in *out (released by the caller).  When `optional`,
+ * an answer that is not JSON is no failure: *out is NULL. */
+int cairn_backup_client_get_json(json_object **out, cairn_backup_client *c, const char *target, bool optional);
 
 /* Prints "cairn backup: ..." on stderr. */
 void cairn_backup_client_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -77,12 +77,10 @@ static int download_link(char **out, cairn_backup_client *c, const char *id)
 {
 	char path[400];
 	snprintf(path, sizeof(path), "/api/databases/%s/backups/%s/archive", c->database, id);
-	cairn_node_response r;
-	int status = cairn_backup_client_call(&r, c, "GET", path, NULL, NULL, 200);
+	json_object *body, *url;
+	int status = cairn_backup_client_get_json(&body, c, path, true);
 	if (status != CAIRN_EXIT_OK)
 		return status;
-	json_object *body = json_tokener_parse(r.body), *url;
-	cairn_node_response_clear(&r);
 	*out = NULL;
 	if (body != NULL && json_object_object_get_ex(body, "download_url", &url) &&
 		json_object_is_type(url, json_type_string))
@@ -99,12 +97,10 @@ static int backup_size(uint64_t *out, cairn_backup_client *c, const char *id)
 {
 	char path[400];
 	snprintf(path, sizeof(path), "/v2/%s/backups/%s", c->database, id);
-	cairn_node_response r;
-	int status = cairn_backup_client_call(&r, c, "GET", path, NULL, NULL, 200);
+	json_object *d, *v;
+	int status = cairn_backup_client_get_json(&d, c, path, true);
 	if (status != CAIRN_EXIT_OK)
 		return status;
-	json_object *d = json_tokener_parse(r.body), *v;
-	cairn_node_response_clear(&r);
 	*out = 0;
 	if (d != NULL && json_object_object_get_ex(d, "bytes_in_db", &v) && json_object_is_type(v, json_type_int))
 		*out = json_object_get_uint64(v);

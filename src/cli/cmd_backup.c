@@ -14,14 +14,14 @@
 #include "backup/unpack.h"
 #include "backup/verify.h"
 #include "cli/backup_client.h"
+#include "cli/backup_common.h"
 #include "cli/commands.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "util/progress.h"
 
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
@@ -77,50 +77,23 @@ typedef struct args {
 
 static int usage_error(const char *fmt, const char *what)
 {
-	fprintf(stderr, "cairn backup: ");
-	fprintf(stderr, fmt, what);
-	fprintf(stderr, " (see cairn backup --help)\n");
-	return CAIRN_EXIT_USAGE;
+	return cairn_backup_usage_error(NULL, fmt, what);
 }
 
-/* Parses argv[from..argc); the flags each subcommand accepts are checked
- * by the subcommand. */
-static int parse(args *a, int argc, char **argv, int from)
+/* The flags each subcommand accepts are checked by the subcommand. */
+static int parse(args *a, int argc, char **argv)
 {
 	memset(a, 0, sizeof(*a));
-	for (int i = from; i < argc; i++) {
-		const char *arg = argv[i];
-		const char **value = strcmp(arg, "--backup-directory") == 0 ? &a->backup_directory
-			: strcmp(arg, "--database-directory") == 0 ? &a->database_directory : NULL;
-		cairn_log_level level;
-		if (value != NULL || strcmp(arg, "--log-level") == 0) {
-			if (i + 1 >= argc)
-				return usage_error("%s needs a value", arg);
-			if (value != NULL)
-				*value = argv[++i];
-			else if (cairn_log_level_parse(&level, argv[++i]) != CAIRN_OK)
-				return usage_error("unknown log level '%s'", argv[i]);
-			else
-				cairn_log_set_level(level);
-		} else if (strcmp(arg, "--quick") == 0) {
-			a->quick = true;
-		} else if (strcmp(arg, "--json") == 0) {
-			a->json = true;
-		} else if (strcmp(arg, "--force") == 0) {
-			a->force = true;
-		} else if (strcmp(arg, "--no-verify") == 0) {
-			a->no_verify = true;
-		} else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			a->help = true;
-		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return usage_error("unknown option '%s'", arg);
-		} else if (a->positionals == 2) {
-			return usage_error("unexpected argument '%s'", arg);
-		} else {
-			a->positional[a->positionals++] = arg;
-		}
-	}
-	return CAIRN_EXIT_OK;
+	const cairn_backup_option options[] = {
+		{"--backup-directory", NULL, &a->backup_directory, NULL},
+		{"--database-directory", NULL, &a->database_directory, NULL},
+		{"--quick", NULL, NULL, &a->quick},
+		{"--json", NULL, NULL, &a->json},
+		{"--force", NULL, NULL, &a->force},
+		{"--no-verify", NULL, NULL, &a->no_verify},
+		{NULL, NULL, NULL, NULL},
+	};
+	return cairn_backup_parse_args(a->positional, &a->positionals, 2, &a->help, options, NULL, argc, argv);
 }
 
 /* Refuses the flags a subcommand does not take and checks its arguments. */
@@ -143,13 +116,6 @@ static int expect(const args *a, const char *command, int positionals, bool back
 
 /* ---- verify ---- */
 
-static void print_problem(void *ctx, const char *text)
-{
-	(void)ctx;
-	printf("problem: %s\n", text);
-	fflush(stdout);
-}
-
 static void print_summary(const char *path, const cairn_backup_verify_report *r, bool quick)
 {
 	printf("%s: %s: %" PRIu64 " files, %.1f MB (%.1f MB checksummed, %.0f MB/s)", path,
@@ -171,7 +137,7 @@ static int run_verify(const args *a)
 	cairn_backup_verify_options opts = CAIRN_BACKUP_VERIFY_OPTIONS_INIT;
 	opts.quick = a->quick;
 	opts.progress = progress;
-	opts.on_problem = print_problem;
+	opts.on_problem = cairn_backup_print_problem;
 	cairn_backup_verify_report report;
 	int rc = cairn_backup_verify(&report, a->positional[0], &opts);
 	cairn_progress_free(progress);
@@ -201,7 +167,7 @@ static int run_restore(const args *a)
 	opts.force = a->force;
 	opts.verify = !a->no_verify;
 	opts.progress = progress;
-	opts.on_problem = print_problem;
+	opts.on_problem = cairn_backup_print_problem;
 	cairn_backup_restore_report report;
 	int rc = cairn_backup_restore(&report, source, a->database_directory, &opts);
 	cairn_progress_free(progress);
@@ -224,34 +190,11 @@ static int run_restore(const args *a)
 
 /* ---- list and delete ---- */
 
-static json_object *info_json(const cairn_backup_info *b)
+static void list_row(cairn_backup_row *out, const void *list, size_t i)
 {
-	char time[32];
-	json_object *obj = json_object_new_object();
-	json_object_object_add(obj, "id", json_object_new_string(b->id));
-	if (b->has_time)
-		cairn_backup_format_time(time, b->time_ms);
-	json_object_object_add(obj, "time", b->has_time ? json_object_new_string(time) : NULL);
-	json_object_object_add(obj, "status", json_object_new_string(cairn_backup_status_text(b->state)));
-	json_object_object_add(obj, "running", json_object_new_boolean(b->running));
-	json_object_object_add(obj, "bytes", b->has_cut ? json_object_new_uint64(b->bytes) : NULL);
-	json_object_object_add(obj, "pactIncluded", b->has_cut ? json_object_new_boolean(b->pact_included) : NULL);
-	json_object_object_add(obj, "cutHeight", b->has_cut ? json_object_new_uint64(b->cut_height) : NULL);
-	return obj;
-}
-
-static void print_info_line(const cairn_backup_info *b)
-{
-	char time[32] = "-", size[32] = "-", height[32] = "-";
-	if (b->has_time)
-		cairn_backup_format_time(time, b->time_ms);
-	if (b->has_cut) {
-		snprintf(size, sizeof(size), "%.1f MB", (double)b->bytes / 1e6);
-		snprintf(height, sizeof(height), "%" PRIu64, b->cut_height);
-	}
-	printf("%-20s %-24s %-18s %12s  %-7s %s\n", b->id, time,
-		b->running ? "backup-in-progress" : cairn_backup_status_text(b->state), size,
-		b->has_cut ? (b->pact_included ? "pact" : "no-pact") : "-", height);
+	const cairn_backup_info *b = (const cairn_backup_info *)list + i;
+	*out = (cairn_backup_row){b->id, b->has_time, b->time_ms, cairn_backup_status_text(b->state), b->running,
+		b->has_cut, b->pact_included, b->cut_height, b->bytes};
 }
 
 static int run_list(const args *a)
@@ -262,17 +205,7 @@ static int run_list(const args *a)
 		fprintf(stderr, "cairn backup list: %s\n", cairn_error_last());
 		return CAIRN_EXIT_FAILURE;
 	}
-	if (a->json) {
-		json_object *array = json_object_new_array();
-		for (size_t i = 0; i < count; i++)
-			json_object_array_add(array, info_json(&list[i]));
-		printf("%s\n", json_object_to_json_string_ext(array, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(array);
-	} else {
-		printf("%-20s %-24s %-18s %12s  %-7s %s\n", "ID", "TIME (UTC)", "STATUS", "SIZE", "PACT", "CUT HEIGHT");
-		for (size_t i = 0; i < count; i++)
-			print_info_line(&list[i]);
-	}
+	cairn_backup_print_list(list, count, list_row, a->json);
 	free(list);
 	return CAIRN_EXIT_OK;
 }
@@ -323,7 +256,7 @@ int cairn_cmd_backup(int argc, char **argv)
 		if (strcmp(argv[1], subcommands[i].name) != 0)
 			continue;
 		args a;
-		int status = parse(&a, argc, argv, 2);
+		int status = parse(&a, argc, argv);
 		if (status == CAIRN_EXIT_OK && a.help) {
 			fputs(usage, stdout);
 			fputs(cairn_backup_client_usage, stdout);

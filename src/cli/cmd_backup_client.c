@@ -37,9 +37,9 @@
  */
 #include "backup/backup.h"
 #include "cli/backup_client.h"
+#include "cli/backup_common.h"
 #include "cli/commands.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "util/progress.h"
 
 #include <inttypes.h>
@@ -118,10 +118,7 @@ void cairn_backup_client_bytes(char *out, size_t size, double bytes)
 
 static int usage_error(const char *fmt, const char *what)
 {
-	fputs("cairn backup: ", stderr);
-	fprintf(stderr, fmt, what);
-	fputs(" (see cairn backup --help)\n", stderr);
-	return CAIRN_EXIT_USAGE;
+	return cairn_backup_usage_error(NULL, fmt, what);
 }
 
 bool cairn_backup_client_handles(int argc, char **argv)
@@ -147,37 +144,21 @@ static int parse(client_args *a, int argc, char **argv)
 {
 	memset(a, 0, sizeof(*a));
 	a->command = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *arg = argv[i];
-		const char **value = strcmp(arg, "--node") == 0 ? &a->node
-			: strcmp(arg, "--config-file") == 0 ? &a->config_file
-			: strcmp(arg, "--token-file") == 0 ? &a->token_file
-			: strcmp(arg, "--database") == 0 ? &a->database
-			: strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0 ? &a->output : NULL;
-		cairn_log_level level;
-		if (value != NULL || strcmp(arg, "--log-level") == 0) {
-			if (i + 1 >= argc)
-				return usage_error("%s needs a value", arg);
-			if (value != NULL)
-				*value = argv[++i];
-			else if (cairn_log_level_parse(&level, argv[++i]) != CAIRN_OK)
-				return usage_error("unknown log level '%s'", argv[i]);
-			else
-				cairn_log_set_level(level);
-		} else if (strcmp(arg, "--json") == 0) {
-			a->json = true;
-		} else if (strcmp(arg, "--pact") == 0) {
-			a->pact = true;
-		} else if (strcmp(arg, "--wait") == 0) {
-			a->wait = true;
-		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return usage_error("unknown option '%s'", arg);
-		} else if (a->id != NULL) {
-			return usage_error("unexpected argument '%s'", arg);
-		} else {
-			a->id = arg;
-		}
-	}
+	const cairn_backup_option options[] = {
+		{"--node", NULL, &a->node, NULL},
+		{"--config-file", NULL, &a->config_file, NULL},
+		{"--token-file", NULL, &a->token_file, NULL},
+		{"--database", NULL, &a->database, NULL},
+		{"-o", "--output", &a->output, NULL},
+		{"--json", NULL, NULL, &a->json},
+		{"--pact", NULL, NULL, &a->pact},
+		{"--wait", NULL, NULL, &a->wait},
+		{NULL, NULL, NULL, NULL},
+	};
+	int positionals;
+	int parsed = cairn_backup_parse_args(&a->id, &positionals, 1, NULL, options, NULL, argc, argv);
+	if (parsed != CAIRN_EXIT_OK)
+		return parsed;
 	bool start = strcmp(a->command, "start") == 0, stop = strcmp(a->command, "stop") == 0;
 	bool status = strcmp(a->command, "status") == 0, list = strcmp(a->command, "list") == 0;
 	if ((start || list) && a->id != NULL)
@@ -234,15 +215,20 @@ static json_object *parse_json(const cairn_node_response *r)
 	return obj;
 }
 
-static int get_json(json_object **out, cairn_backup_client *c, const char *target)
+int cairn_backup_client_get_json(json_object **out, cairn_backup_client *c, const char *target, bool optional)
 {
 	cairn_node_response r;
 	int status = cairn_backup_client_call(&r, c, "GET", target, NULL, NULL, 200);
 	if (status != CAIRN_EXIT_OK)
 		return status;
-	*out = parse_json(&r);
+	*out = optional ? json_tokener_parse(r.body) : parse_json(&r);
 	cairn_node_response_clear(&r);
-	return *out != NULL ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
+	return *out != NULL || optional ? CAIRN_EXIT_OK : CAIRN_EXIT_FAILURE;
+}
+
+static int get_json(json_object **out, cairn_backup_client *c, const char *target)
+{
+	return cairn_backup_client_get_json(out, c, target, false);
 }
 
 /* The node's Chainweb version, from its /info (no token needed). */
@@ -516,16 +502,25 @@ static int run_start(cairn_backup_client *c, const client_args *a)
 	return status;
 }
 
-static int run_stop(cairn_backup_client *c, const client_args *a)
+/* METHOD on backup `id`, answered 204 No Content; the exit status. */
+static int send_no_content(cairn_backup_client *c, const char *method, const char *id, const char *content_type,
+	const char *body)
 {
 	char path[400];
-	backups_path(path, sizeof(path), c, a->id, NULL);
+	backups_path(path, sizeof(path), c, id, NULL);
 	cairn_node_response r;
-	int status = cairn_backup_client_call(&r, c, "PATCH", path, "application/json-patch+json",
-		"[{\"op\": \"replace\", \"path\": \"/state\", \"value\": \"stop_requested\"}]", 204);
+	int status = cairn_backup_client_call(&r, c, method, path, content_type, body, 204);
+	if (status == CAIRN_EXIT_OK)
+		cairn_node_response_clear(&r);
+	return status;
+}
+
+static int run_stop(cairn_backup_client *c, const client_args *a)
+{
+	int status = send_no_content(c, "PATCH", a->id, "application/json-patch+json",
+		"[{\"op\": \"replace\", \"path\": \"/state\", \"value\": \"stop_requested\"}]");
 	if (status != CAIRN_EXIT_OK)
 		return status;
-	cairn_node_response_clear(&r);
 	json_object *d;
 	if (!a->wait) {
 		if (!c->json) {
@@ -658,13 +653,9 @@ static int run_events(cairn_backup_client *c, const client_args *a)
 
 static int run_delete(cairn_backup_client *c, const client_args *a)
 {
-	char path[400];
-	backups_path(path, sizeof(path), c, a->id, NULL);
-	cairn_node_response r;
-	int status = cairn_backup_client_call(&r, c, "DELETE", path, NULL, NULL, 204);
+	int status = send_no_content(c, "DELETE", a->id, NULL, NULL);
 	if (status != CAIRN_EXIT_OK)
 		return status;
-	cairn_node_response_clear(&r);
 	if (c->json)
 		printf("{\"id\":\"%s\",\"deleted\":true}\n", a->id);
 	else

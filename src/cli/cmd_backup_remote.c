@@ -18,21 +18,19 @@
 #include "backup/remote.h"
 #include "backup/restore.h"
 #include "backup/verify.h"
+#include "cli/backup_common.h"
 #include "cli/commands.h"
 #include "config/config_remote.h"
 #include "util/error.h"
 #include "util/fs.h"
-#include "util/log.h"
 #include "util/progress.h"
 
 #include <dirent.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LOCK_WAIT_SECONDS 600
@@ -48,51 +46,30 @@ typedef struct remote_args {
 
 static int usage_error(const char *command, const char *fmt, const char *what)
 {
-	fprintf(stderr, "cairn backup %s: ", command);
-	fprintf(stderr, fmt, what);
-	fprintf(stderr, " (see cairn backup --help)\n");
-	return CAIRN_EXIT_USAGE;
+	return cairn_backup_usage_error(command, fmt, what);
 }
 
+/* CAIRN_EXIT_OK, CAIRN_EXIT_USAGE (the message printed) or -1 for --help. */
 static int parse(remote_args *a, int argc, char **argv)
 {
 	memset(a, 0, sizeof(*a));
 	a->command = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *arg = argv[i];
-		const char **value = strcmp(arg, "--config-file") == 0 ? &a->config_file
-			: strcmp(arg, "--backup-directory") == 0 ? &a->backup_directory
-			: strcmp(arg, "--database-directory") == 0 ? &a->database_directory : NULL;
-		cairn_log_level level;
-		if (value != NULL || strcmp(arg, "--log-level") == 0) {
-			if (i + 1 >= argc)
-				return usage_error(a->command, "%s needs a value", arg);
-			if (value != NULL)
-				*value = argv[++i];
-			else if (cairn_log_level_parse(&level, argv[++i]) != CAIRN_OK)
-				return usage_error(a->command, "unknown log level '%s'", argv[i]);
-			else
-				cairn_log_set_level(level);
-		} else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			return -1;
-		} else if (strcmp(arg, "--remote") == 0) {
-			a->remote = true;
-		} else if (strcmp(arg, "--json") == 0) {
-			a->json = true;
-		} else if (strcmp(arg, "--full") == 0) {
-			a->full = true;
-		} else if (strcmp(arg, "--force") == 0) {
-			a->force = true;
-		} else if (strcmp(arg, "--no-verify") == 0) {
-			a->no_verify = true;
-		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return usage_error(a->command, "unknown option '%s'", arg);
-		} else if (a->positional != NULL) {
-			return usage_error(a->command, "unexpected argument '%s'", arg);
-		} else {
-			a->positional = arg;
-		}
-	}
+	const cairn_backup_option options[] = {
+		{"--config-file", NULL, &a->config_file, NULL},
+		{"--backup-directory", NULL, &a->backup_directory, NULL},
+		{"--database-directory", NULL, &a->database_directory, NULL},
+		{"--remote", NULL, NULL, &a->remote},
+		{"--json", NULL, NULL, &a->json},
+		{"--full", NULL, NULL, &a->full},
+		{"--force", NULL, NULL, &a->force},
+		{"--no-verify", NULL, NULL, &a->no_verify},
+		{NULL, NULL, NULL, NULL},
+	};
+	bool help = false;
+	int positionals;
+	int status = cairn_backup_parse_args(&a->positional, &positionals, 1, &help, options, a->command, argc, argv);
+	if (status != CAIRN_EXIT_OK || help)
+		return help ? -1 : status;
 	bool list = strcmp(a->command, "list") == 0, verify = strcmp(a->command, "verify") == 0;
 	bool restore = strcmp(a->command, "restore") == 0;
 	if ((a->json && !list) || (a->full && !verify) || ((a->force || a->no_verify) && !restore) ||
@@ -188,30 +165,11 @@ static const char *remote_status(const cairn_remote_info *b)
 	return b->complete ? "backup-done" : b->uploading ? "backup-in-progress" : "backup-failed";
 }
 
-static void format_time(char out[32], uint64_t time_ms)
+static void list_row(cairn_backup_row *out, const void *list, size_t i)
 {
-	time_t seconds = (time_t)(time_ms / 1000);
-	struct tm tm;
-	char text[24];
-	gmtime_r(&seconds, &tm);
-	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 32, "%s.%03uZ", text, (unsigned)(time_ms % 1000));
-}
-
-static json_object *info_json(const cairn_remote_info *b)
-{
-	char time[32];
-	json_object *obj = json_object_new_object();
-	json_object_object_add(obj, "id", json_object_new_string(b->id));
-	if (b->has_time)
-		format_time(time, b->time_ms);
-	json_object_object_add(obj, "time", b->has_time ? json_object_new_string(time) : NULL);
-	json_object_object_add(obj, "status", json_object_new_string(remote_status(b)));
-	json_object_object_add(obj, "running", json_object_new_boolean(b->uploading && !b->complete));
-	json_object_object_add(obj, "bytes", b->complete ? json_object_new_uint64(b->bytes) : NULL);
-	json_object_object_add(obj, "pactIncluded", b->complete ? json_object_new_boolean(b->pact_included) : NULL);
-	json_object_object_add(obj, "cutHeight", b->complete ? json_object_new_uint64(b->cut_height) : NULL);
-	return obj;
+	const cairn_remote_info *b = (const cairn_remote_info *)list + i;
+	*out = (cairn_backup_row){b->id, b->has_time, b->time_ms, remote_status(b), b->uploading && !b->complete,
+		b->complete, b->pact_included, b->cut_height, b->bytes};
 }
 
 static int run_list(const remote_args *a, cairn_backup_remote *remote)
@@ -225,27 +183,7 @@ static int run_list(const remote_args *a, cairn_backup_remote *remote)
 	cairn_s3_free(s3);
 	if (rc != CAIRN_OK)
 		return failed(a->command);
-	if (a->json) {
-		json_object *array = json_object_new_array();
-		for (size_t i = 0; i < count; i++)
-			json_object_array_add(array, info_json(&list[i]));
-		printf("%s\n", json_object_to_json_string_ext(array, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(array);
-	} else {
-		printf("%-20s %-24s %-18s %12s  %-7s %s\n", "ID", "TIME (UTC)", "STATUS", "SIZE", "PACT", "CUT HEIGHT");
-		for (size_t i = 0; i < count; i++) {
-			const cairn_remote_info *b = &list[i];
-			char time[32] = "-", size[32] = "-", height[32] = "-";
-			if (b->has_time)
-				format_time(time, b->time_ms);
-			if (b->complete) {
-				snprintf(size, sizeof(size), "%.1f MB", (double)b->bytes / 1e6);
-				snprintf(height, sizeof(height), "%" PRIu64, b->cut_height);
-			}
-			printf("%-20s %-24s %-18s %12s  %-7s %s\n", b->id, time, remote_status(b), size,
-				b->complete ? (b->pact_included ? "pact" : "no-pact") : "-", height);
-		}
-	}
+	cairn_backup_print_list(list, count, list_row, a->json);
 	free(list);
 	return CAIRN_EXIT_OK;
 }
@@ -274,13 +212,6 @@ static int run_delete(const remote_args *a, cairn_backup_remote *remote, const c
 
 /* ---- verify and restore ---- */
 
-static void print_problem(void *ctx, const char *text)
-{
-	(void)ctx;
-	printf("problem: %s\n", text);
-	fflush(stdout);
-}
-
 /* A private directory for a --full verification's download. */
 static int temporary_directory(char *out, size_t size)
 {
@@ -297,14 +228,14 @@ static int verify_full(const remote_args *a, cairn_backup_remote *remote, const 
 	cairn_backup_verify_report r;
 	cairn_backup_verify_options opts = CAIRN_BACKUP_VERIFY_OPTIONS_INIT;
 	opts.progress = progress;
-	opts.on_problem = print_problem;
+	opts.on_problem = cairn_backup_print_problem;
 	int rc = temporary_directory(dir, sizeof(dir));
 	if (rc != CAIRN_OK)
 		return failed(a->command);
 	snprintf(backup, sizeof(backup), "%s/%s", dir, id);
 	rc = cairn_backup_fetch(&fetched, remote, id, backup, progress);
 	if (rc == CAIRN_EINVALID)
-		print_problem(NULL, cairn_error_last());
+		cairn_backup_print_problem(NULL, cairn_error_last());
 	if (rc == CAIRN_OK)
 		rc = cairn_backup_verify(&r, backup, &opts);
 	cairn_fs_remove_tree(dir);
@@ -333,7 +264,7 @@ static int run_verify(const remote_args *a, cairn_backup_remote *remote, const c
 		return status;
 	}
 	cairn_backup_remote_report r;
-	int rc = cairn_backup_remote_check(&r, remote, id, progress, print_problem, NULL);
+	int rc = cairn_backup_remote_check(&r, remote, id, progress, cairn_backup_print_problem, NULL);
 	cairn_progress_free(progress);
 	if (rc != CAIRN_OK)
 		return failed(a->command);
@@ -384,7 +315,7 @@ static int run_restore(const remote_args *a, cairn_backup_remote *remote, const 
 	opts.force = a->force;
 	opts.verify = !a->no_verify;
 	opts.progress = progress;
-	opts.on_problem = print_problem;
+	opts.on_problem = cairn_backup_print_problem;
 	opts.move = true;
 	int rc = check_target(a);
 	if (rc == CAIRN_OK)

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -64,14 +65,9 @@ static int add_id(id_list *l, const char *id)
 		found->uploading |= l->markers;
 		return CAIRN_OK;
 	}
-	if (l->count == l->capacity) {
-		size_t capacity = l->capacity ? l->capacity * 2 : 16;
-		cairn_remote_info *grown = realloc(l->items, capacity * sizeof(*grown));
-		if (grown == NULL)
-			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-		l->items = grown;
-		l->capacity = capacity;
-	}
+	int rc = cairn_array_reserve(&l->items, &l->capacity, l->count, sizeof(*l->items), 16, NULL);
+	if (rc != CAIRN_OK)
+		return rc;
 	cairn_remote_info *info = &l->items[l->count++];
 	memset(info, 0, sizeof(*info));
 	snprintf(info->id, sizeof(info->id), "%s", id);

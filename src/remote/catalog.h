@@ -77,6 +77,11 @@ int cairn_remote_marker_key(char *out, size_t size, const char *id);
 /* True for [A-Za-z0-9_-]{1,64} (the backup engine's ids). */
 bool cairn_remote_id_is_valid(const char *id);
 
+/* True for a file path that stays inside a backup: 0/rocksDb/NAME or
+ * 0/sqlite/NAME, NAME one plain component (not "." or ".."), the whole
+ * under 256 bytes.  The local manifest reader applies the same rule. */
+bool cairn_remote_path_is_valid(const char *path);
+
 int cairn_remote_manifest_add(cairn_remote_manifest *m, const char *path, const char *key, uint64_t size,
 	const char *sha256);
 void cairn_remote_manifest_free(cairn_remote_manifest *m);

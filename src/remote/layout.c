@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "util/error.h"
 
 #define FORMAT_NAME "cairn-remote-backup"
@@ -58,6 +59,14 @@ int cairn_remote_marker_key(char *out, size_t size, const char *id)
 	return fit(snprintf(out, size, "uploads/%s", id), size);
 }
 
+bool cairn_remote_path_is_valid(const char *path)
+{
+	const char *name = strncmp(path, "0/rocksDb/", 10) == 0 ? path + 10
+		: strncmp(path, "0/sqlite/", 9) == 0 ? path + 9 : NULL;
+	return name != NULL && name[0] != '\0' && strchr(name, '/') == NULL && strcmp(name, ".") != 0 &&
+		strcmp(name, "..") != 0 && strlen(path) < 256;
+}
+
 bool cairn_remote_id_is_valid(const char *id)
 {
 	size_t len = strlen(id);
@@ -68,14 +77,9 @@ bool cairn_remote_id_is_valid(const char *id)
 int cairn_remote_manifest_add(cairn_remote_manifest *m, const char *path, const char *key, uint64_t size,
 	const char *sha256)
 {
-	if (m->count == m->capacity) {
-		size_t capacity = m->capacity ? m->capacity * 2 : 64;
-		cairn_remote_object *grown = realloc(m->objects, capacity * sizeof(*grown));
-		if (grown == NULL)
-			return cairn_error_set(CAIRN_ENOMEM, "remote manifest: out of memory");
-		m->objects = grown;
-		m->capacity = capacity;
-	}
+	int rc = cairn_array_reserve(&m->objects, &m->capacity, m->count, sizeof(*m->objects), 64, "remote manifest");
+	if (rc != CAIRN_OK)
+		return rc;
 	cairn_remote_object *o = &m->objects[m->count];
 	o->path = strdup(path);
 	o->key = strdup(key);
@@ -171,15 +175,6 @@ static bool is_hex64(const char *s)
 	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
-/* 0/rocksDb/NAME or 0/sqlite/NAME, NAME a plain file name. */
-static bool is_backup_path(const char *path)
-{
-	const char *name = strncmp(path, "0/rocksDb/", 10) == 0 ? path + 10
-		: strncmp(path, "0/sqlite/", 9) == 0 ? path + 9 : NULL;
-	return name != NULL && name[0] != '\0' && strchr(name, '/') == NULL && strcmp(name, ".") != 0 &&
-		strcmp(name, "..") != 0;
-}
-
 static bool is_object_key(const char *key, const char *id, const char *path, const char *sha256)
 {
 	char expected[CAIRN_REMOTE_KEY_MAX];
@@ -203,7 +198,7 @@ static int read_objects(cairn_remote_manifest *m, json_object *root)
 			return cairn_error_set(CAIRN_EINVALID, "object %zu: path, key, size and sha256 are required", i);
 		const char *p = json_object_get_string(path), *k = json_object_get_string(key);
 		const char *s = json_object_get_string(sha);
-		if (!is_backup_path(p))
+		if (!cairn_remote_path_is_valid(p))
 			return cairn_error_set(CAIRN_EINVALID, "object %zu: path '%s' is not inside 0/rocksDb or 0/sqlite", i, p);
 		if (!is_hex64(s))
 			return cairn_error_set(CAIRN_EINVALID, "object %zu (%s): sha256 is not 64 lowercase hex digits", i, p);

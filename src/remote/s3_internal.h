@@ -115,9 +115,11 @@ int s3_digest_file(s3_digest *d, int fd, uint64_t offset, uint64_t length, const
 /* CAIRN_EINVALID unless 1 to 1024 bytes. */
 int s3_check_key(const char *op, const char *key);
 
-/* The store's echo (x-amz-checksum-sha256, else the ETag) against what
- * was sent. */
-int s3_check_echo(const s3_call *c, const s3_digest *d, const char *key);
+/* Performs c as a PUT of the bytes `d` digested: Content-MD5, the signed
+ * SHA-256 and, when the client sends checksums, x-amz-checksum-sha256;
+ * then the store's echo (x-amz-checksum-sha256, else the ETag) must equal
+ * what was sent.  The caller fills the rest of c and resets it after. */
+int s3_put_digested(cairn_s3 *s3, s3_call *c, const s3_digest *d);
 
 /* Uploads size bytes of fd in one PUT (s3_object.c) or in parts
  * (s3_multipart.c). */

@@ -95,7 +95,6 @@ static int upload_part(upload *u, size_t i)
 	char number[16];
 	snprintf(number, sizeof(number), "%zu", i + 1);
 	s3_call c = S3_CALL_INIT;
-	c.method = "PUT";
 	c.op = what;
 	c.key = u->key;
 	c.query[c.n_query++] = (cairn_sigv4_pair){"partNumber", number};
@@ -103,14 +102,9 @@ static int upload_part(upload *u, size_t i)
 	c.fd = u->fd;
 	c.offset = p->offset;
 	c.length = p->length;
-	c.content_md5 = d.md5_b64;
-	c.send_sha256 = u->s3->checksum_sha256 ? d.sha_b64 : NULL;
-	c.payload_hash = d.sha_hex;
 	c.t = u->t;
 	c.stop = &u->failed;
-	rc = s3_perform(u->s3, &c);
-	if (rc == CAIRN_OK)
-		rc = s3_check_echo(&c, &d, u->key);
+	rc = s3_put_digested(u->s3, &c, &d);
 	if (rc == CAIRN_OK) {
 		memcpy(p->md5, d.md5_raw, 16);
 		memcpy(p->sha, d.sha_raw, 32);
@@ -212,18 +206,24 @@ static char *complete_body(const upload *u, size_t *out_len)
 	return body;
 }
 
+/* The digest (`type`) of every part's MD5, or of every part's SHA-256. */
+static void digest_of_parts(uint8_t *md, const EVP_MD *type, const upload *u, bool of_sha256)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	EVP_DigestInit_ex(ctx, type, NULL);
+	for (size_t i = 0; i < u->n; i++)
+		EVP_DigestUpdate(ctx, of_sha256 ? u->parts[i].sha : u->parts[i].md5, of_sha256 ? 32 : 16);
+	EVP_DigestFinal_ex(ctx, md, &n);
+	EVP_MD_CTX_free(ctx);
+}
+
 /* The ETag S3 gives a multipart object: hex MD5 of the part MD5s, "-N". */
 static void composite_etag(char out[48], const upload *u)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint8_t md[16];
-	unsigned int n = 0;
-	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-	for (size_t i = 0; i < u->n; i++)
-		EVP_DigestUpdate(ctx, u->parts[i].md5, 16);
-	EVP_DigestFinal_ex(ctx, md, &n);
-	EVP_MD_CTX_free(ctx);
 	char hex[33];
+	digest_of_parts(md, EVP_md5(), u, false);
 	cairn_hex_encode(hex, md, 16);
 	snprintf(out, 48, "%s-%zu", hex, u->n);
 }
@@ -232,15 +232,9 @@ static void composite_etag(char out[48], const upload *u)
  * SHA-256s, "-N". */
 static void composite_sha256(char out[64], const upload *u)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint8_t md[32];
-	unsigned int n = 0;
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	for (size_t i = 0; i < u->n; i++)
-		EVP_DigestUpdate(ctx, u->parts[i].sha, 32);
-	EVP_DigestFinal_ex(ctx, md, &n);
-	EVP_MD_CTX_free(ctx);
 	char b64[45];
+	digest_of_parts(md, EVP_sha256(), u, true);
 	EVP_EncodeBlock((unsigned char *)b64, md, 32);
 	snprintf(out, 64, "%s-%zu", b64, u->n);
 }

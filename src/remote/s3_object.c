@@ -105,7 +105,7 @@ int s3_digest_file(s3_digest *d, int fd, uint64_t offset, uint64_t length, const
 	return rc;
 }
 
-int s3_check_echo(const s3_call *c, const s3_digest *d, const char *key)
+static int check_echo(const s3_call *c, const s3_digest *d, const char *key)
 {
 	if (c->checksum_sha256[0]) {
 		if (strcmp(c->checksum_sha256, d->sha_b64) != 0)
@@ -126,6 +126,16 @@ int s3_check_echo(const s3_call *c, const s3_digest *d, const char *key)
 	return CAIRN_OK;
 }
 
+int s3_put_digested(cairn_s3 *s3, s3_call *c, const s3_digest *d)
+{
+	c->method = "PUT";
+	c->content_md5 = d->md5_b64;
+	c->send_sha256 = s3->checksum_sha256 ? d->sha_b64 : NULL;
+	c->payload_hash = d->sha_hex;
+	int rc = s3_perform(s3, c);
+	return rc == CAIRN_OK ? check_echo(c, d, c->key) : rc;
+}
+
 int cairn_s3_put_buffer(cairn_s3 *s3, const char *key, const void *data, size_t len)
 {
 	int rc = s3_check_key("put", key);
@@ -138,17 +148,11 @@ int cairn_s3_put_buffer(cairn_s3 *s3, const char *key, const void *data, size_t 
 	s3_digest_final(&d);
 	s3_digest_free(&d);
 	s3_call c = S3_CALL_INIT;
-	c.method = "PUT";
 	c.op = "put";
 	c.key = key;
 	c.body = data;
 	c.length = len;
-	c.content_md5 = d.md5_b64;
-	c.send_sha256 = s3->checksum_sha256 ? d.sha_b64 : NULL;
-	c.payload_hash = d.sha_hex;
-	rc = s3_perform(s3, &c);
-	if (rc == CAIRN_OK)
-		rc = s3_check_echo(&c, &d, key);
+	rc = s3_put_digested(s3, &c, &d);
 	s3_call_reset(&c);
 	return rc;
 }
@@ -161,18 +165,12 @@ int s3_put_single(char out_sha256[CAIRN_S3_SHA256_HEX], cairn_s3 *s3, const char
 	if (rc != CAIRN_OK)
 		return rc;
 	s3_call c = S3_CALL_INIT;
-	c.method = "PUT";
 	c.op = "put";
 	c.key = key;
 	c.fd = fd;
 	c.length = size;
-	c.content_md5 = d.md5_b64;
-	c.send_sha256 = s3->checksum_sha256 ? d.sha_b64 : NULL;
-	c.payload_hash = d.sha_hex;
 	c.t = t;
-	rc = s3_perform(s3, &c);
-	if (rc == CAIRN_OK)
-		rc = s3_check_echo(&c, &d, key);
+	rc = s3_put_digested(s3, &c, &d);
 	s3_call_reset(&c);
 	if (rc == CAIRN_OK && out_sha256)
 		memcpy(out_sha256, d.sha_hex, CAIRN_S3_SHA256_HEX);
@@ -204,16 +202,21 @@ int cairn_s3_put_file(char out_sha256[CAIRN_S3_SHA256_HEX], cairn_s3 *s3, const 
 	return rc;
 }
 
+/* c as a call of `method` on `key`, which must be a valid key. */
+static int keyed_call(s3_call *c, const char *method, const char *op, const char *key)
+{
+	c->method = method;
+	c->op = op;
+	c->key = key;
+	return s3_check_key(op, key);
+}
+
 int cairn_s3_head(uint64_t *out_size, cairn_s3 *s3, const char *key)
 {
-	int rc = s3_check_key("head", key);
-	if (rc != CAIRN_OK)
-		return rc;
 	s3_call c = S3_CALL_INIT;
-	c.method = "HEAD";
-	c.op = "head";
-	c.key = key;
-	rc = s3_perform(s3, &c);
+	int rc = keyed_call(&c, "HEAD", "head", key);
+	if (rc == CAIRN_OK)
+		rc = s3_perform(s3, &c);
 	if (rc == CAIRN_OK && !c.has_length)
 		rc = cairn_error_set(CAIRN_EIO, "s3 head %s: the store gave no Content-Length", key);
 	if (rc == CAIRN_OK)
@@ -224,17 +227,13 @@ int cairn_s3_head(uint64_t *out_size, cairn_s3 *s3, const char *key)
 
 int cairn_s3_get(cairn_s3 *s3, const char *key, cairn_s3_sink_fn sink, void *ctx, const cairn_s3_transfer *t)
 {
-	int rc = s3_check_key("get", key);
-	if (rc != CAIRN_OK)
-		return rc;
 	s3_call c = S3_CALL_INIT;
-	c.method = "GET";
-	c.op = "get";
-	c.key = key;
 	c.sink = sink;
 	c.sink_ctx = ctx;
 	c.t = t;
-	rc = s3_perform(s3, &c);
+	int rc = keyed_call(&c, "GET", "get", key);
+	if (rc == CAIRN_OK)
+		rc = s3_perform(s3, &c);
 	s3_call_reset(&c);
 	return rc;
 }
@@ -358,14 +357,10 @@ int cairn_s3_list(cairn_s3 *s3, const char *prefix, const char *delimiter, cairn
 
 int cairn_s3_delete(cairn_s3 *s3, const char *key)
 {
-	int rc = s3_check_key("delete", key);
-	if (rc != CAIRN_OK)
-		return rc;
 	s3_call c = S3_CALL_INIT;
-	c.method = "DELETE";
-	c.op = "delete";
-	c.key = key;
-	rc = s3_perform(s3, &c);
+	int rc = keyed_call(&c, "DELETE", "delete", key);
+	if (rc == CAIRN_OK)
+		rc = s3_perform(s3, &c);
 	s3_call_reset(&c);
 	return rc == CAIRN_ENOTFOUND ? CAIRN_OK : rc;
 }

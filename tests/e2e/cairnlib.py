@@ -505,8 +505,49 @@ def ending_txid(path, height):
         db.close()
 
 
+def write_token_file(path, text):
+    """Writes `text` to a token file only its owner may read (as the node
+    requires); returns the path."""
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
 class TestCase(unittest.TestCase):
-    """unittest.TestCase with cairn-specific assertions."""
+    """unittest.TestCase with cairn-specific set-up helpers and assertions."""
+
+    def make_tmp(self, name):
+        """A private directory for this test, removed after it."""
+        tmp = tempfile.mkdtemp(prefix="cairn-e2e-%s-" % name)
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        return tmp
+
+    def make_backup_files(self, name, tokens):
+        """self.tmp (make_tmp), self.backups (a backup directory in it, not
+        yet created) and self.tokens (a private token file holding `tokens`)."""
+        self.tmp = self.make_tmp(name)
+        self.backups = os.path.join(self.tmp, "backups")
+        self.tokens = write_token_file(os.path.join(self.tmp, "tokens"), tokens)
+
+    def management_node(self, *extra):
+        """A node (not yet started) with the backup and management APIs on,
+        backing up into self.backups, taking self.tokens (make_backup_files),
+        its database in self.tmp/db; `extra` adds arguments."""
+        return Node(["--enable-backup-api", "--backup-directory", self.backups,
+                     "--enable-management-api", "--management-token-file", self.tokens] + list(extra),
+                    database_directory=os.path.join(self.tmp, "db"))
+
+    def assertStartsAtCut(self, database_directory, hashes, height):
+        """Starts a node on `database_directory` without producing, checks
+        its cut's hashes and height, stops it; returns the node's log."""
+        node = Node(["--block-rate", "0"], database_directory=database_directory)
+        with node:
+            cut = node.get_json("/cut")
+            self.assertEqual(cut["hashes"], hashes)
+            self.assertEqual(cut["height"], height)
+            self.assertEqual(node.stop(), 0)
+        return node.log
 
     def assertCairnHeaders(self, response, local_address=None):
         """The headers every cairn response carries; x-peer-addr must name

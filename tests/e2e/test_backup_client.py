@@ -13,10 +13,8 @@ import json
 import os
 import re
 import select
-import shutil
 import subprocess
 import tarfile
-import tempfile
 import time
 
 import cairnlib
@@ -26,20 +24,7 @@ TOKEN = "t0ken-for-the-client-cli"
 
 class BackupClientTest(cairnlib.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="cairn-e2e-client-")
-        self.backups = os.path.join(self.tmp, "backups")
-        self.tokens = os.path.join(self.tmp, "tokens")
-        with open(self.tokens, "w") as f:
-            f.write("# the operators' tokens\n\n" + TOKEN + "\nanother-token\n")
-        os.chmod(self.tokens, 0o600)
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def node(self, *extra):
-        return cairnlib.Node(["--enable-backup-api", "--backup-directory", self.backups,
-                              "--enable-management-api", "--management-token-file", self.tokens] + list(extra),
-                             database_directory=os.path.join(self.tmp, "db"))
+        self.make_backup_files("client", "# the operators' tokens\n\n" + TOKEN + "\nanother-token\n")
 
     def env(self, token=TOKEN):
         env = dict(os.environ)
@@ -68,7 +53,7 @@ class BackupClientTest(cairnlib.TestCase):
             return json.load(f)
 
     def test_every_command_and_a_download_restored(self):
-        with self.node() as node:
+        with self.management_node() as node:
             node.wait_for_cut(lambda cut: cut["height"] >= 20)
             r = self.ok(self.client(node, "start", "--pact", "--wait", "--json"))
             detail = json.loads(r.stdout)
@@ -147,15 +132,10 @@ class BackupClientTest(cairnlib.TestCase):
         r = self.ok(cairnlib.backup_cli(["restore", archive, "--database-directory", target]))
         self.assertRegex(r.stdout, r"restored .* into %s: \d+ files" % target)
         self.assertEqual(glob.glob(os.path.join(self.tmp, "restored.unpacking-*")), [])
-        restored = cairnlib.Node(["--block-rate", "0"], database_directory=target)
-        with restored:
-            cut = restored.get_json("/cut")
-            self.assertEqual(cut["hashes"], manifest["cut"]["hashes"])
-            self.assertEqual(cut["height"], detail["snapshot_id"])
-            self.assertEqual(restored.stop(), 0)
+        self.assertStartsAtCut(target, manifest["cut"]["hashes"], detail["snapshot_id"])
 
     def test_stop_a_rate_limited_pact_backup(self):
-        with self.node("--backup-rate-limit", "200000", "--backup-parallelism", "1") as node:
+        with self.management_node("--backup-rate-limit", "200000", "--backup-parallelism", "1") as node:
             node.wait_for_cut(lambda cut: cut["height"] >= 40)
             waiting = subprocess.Popen([cairnlib.cairn_bin(), "backup", "start", "--pact", "--wait", "--node",
                                         "http://%s" % node.address], stdout=subprocess.PIPE,
@@ -218,7 +198,7 @@ class BackupClientTest(cairnlib.TestCase):
             os.close(master)
 
     def test_progress_on_a_terminal_and_plain_lines_off_one(self):
-        with self.node("--backup-rate-limit", "400000", "--backup-parallelism", "1") as node:
+        with self.management_node("--backup-rate-limit", "400000", "--backup-parallelism", "1") as node:
             node.wait_for_cut(lambda cut: cut["height"] >= 40)
             url = "http://%s" % node.address
             status, shown = self.pty_run(["backup", "start", "--pact", "--wait", "--node", url])
@@ -250,7 +230,7 @@ class BackupClientTest(cairnlib.TestCase):
             self.assertIn(b"downloaded backup %s to standard output" % second.encode(), r.stderr)
 
     def test_tokens_reachability_and_usage(self):
-        with self.node() as node:
+        with self.management_node() as node:
             r = self.client(node, "list", token="a-wrong-token")
             self.assertEqual(r.returncode, 3, r.stderr)
             self.assertIn("refused the token (401): invalid token", r.stderr)

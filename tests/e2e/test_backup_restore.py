@@ -51,13 +51,7 @@ class BackupRestoreTest(cairnlib.TestCase):
 
     def start_restored(self, target, manifest):
         """Starts a node on `target` without producing; checks its cut is the manifest's; stops it."""
-        node = cairnlib.Node(["--block-rate", "0"], database_directory=target)
-        with node:
-            cut = node.get_json("/cut")
-            self.assertEqual(cut["hashes"], manifest["cut"]["hashes"])
-            self.assertEqual(cut["height"], manifest["cut"]["height"])
-            self.assertEqual(node.stop(), 0)
-        return node.log
+        return self.assertStartsAtCut(target, manifest["cut"]["hashes"], manifest["cut"]["height"])
 
     def pact_file(self, directory, chain):
         return os.path.join(directory, "0", "sqlite", "pact-v1-chain-%s.sqlite" % chain)

@@ -8,11 +8,9 @@ forged, other-backup and expired links get 403 and no data, and a client
 that hangs up after 1 MB leaves the node serving."""
 import json
 import os
-import shutil
 import socket
 import struct
 import subprocess
-import tempfile
 import time
 import urllib.parse
 
@@ -26,20 +24,7 @@ STOP = json.dumps([{"op": "replace", "path": "/state", "value": "stop_requested"
 
 class ManageApiTest(cairnlib.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="cairn-e2e-manage-")
-        self.backups = os.path.join(self.tmp, "backups")
-        self.tokens = os.path.join(self.tmp, "tokens")
-        with open(self.tokens, "w") as f:
-            f.write("another-operator-token\n" + TOKEN + "\n")
-        os.chmod(self.tokens, 0o600)
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def node(self, *extra):
-        return cairnlib.Node(["--enable-backup-api", "--backup-directory", self.backups,
-                              "--enable-management-api", "--management-token-file", self.tokens] + list(extra),
-                             database_directory=os.path.join(self.tmp, "db"))
+        self.make_backup_files("manage", "another-operator-token\n" + TOKEN + "\n")
 
     def call(self, node, method, path, body=None, headers=None, token=TOKEN):
         h = {"X-Auth-Token": token} if token else {}
@@ -71,7 +56,7 @@ class ManageApiTest(cairnlib.TestCase):
         return node.get("/chainweb/0.0/%s/check-backup/%s" % (DB, backup_id)).text
 
     def test_tokens(self):
-        with self.node() as node:
+        with self.management_node() as node:
             path = "/v2/%s/backups" % DB
             for token in (None, "wrong-token-of-the-same-length!", "short"):
                 r = self.call(node, "GET", path, token=token)
@@ -94,7 +79,7 @@ class ManageApiTest(cairnlib.TestCase):
         self.assertIn("managementApi.tokenFile", r.stderr)
 
     def test_bad_bodies(self):
-        with self.node() as node:
+        with self.management_node() as node:
             path = "/v2/%s/backups" % DB
             for body, field in (('{"state": "start_requested", "backupPact": "yes"}', "backupPact"),
                                 ('{"state": "start_requested", "extra": 1}', "extra"),
@@ -109,7 +94,7 @@ class ManageApiTest(cairnlib.TestCase):
             self.assertEqual(self.call(node, "GET", path + "/../../etc").status, 404)
 
     def test_live_counters_stop_and_events_after_restart(self):
-        node = self.node("--backup-rate-limit", "200000", "--backup-parallelism", "1")
+        node = self.management_node("--backup-rate-limit", "200000", "--backup-parallelism", "1")
         with node:
             node.wait_for_cut(lambda cut: cut["height"] >= 40)
             r = self.start(node)
@@ -173,7 +158,7 @@ class ManageApiTest(cairnlib.TestCase):
         return r.json()["events"]
 
     def test_list_paging_delete_and_download(self):
-        with self.node() as node:
+        with self.management_node() as node:
             ids = []
             for _ in range(3):
                 backup_id = self.start(node).json()["id"]
@@ -238,7 +223,7 @@ class ManageApiTest(cairnlib.TestCase):
         return url.path + "?" + url.query
 
     def test_expired_link(self):
-        with self.node("--management-download-link-seconds", "1") as node:
+        with self.management_node("--management-download-link-seconds", "1") as node:
             backup_id = self.start(node, pact=False).json()["id"]
             self.wait_state(node, backup_id, ("completed",))
             link = self.link(node, backup_id)
@@ -246,7 +231,7 @@ class ManageApiTest(cairnlib.TestCase):
             self.assertEqual(node.get(link).status, 403)
 
     def test_skipped_scheduled_backup(self):
-        node = self.node("--backup-rate-limit", "100000", "--backup-parallelism", "1",
+        node = self.management_node("--backup-rate-limit", "100000", "--backup-parallelism", "1",
                          "--backup-schedule-interval", "1s", "--backup-schedule-pact")
         with node:
             self.assertTrue(node.wait_for_log(r"backup \d+ skipped: backup \d+ was running", 30), node.log)
@@ -259,7 +244,7 @@ class ManageApiTest(cairnlib.TestCase):
             self.assertEqual(types, ["backup_queued", "backup_skipped"])
 
     def test_scheduled_backup_skipped_while_the_cut_stands_still(self):
-        with self.node("--block-rate", "0", "--backup-schedule-interval", "1s") as node:
+        with self.management_node("--block-rate", "0", "--backup-schedule-interval", "1s") as node:
             self.assertTrue(node.wait_for_log(r"backup \d+ skipped: the cut has not moved since backup \d+", 30),
                             node.log)
             listing = self.call(node, "GET", "/v2/%s/backups?limit=1000" % DB).json()["backups"]
@@ -271,7 +256,7 @@ class ManageApiTest(cairnlib.TestCase):
             self.assertEqual(self.wait_state(node, backup_id, ("completed", "failed"))["state"], "completed")
 
     def test_retention_failure_completes_with_errors(self):
-        with self.node("--block-rate", "20", "--backup-retention-keep-last", "1") as node:
+        with self.management_node("--block-rate", "20", "--backup-retention-keep-last", "1") as node:
             first = self.start(node, pact=False).json()["id"]
             self.wait_state(node, first, ("completed",))
             # an interrupted delete's leftover in the way: retention cannot move `first` aside
@@ -293,7 +278,7 @@ class ManageApiTest(cairnlib.TestCase):
 
     def test_download_abandoned_after_one_megabyte(self):
         # about 1 MB of compressed archive per 20 blocks of 200 transactions
-        with self.node("--block-rate", "max", "--transactions-per-block", "200") as node:
+        with self.management_node("--block-rate", "max", "--transactions-per-block", "200") as node:
             node.wait_for_cut(lambda cut: cut["height"] > 100, timeout=120)
             backup_id = self.start(node, pact=True).json()["id"]
             self.wait_state(node, backup_id, ("completed",))

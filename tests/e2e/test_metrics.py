@@ -10,10 +10,8 @@ rules`."""
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -44,15 +42,7 @@ def promtool(args, stdin=None):
 
 class MetricsTest(cairnlib.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="cairn-e2e-metrics-")
-        self.backups = os.path.join(self.tmp, "backups")
-        self.tokens = os.path.join(self.tmp, "tokens")
-        with open(self.tokens, "w") as f:
-            f.write(TOKEN + "\n")
-        os.chmod(self.tokens, 0o600)
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.make_backup_files("metrics", TOKEN + "\n")
 
     def scrape(self, node, headers=None, path="/metrics"):
         r = node.get(path, headers=headers)

@@ -28,10 +28,7 @@ class RemoteBackupTest(cairnlib.TestCase):
         cls.s3 = s3lib.S3Server().start()
         cls.backups = os.path.join(cls.tmp, "backups")
         cls.config = cls.s3.write_config(cls.tmp, cls.backups, PREFIX)
-        tokens = os.path.join(cls.tmp, "tokens")
-        with open(tokens, "w") as f:
-            f.write(TOKEN + "\n")
-        os.chmod(tokens, 0o600)
+        tokens = cairnlib.write_token_file(os.path.join(cls.tmp, "tokens"), TOKEN + "\n")
         os.environ.update(cls.s3.env())
         node = cairnlib.Node(["--config-file", cls.config, "--enable-backup-api", "--enable-management-api",
                               "--management-token-file", tokens, "--block-rate", "max", "--enable-metrics"],
@@ -184,12 +181,7 @@ class RemoteBackupTest(cairnlib.TestCase):
             source = cairnlib.coin_rows(os.path.join(self.backups, self.second, "0", "sqlite", name), in_backup=True)
             self.assertTrue(source, chain)
             self.assertEqual(cairnlib.coin_rows(os.path.join(target, "0", "sqlite", name)), source, chain)
-        node = cairnlib.Node(["--block-rate", "0"], database_directory=target)
-        with node:
-            cut = node.get_json("/cut")
-            self.assertEqual(cut["hashes"], manifest["cut"]["hashes"])
-            self.assertEqual(cut["height"], manifest["cut"]["height"])
-            self.assertEqual(node.stop(), 0)
+        self.assertStartsAtCut(target, manifest["cut"]["hashes"], manifest["cut"]["height"])
 
     def test_refusals(self):
         r = cairnlib.backup_cli(["verify", "s3://", "--config-file", self.config])

@@ -7,10 +7,8 @@ refuses and leaves no target); remote retention and `delete --remote` keep
 every object the remaining backups share and remove the others."""
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 import cairnlib
@@ -32,15 +30,7 @@ class RemoteFaultTest(cairnlib.TestCase):
         cls.s3.close()
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="cairn-e2e-remote-faults-")
-        self.backups = os.path.join(self.tmp, "backups")
-        self.tokens = os.path.join(self.tmp, "tokens")
-        with open(self.tokens, "w") as f:
-            f.write(TOKEN + "\n")
-        os.chmod(self.tokens, 0o600)
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.make_backup_files("remote-faults", TOKEN + "\n")
 
     def node(self, prefix, extra=""):
         self.prefix = prefix
@@ -50,6 +40,15 @@ class RemoteFaultTest(cairnlib.TestCase):
         return cairnlib.Node(["--config-file", node_config, "--enable-backup-api", "--enable-management-api",
                               "--management-token-file", self.tokens, "--block-rate", "max"],
                              database_directory=os.path.join(self.tmp, "db"))
+
+    def uploaded_backup(self, prefix):
+        """The id of a Pact backup a node made and uploaded under `prefix`."""
+        with self.node(prefix) as node:
+            cairnlib.wait_cut_height(node, 200)
+            backup_id, state = cairnlib.make_backup(node, pact=True)
+            self.assertEqual(state, "backup-done")
+            self.assertEqual(node.stop(), 0)
+        return backup_id
 
     def call(self, node, path):
         r = node.request("GET", "/v2/%s/backups/%s" % (DB, path), headers={"X-Auth-Token": TOKEN})
@@ -169,11 +168,7 @@ class RemoteFaultTest(cairnlib.TestCase):
         self.assertNotIn(self.manifest_key(second), self.s3.keys(self.prefix))
 
     def test_corrupted_object(self):
-        with self.node("corrupt") as node:
-            cairnlib.wait_cut_height(node, 200)
-            backup_id, state = cairnlib.make_backup(node, pact=True)
-            self.assertEqual(state, "backup-done")
-            self.assertEqual(node.stop(), 0)
+        backup_id = self.uploaded_backup("corrupt")
         manifest = self.remote_manifest(backup_id)
         victim = [o for o in manifest["objects"] if o["path"].endswith(".sst")][0]
         stored = self.s3.object_path("corrupt/" + victim["key"])
@@ -195,11 +190,7 @@ class RemoteFaultTest(cairnlib.TestCase):
         self.assertFalse(os.path.exists(target))
 
     def test_restore_killed_then_rerun(self):
-        with self.node("restore") as node:
-            cairnlib.wait_cut_height(node, 200)
-            backup_id, state = cairnlib.make_backup(node, pact=True)
-            self.assertEqual(state, "backup-done")
-            self.assertEqual(node.stop(), 0)
+        backup_id = self.uploaded_backup("restore")
         slow = self.s3.write_config(self.tmp, self.backups, "restore", SLOW, name="slow.yaml")
         target = os.path.join(self.tmp, "restored")
         url = self.s3.url("restore/" + backup_id)
