@@ -48,9 +48,8 @@ static bool directory_is_empty(const char *path)
 	if (d == NULL)
 		return false;
 	struct dirent *e;
-	bool empty = true;
-	while (empty && (e = readdir(d)) != NULL)
-		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	/* a directory that cannot be listed is not known to be empty */
+	bool empty = cairn_fs_next_entry(&e, d, path) == CAIRN_OK && e == NULL;
 	closedir(d);
 	return empty;
 }

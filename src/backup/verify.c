@@ -175,11 +175,6 @@ static bool is_listed(const verify_run *run, const char *rel)
 	return false;
 }
 
-static bool is_dot(const char *name)
-{
-	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
-}
-
 /* Reports every entry of directory `rel` (relative to the root) that
  * `allowed` refuses; allowed(run, rel_of_entry, name) decides. */
 static void check_entries(verify_run *run, const char *rel, bool (*allowed)(const verify_run *, const char *, const char *))
@@ -194,18 +189,24 @@ static void check_entries(verify_run *run, const char *rel, bool (*allowed)(cons
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (d == NULL) {
+		int err = errno;
 		if (fd >= 0)
 			close(fd);
-		return; /* a missing 0/ or 0/sqlite is reported through the files it should hold */
+		/* a missing 0/ or 0/sqlite is reported through the files it should
+		 * hold; any other error leaves this check undone, which is a problem */
+		if (err != ENOENT)
+			problem(run, "%s: cannot list: %s", rel, strerror(err));
+		return;
 	}
 	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (is_dot(e->d_name))
-			continue;
+	int rc;
+	while ((rc = cairn_fs_next_entry(&e, d, dir)) == CAIRN_OK && e != NULL) {
 		snprintf(entry, sizeof(entry), "%s/%s", rel, e->d_name);
 		if (!allowed(run, entry, e->d_name))
 			problem(run, "%s: not listed in the manifest", entry);
 	}
+	if (rc != CAIRN_OK)
+		problem(run, "%s", cairn_error_last());
 	closedir(d);
 }
 
@@ -237,10 +238,15 @@ static void check_unlisted(verify_run *run)
 	char top[PATH_MAX];
 	snprintf(top, sizeof(top), "%s", run->root);
 	DIR *d = opendir(top);
-	struct dirent *e;
-	while (d != NULL && (e = readdir(d)) != NULL)
-		if (!is_dot(e->d_name) && !allowed_at_top(run, e->d_name, e->d_name))
+	if (d == NULL)
+		problem(run, "%s: cannot list: %s", top, strerror(errno));
+	struct dirent *e = NULL;
+	int rc = CAIRN_OK;
+	while (d != NULL && (rc = cairn_fs_next_entry(&e, d, top)) == CAIRN_OK && e != NULL)
+		if (!allowed_at_top(run, e->d_name, e->d_name))
 			problem(run, "%s: not part of a backup", e->d_name);
+	if (rc != CAIRN_OK)
+		problem(run, "%s", cairn_error_last());
 	if (d != NULL)
 		closedir(d);
 	check_entries(run, "0", allowed_in_data_dir);

@@ -142,6 +142,11 @@ int cairn_pactdb__sqlite_error(sqlite3 *conn, int rc, const char *what)
 	default: break;
 	}
 	const char *msg = conn != NULL ? sqlite3_errmsg(conn) : sqlite3_errstr(rc);
+	/* SQLite's messages name no cause ("disk I/O error"); the operating
+	 * system's error of its last failed call does */
+	int err = conn != NULL ? sqlite3_system_errno(conn) : 0;
+	if (err != 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_CANTOPEN))
+		return cairn_error_set(code, "pactdb: %s: %s (%s)", what, msg, strerror(err));
 	return cairn_error_set(code, "pactdb: %s: %s", what, msg);
 }
 

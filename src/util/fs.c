@@ -170,6 +170,22 @@ int cairn_fs_read_file(char **out, size_t *out_len, const char *path)
 	return CAIRN_OK;
 }
 
+int cairn_fs_next_entry(struct dirent **out, DIR *dir, const char *path)
+{
+	for (;;) {
+		errno = 0;
+		struct dirent *e = readdir(dir);
+		if (e == NULL) {
+			*out = NULL;
+			return errno == 0 ? CAIRN_OK : cairn_error_set_errno(CAIRN_EIO, errno, "cannot list '%s'", path);
+		}
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			*out = e;
+			return CAIRN_OK;
+		}
+	}
+}
+
 int cairn_fs_remove_tree(const char *path)
 {
 	struct stat st;
@@ -182,9 +198,7 @@ int cairn_fs_remove_tree(const char *path)
 			return cairn_error_set_errno(CAIRN_EIO, errno, "cannot open directory '%s'", path);
 		struct dirent *entry;
 		int rc = CAIRN_OK;
-		while (rc == CAIRN_OK && (entry = readdir(dir)) != NULL) {
-			if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-				continue;
+		while (rc == CAIRN_OK && (rc = cairn_fs_next_entry(&entry, dir, path)) == CAIRN_OK && entry != NULL) {
 			char child[PATH_MAX];
 			if (snprintf(child, sizeof(child), "%s/%s", path, entry->d_name) >= (int)sizeof(child))
 				rc = cairn_error_set(CAIRN_EINVALID, "path too long under '%s'", path);

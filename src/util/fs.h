@@ -10,6 +10,7 @@
 #ifndef CAIRN_UTIL_FS_H
 #define CAIRN_UTIL_FS_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,6 +36,14 @@ int cairn_fs_write_all(int fd, const void *data, size_t len);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer; *out_len excludes the NUL. */
 int cairn_fs_read_file(char **out, size_t *out_len, const char *path);
+
+/* The next entry of `dir` (listing `path`) other than "." and "..", in
+ * *out; *out is NULL at the end.  readdir(3) returns NULL at the end and
+ * on an error alike; this tells them apart, because a listing cut short
+ * by an I/O error must never pass for the whole directory (a backup
+ * missing files, a verify that skipped a check).  CAIRN_EIO names `path`
+ * and the errno. */
+int cairn_fs_next_entry(struct dirent **out, DIR *dir, const char *path);
 
 /* Removes a file or a directory tree; a missing path is not an error. */
 int cairn_fs_remove_tree(const char *path);
