@@ -177,8 +177,10 @@ int cairn_backup_delete(const char *directory, const char *id)
 		return rc;
 	cairn_backup_info info;
 	rc = describe(&info, fd, directory, id, directory_lock_held(directory));
-	if (rc != CAIRN_OK)
+	if (rc == CAIRN_ENOTFOUND)
 		rc = cairn_error_set(CAIRN_ENOTFOUND, "no backup %s in '%s'", id, directory);
+	else if (rc != CAIRN_OK)
+		rc = cairn_error_prefix(rc, "'%s'", directory);
 	else if (info.running)
 		rc = cairn_error_set(CAIRN_EBUSY, "backup %s is running (the node that owns '%s' is writing it)", id,
 			directory);

@@ -101,8 +101,9 @@ static bool read_manifest(verify_run *run)
 	cairn_backup_state state = CAIRN_BACKUP_FAILED;
 	if (join(path, run->root, "status") != CAIRN_OK || !cairn_fs_exists(path)) {
 		problem(run, "status: missing (not a cairn backup directory)");
-	} else if (cairn_fs_read_file(&failure, NULL, path) != CAIRN_OK ||
-		   cairn_backup__parse_status(&state, failure) != CAIRN_OK || state != CAIRN_BACKUP_DONE) {
+	} else if (cairn_fs_read_file(&failure, NULL, path) != CAIRN_OK) {
+		problem(run, "status: %s", cairn_error_last());
+	} else if (cairn_backup__parse_status(&state, failure) != CAIRN_OK || state != CAIRN_BACKUP_DONE) {
 		problem(run, "status: %.*s, not backup-done", failure ? (int)strcspn(failure, "\n") : 0,
 			failure ? failure : "");
 	}
@@ -487,24 +488,38 @@ static void immutable_uri(char *out, size_t size, const char *path)
 	snprintf(out + n, size - n, "?immutable=1");
 }
 
+/* " (<strerror>)" of SQLite's last failed system call on `db`, or "":
+ * SQLite's own messages ("disk I/O error", "unable to get the page")
+ * name no cause. */
+static const char *os_error(char out[128], sqlite3 *db)
+{
+	int err = db != NULL ? sqlite3_system_errno(db) : 0;
+	if (err == 0)
+		return "";
+	snprintf(out, 128, " (%s)", strerror(err));
+	return out;
+}
+
 static void check_integrity(verify_run *run, sqlite3 *db, const char *rel)
 {
+	char why[128];
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *line = (const char *)sqlite3_column_text(st, 0);
 		if (line == NULL || strcmp(line, "ok") != 0)
-			problem(run, "%s: integrity_check: %s", rel, line ? line : "(null)");
+			problem(run, "%s: integrity_check: %s%s", rel, line ? line : "(null)", os_error(why, db));
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_DONE)
-		problem(run, "%s: integrity_check: %s", rel, sqlite3_errmsg(db));
+		problem(run, "%s: integrity_check: %s%s", rel, sqlite3_errmsg(db), os_error(why, db));
 	sqlite3_finalize(st);
 }
 
 static void check_last_block(verify_run *run, sqlite3 *db, const char *rel, uint32_t chain)
 {
 	const cairn_chaindb_cut *cut = &run->manifest.cut;
+	char why[128];
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "SELECT blockheight, hash FROM BlockHistory ORDER BY blockheight DESC LIMIT 1",
 		-1, &st, NULL);
@@ -520,19 +535,20 @@ static void check_last_block(verify_run *run, sqlite3 *db, const char *rel, uint
 		problem(run, "%s: BlockHistory ends at height %" PRIu64 ", not at the cut's block of chain %u (height %"
 			PRIu64 ")", rel, (uint64_t)sqlite3_column_int64(st, 0), chain, cut->height[chain]);
 	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		problem(run, "%s: BlockHistory: %s", rel, sqlite3_errmsg(db));
+		problem(run, "%s: BlockHistory: %s%s", rel, sqlite3_errmsg(db), os_error(why, db));
 	sqlite3_finalize(st);
 }
 
 static void check_pact_file(verify_run *run, const cairn_backup_manifest_file *f, uint32_t chain)
 {
-	char path[PATH_MAX], uri[PATH_MAX * 3 + 32];
+	char path[PATH_MAX], uri[PATH_MAX * 3 + 32], why[128];
 	sqlite3 *db = NULL;
 	if (join(path, run->root, f->path) != CAIRN_OK || reached_through_link(run, f->path))
 		return; /* reported by check_file */
 	immutable_uri(uri, sizeof(uri), path);
 	if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
-		problem(run, "%s: does not open: %s", f->path, db ? sqlite3_errmsg(db) : "out of memory");
+		problem(run, "%s: does not open: %s%s", f->path, db ? sqlite3_errmsg(db) : "out of memory",
+			os_error(why, db));
 	} else {
 		check_integrity(run, db, f->path);
 		check_last_block(run, db, f->path, chain);

@@ -123,9 +123,21 @@ class FaultyNode(cairnlib.Node):
     def __init__(self, args, database_directory):
         self.ctl_dir = tempfile.mkdtemp(prefix="cairn-fiu-")
         prefix = os.path.join(self.ctl_dir, "ctl")
-        super().__init__(args, database_directory=database_directory,
+        # --log-level warn: an INFO line is a write(2) to stderr, which would
+        # take a fault meant for the job's files (and lose the line)
+        super().__init__(args + ["--log-level", "warn"], database_directory=database_directory,
+                         port=cairnlib.free_port(), wait_listening=False,
                          wrapper=[FIU_RUN, "-x", "-f", prefix], env=fiu_env())
         self.prefix = prefix
+
+    def start(self, args=None):
+        super().start(args)
+        self.host, self.port = self.interface, self.requested_port
+        r = self.wait_health(200, cairnlib.START_TIMEOUT)
+        if r is None or r.status != 200:
+            self.close()
+            raise AssertionError("cairn did not start under fiu-run:\n" + self.log)
+        return self
 
     def control(self, command):
         """Sends one remote-control command; returns libfiu's reply (0: done)."""
@@ -159,9 +171,15 @@ class FaultyNode(cairnlib.Node):
         shutil.rmtree(self.ctl_dir, ignore_errors=True)
 
 
+# SQLite's PRAGMA integrity_check reports a page it could not read as a row
+# of text ("Page 22: unable to get the page. error code=8458") and keeps no
+# errno for it (sqlite3_system_errno is 0): its extended code is the cause.
+SQLITE_CAUSE = re.compile(r"unable to get the page\. error code=\d+")
+
+
 def names_file_and_errno(text):
     """True when an error message names a path and an operating-system reason."""
-    return bool(re.search(r"/[^\s']+", text)) and any(s in text for s in STRERRORS)
+    return bool(re.search(r"/[^\s']+", text)) and (any(s in text for s in STRERRORS) or bool(SQLITE_CAUSE.search(text)))
 
 
 class Stats:

@@ -58,7 +58,6 @@ class FaultCampaignTest(cairnlib.TestCase):
         sys.stderr.write(c.stats.report(elapsed) + "\n")
         sys.stderr.write("node produced up to cut height %d; %d backups verified\n" % (height, len(c.verified)))
         self.assertGreaterEqual(c.stats.runs, min_runs)
-        self.assertGreater(c.stats.surfaced, c.stats.runs // 2)
 
 
 if __name__ == "__main__":
