@@ -80,6 +80,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backup/files.h"
@@ -92,6 +93,7 @@
 #include "util/log.h"
 
 #define REASON_MAX 1024
+#define DISCARD_ATTEMPTS 3 /* removals of a failed job's data before it is left to the operator */
 #define FULL_BELOW ((uint64_t)1 << 20) /* free bytes under which a failure names a full file system */
 
 typedef struct pact_chain {
@@ -677,7 +679,17 @@ static cairn_backup_state fail(job_run *run, const char *reason)
 		cairn_log_error("backup", "backup %s failed: %s", run->job->id, reason);
 	if (state == CAIRN_BACKUP_FAILED)
 		cairn_backup__job_error(run->job, "backup_failed", "", "io", reason);
-	if (cairn_backup__discard(run->root) != CAIRN_OK)
+	/* A transient error (an EIO, an interrupted call) must not leave the
+	 * partial data behind for good: the removal is tried again a few times
+	 * before it is given up and logged. */
+	int discarded = cairn_backup__discard(run->root);
+	for (int attempt = 1; discarded != CAIRN_OK && attempt < DISCARD_ATTEMPTS; attempt++) {
+		cairn_log_warn("backup", "backup %s: removing its data: %s; trying again", run->job->id,
+			cairn_error_last());
+		nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+		discarded = cairn_backup__discard(run->root);
+	}
+	if (discarded != CAIRN_OK)
 		cairn_log_error("backup", "backup %s: removing its data: %s", run->job->id, cairn_error_last());
 	if (cairn_backup__mark(run->root, state, reason) != CAIRN_OK)
 		cairn_log_error("backup", "backup %s: recording the failure: %s", run->job->id, cairn_error_last());

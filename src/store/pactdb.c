@@ -145,8 +145,14 @@ int cairn_pactdb__sqlite_error(sqlite3 *conn, int rc, const char *what)
 	/* SQLite's messages name no cause ("disk I/O error"); the operating
 	 * system's error of its last failed call does */
 	int err = conn != NULL ? sqlite3_system_errno(conn) : 0;
-	if (err != 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_CANTOPEN))
+	bool io = (rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_CANTOPEN;
+	if (io && err == 0 && conn != NULL)
+		sqlite3_file_control(conn, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
+	if (io && err != 0)
 		return cairn_error_set(code, "pactdb: %s: %s (%s)", what, msg, strerror(err));
+	if (io) /* SQLite kept no errno (a write to the WAL, say): its extended code says which call failed */
+		return cairn_error_set(code, "pactdb: %s: %s (SQLite extended code %d)", what, msg,
+			conn != NULL ? sqlite3_extended_errcode(conn) : rc);
 	return cairn_error_set(code, "pactdb: %s: %s", what, msg);
 }
 

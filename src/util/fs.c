@@ -196,15 +196,20 @@ int cairn_fs_remove_tree(const char *path)
 		DIR *dir = opendir(path);
 		if (dir == NULL)
 			return cairn_error_set_errno(CAIRN_EIO, errno, "cannot open directory '%s'", path);
+		/* Removes all it can and returns the first error: one entry that
+		 * cannot be removed leaves no more behind than itself. */
 		struct dirent *entry;
-		int rc = CAIRN_OK;
-		while (rc == CAIRN_OK && (rc = cairn_fs_next_entry(&entry, dir, path)) == CAIRN_OK && entry != NULL) {
+		int rc = CAIRN_OK, listed;
+		while ((listed = cairn_fs_next_entry(&entry, dir, path)) == CAIRN_OK && entry != NULL) {
 			char child[PATH_MAX];
-			if (snprintf(child, sizeof(child), "%s/%s", path, entry->d_name) >= (int)sizeof(child))
-				rc = cairn_error_set(CAIRN_EINVALID, "path too long under '%s'", path);
-			else
-				rc = cairn_fs_remove_tree(child);
+			int child_rc = snprintf(child, sizeof(child), "%s/%s", path, entry->d_name) >= (int)sizeof(child)
+				? cairn_error_set(CAIRN_EINVALID, "path too long under '%s'", path)
+				: cairn_fs_remove_tree(child);
+			if (rc == CAIRN_OK)
+				rc = child_rc;
 		}
+		if (rc == CAIRN_OK)
+			rc = listed;
 		closedir(dir);
 		if (rc != CAIRN_OK)
 			return rc;

@@ -91,6 +91,7 @@ class Fault:
     def __init__(self, family, point, err, probability, stack=None, recurring=False):
         self.family, self.point, self.err = family, point, err
         self.probability, self.stack, self.recurring = probability, stack, recurring
+        self.also = None  # a second fault armed with this one (the cleanup after a failure)
 
     def command(self):
         params = ["name=" + self.point]
@@ -113,7 +114,8 @@ class Fault:
     def __repr__(self):
         where = (" in " + self.stack) if self.stack else ""
         how = "p=%g%s" % (self.probability, " recurring" if self.recurring else "")
-        return "%s %s %s%s (%s)" % (self.family, self.point, self.errname, where, how)
+        also = (" + " + repr(self.also)) if self.also else ""
+        return "%s %s %s%s (%s)%s" % (self.family, self.point, self.errname, where, how, also)
 
 
 class FaultyNode(cairnlib.Node):
@@ -148,12 +150,16 @@ class FaultyNode(cairnlib.Node):
             return int(f.readline().strip() or "-1")
 
     def arm(self, fault):
-        reply = self.control(fault.command())
-        if reply != 0:
-            raise AssertionError("libfiu refused %r: %d" % (fault.command(), reply))
+        for f in (fault, fault.also):
+            if f is not None:
+                reply = self.control(f.command())
+                if reply != 0:
+                    raise AssertionError("libfiu refused %r: %d" % (f.command(), reply))
 
     def disarm(self, fault):
-        self.control("disable name=" + fault.point)
+        for f in (fault, fault.also):
+            if f is not None:
+                self.control("disable name=" + f.point)
 
     def stop(self, sig=15, timeout=10.0):
         """fiu-run's remote-control thread starts before cairn's main blocks
@@ -171,10 +177,11 @@ class FaultyNode(cairnlib.Node):
         shutil.rmtree(self.ctl_dir, ignore_errors=True)
 
 
-# SQLite's PRAGMA integrity_check reports a page it could not read as a row
-# of text ("Page 22: unable to get the page. error code=8458") and keeps no
-# errno for it (sqlite3_system_errno is 0): its extended code is the cause.
-SQLITE_CAUSE = re.compile(r"unable to get the page\. error code=\d+")
+# SQLite keeps no errno for some failures: PRAGMA integrity_check reports a
+# page it could not read as a row of text ("Page 22: unable to get the page.
+# error code=8458"), and a failed write to a WAL leaves sqlite3_system_errno
+# at 0; cairn then names SQLite's extended code, which says which call failed.
+SQLITE_CAUSE = re.compile(r"unable to get the page\. error code=\d+|SQLite extended code \d+")
 
 
 def names_file_and_errno(text):
@@ -406,7 +413,9 @@ class Campaign:
         points, errnos = FAULTS[family]
         point = self.rng.choice(points)
         err = self.rng.choice(errnos)
-        stack = self.rng.choice(op.stacks) if op.stacks else None
+        reach = getattr(op, "reach", {})
+        stacks = reach.get(family) or op.stacks
+        stack = self.rng.choice(stacks) if stacks else None
         recurring = self.rng.random() < 0.15
         if recurring:
             probability = self.rng.choice((0.02, 0.05))
@@ -414,7 +423,11 @@ class Campaign:
             probability = 1
         else:
             probability = self.rng.choice((1, 0.3, 0.1, 0.03))
-        return Fault(family, point, err, probability, stack, recurring and not stack)
+        fault = Fault(family, point, err, probability, stack, recurring and not stack)
+        cleanup = [f for f in getattr(op, "cleanup", ()) if f.point != point]
+        if cleanup and err is not None and self.rng.random() < 0.25:
+            fault.also = self.rng.choice(cleanup)
+        return fault
 
     def run(self, ops, seconds, min_runs=0):
         t0 = time.monotonic()
@@ -465,22 +478,46 @@ class Backup:
     the removal of a failed job's data."""
     name = "backup"
     families = FILE_FAMILIES
-    stacks = ("cairn_backup_start", "cairn_backup__job_run", "cairn_backup__job_run", "cairn_chaindb_checkpoint",
-              "cairn_pactdb_snapshot_copy", "cairn_pactdb_rollback_above", "cairn_backup__copy_file",
-              "cairn_backup__hash_file", "cairn_backup__list_files", "cairn_backup__manifest_write",
-              "cairn_backup__mark", "cairn_backup__record_save", "cairn_backup__job_enter", "cairn_fs_remove_tree",
-              "cairn_fs_write_atomic")
+    # the functions of the job that make calls of each family (a fault
+    # aimed at one that makes none is armed and never reached)
+    reach = {
+        "open": ("cairn_backup_start", "cairn_backup__job_run", "cairn_chaindb_checkpoint",
+                 "cairn_pactdb_snapshot_copy", "cairn_pactdb_rollback_above", "cairn_backup__hash_file",
+                 "cairn_backup__mark", "cairn_backup__record_save", "cairn_backup__job_enter"),
+        "read": ("cairn_backup__job_run", "cairn_backup__hash_file", "cairn_pactdb_snapshot_copy",
+                 "cairn_pactdb_rollback_above", "cairn_chaindb_checkpoint"),
+        "write": ("cairn_backup_start", "cairn_backup__job_run", "cairn_chaindb_checkpoint",
+                  "cairn_pactdb_snapshot_copy", "cairn_pactdb_rollback_above", "cairn_backup__manifest_write",
+                  "cairn_backup__mark", "cairn_backup__record_save", "cairn_backup__job_enter"),
+        "fsync": ("cairn_backup_start", "cairn_backup__job_run", "cairn_chaindb_checkpoint",
+                  "cairn_pactdb_snapshot_copy", "cairn_pactdb_rollback_above", "cairn_backup__manifest_write",
+                  "cairn_backup__mark", "cairn_backup__job_enter"),
+        "rename": ("cairn_backup_start", "cairn_backup__job_run", "cairn_chaindb_checkpoint",
+                   "cairn_backup__manifest_write", "cairn_backup__mark", "cairn_backup__record_save",
+                   "cairn_backup__job_enter"),
+        "unlink": ("cairn_backup__job_run", "cairn_pactdb_snapshot_copy", "cairn_chaindb_checkpoint"),
+        "readdir": ("cairn_backup__list_files", "cairn_backup__job_run", "cairn_chaindb_checkpoint"),
+        "close": ("cairn_backup__job_run", "cairn_backup__hash_file", "cairn_backup__mark",
+                  "cairn_pactdb_snapshot_copy", "cairn_chaindb_checkpoint"),
+    }
+    reach["short-read"] = reach["read"]
+    reach["short-write"] = reach["write"]
+    stacks = tuple(sorted({f for v in reach.values() for f in v}))
     # armed a random moment after the job started (else: before the request)
     delayed = ("cairn_backup__job_run", "cairn_pactdb_snapshot_copy")
+    # a second fault, in the removal of a failed job's data
+    cleanup = (Fault("unlink", "posix/io/dir/unlink", errno.EIO, 1, "cairn_backup__discard"),
+               Fault("readdir", "posix/io/dir/readdir", errno.EIO, 1, "cairn_backup__discard"))
 
     def start(self, c, fault, arm):
         """Starts a job with `fault` armed; returns (response, backup id or None)."""
         pact = c.rng.random() < 0.7
-        if fault.stack not in self.delayed:
+        delay = fault.stack in self.delayed and c.rng.random() < 0.5
+        if not delay:
             arm()
         r = c.node.request("POST", "/make-backup" + ("?backupPact" if pact else ""), timeout=30)
-        if fault.stack in self.delayed:
-            time.sleep(c.rng.random() * 0.12)
+        if delay:
+            time.sleep(c.rng.random() * 0.06)
             arm()
         return r, (r.text if r.status == 200 else None)
 
@@ -505,12 +542,13 @@ class ManageBackup(Backup):
     name = "manage-backup"
 
     def start(self, c, fault, arm):
-        if fault.stack not in self.delayed:
+        delay = fault.stack in self.delayed and c.rng.random() < 0.5
+        if not delay:
             arm()
         body = json.dumps({"state": "start_requested", "backupPact": c.rng.random() < 0.5})
         r = c.manage("POST", "/v2/%s/backups" % DB, body)
-        if fault.stack in self.delayed:
-            time.sleep(c.rng.random() * 0.12)
+        if delay:
+            time.sleep(c.rng.random() * 0.06)
             arm()
         return r, (r.json()["id"] if r.status in (200, 201) else None)
 
@@ -542,9 +580,11 @@ class LiveStores(Backup):
     storage guard restarts the node in place; it serves and produces again,
     and the backup is done and verifies, or failed cleanly."""
     name = "live-stores"
-    families = ("write", "fsync", "open", "rename", "unlink", "read")
+    families = ("write", "short-write")
+    reach = {}
     stacks = ("cairn_commit_block",)
     delayed = ()
+    cleanup = ()
 
 
 class Retention:
