@@ -182,7 +182,7 @@ static int overwrite_in_place(const char *path, const char *text)
 	if (fd < 0)
 		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot open '%s'", path);
 	size_t len = strlen(text);
-	bool ok = pwrite(fd, text, len, 0) == (ssize_t)len && ftruncate(fd, (off_t)len) == 0 && fsync(fd) == 0;
+	bool ok = cairn_fs_pwrite_all(fd, text, len, 0) == CAIRN_OK && ftruncate(fd, (off_t)len) == 0 && fsync(fd) == 0;
 	int err = errno;
 	close(fd);
 	return ok ? CAIRN_OK : cairn_error_set_errno(CAIRN_EIO, err, "cannot rewrite '%s'", path);

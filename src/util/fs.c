@@ -89,6 +89,25 @@ int cairn_fs_write_all(int fd, const void *data, size_t len)
 	return CAIRN_OK;
 }
 
+int cairn_fs_pwrite_all(int fd, const void *data, size_t len, off_t offset)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return CAIRN_EIO;
+		}
+		p += n;
+		len -= (size_t)n;
+		offset += n;
+	}
+	return CAIRN_OK;
+}
+
 int cairn_fs_write_atomic(const char *path, const void *data, size_t len)
 {
 	return cairn_fs_write_atomic_mode(path, data, len, 0644);
@@ -280,7 +299,7 @@ int cairn_fs_lock_acquire(cairn_fs_lock **out, const char *lock_path)
 	}
 	char pid[32];
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+	if (ftruncate(fd, 0) != 0 || cairn_fs_pwrite_all(fd, pid, (size_t)n, 0) != CAIRN_OK) {
 		int err = errno;
 		close(fd);
 		return cairn_error_set_errno(CAIRN_EIO, err, "cannot write lock file '%s'", lock_path);

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Creates `path` and missing parents with mode 0755; existing dirs are fine. */
 int cairn_fs_mkdir_p(const char *path);
@@ -33,6 +34,10 @@ int cairn_fs_write_atomic_mode(const char *path, const void *data, size_t len, u
  * CAIRN_OK, or CAIRN_EIO with errno set and no message (callers name the
  * file). */
 int cairn_fs_write_all(int fd, const void *data, size_t len);
+
+/* cairn_fs_write_all at `offset` with pwrite(2): a short write is continued,
+ * never taken for an error. */
+int cairn_fs_pwrite_all(int fd, const void *data, size_t len, off_t offset);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer; *out_len excludes the NUL. */
 int cairn_fs_read_file(char **out, size_t *out_len, const char *path);
