@@ -4,6 +4,8 @@
 #   ./dev.sh run [cairn node flags]   install dependencies, build, start the node
 #   ./dev.sh test                     install dependencies, build, run every test
 #   ./dev.sh build                    install dependencies and build only
+#   ./dev.sh soak [seconds] [seed]    build, then the long injected-fault campaign
+#                                     (tests/soak/run: every operation, seconds each)
 #
 # The release build lives in build/, the test build (clang, AddressSanitizer,
 # UndefinedBehaviorSanitizer, libFuzzer) in build-test/.
@@ -34,6 +36,11 @@ case "$cmd" in
     ./scripts/install-deps.sh
     build_release
     ;;
+  soak)
+    ./scripts/install-deps.sh
+    build_release
+    exec ./tests/soak/run "$@"
+    ;;
   test)
     ./scripts/install-deps.sh
     build_release          # proves the gcc build is warning-free too
@@ -42,7 +49,7 @@ case "$cmd" in
     exec ctest --output-on-failure -j "$jobs" "$@"
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
