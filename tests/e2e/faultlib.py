@@ -147,13 +147,47 @@ class FaultyNode(cairnlib.Node):
             raise AssertionError("cairn did not start under fiu-run:\n" + self.log)
         return self
 
-    def control(self, command):
-        """Sends one remote-control command; returns libfiu's reply (0: done)."""
+    def control(self, command, timeout=10.0):
+        """Sends one remote-control command; returns libfiu's reply (0: done).
+
+        libfiu's remote-control thread reads commands from <prefix>.in until
+        the writer closes it and answers each on <prefix>.out, then opens
+        both again.  A second command written before it has seen the first
+        writer close goes to the same open pipe, and its answer to an .out
+        nobody reads yet: the answer is lost (EPIPE) and a reader waiting
+        for it would wait forever.  So the reply pipe is opened (without
+        blocking) before the command is written, and both ends have
+        deadlines."""
         base = "%s-%d" % (self.prefix, self.process.pid)
-        with open(base + ".in", "w") as f:
-            f.write(command + "\n")
-        with open(base + ".out") as f:
-            return int(f.readline().strip() or "-1")
+        deadline = time.monotonic() + timeout
+        out = os.open(base + ".out", os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            while True:
+                try:
+                    fd = os.open(base + ".in", os.O_WRONLY | os.O_NONBLOCK)
+                    break
+                except OSError as e:
+                    if e.errno != errno.ENXIO or time.monotonic() > deadline:  # ENXIO: no reader yet
+                        raise
+                    time.sleep(0.001)
+            try:
+                os.write(fd, (command + "\n").encode())
+            finally:
+                os.close(fd)
+            reply = b""
+            while not reply.endswith(b"\n"):
+                try:
+                    chunk = os.read(out, 64)
+                except BlockingIOError:
+                    chunk = b""
+                reply += chunk
+                if not chunk:
+                    if time.monotonic() > deadline:
+                        raise AssertionError("libfiu's remote control did not answer %r" % command)
+                    time.sleep(0.001)
+            return int(reply.strip() or b"-1")
+        finally:
+            os.close(out)
 
     def arm(self, fault):
         for f in (fault, fault.also):
