@@ -234,6 +234,7 @@ class Stats:
         self.runs = 0
         self.surfaced = 0      # the fault showed: the operation failed, or the node logged it
         self.absorbed = 0      # the operation succeeded: retried (EINTR, short calls) or not reached
+        self.retried = 0       # of those, EINTR and short calls, which cairn retries by design
         self.by_op = {}
         self.by_family = {}
         self.outcomes = {}
@@ -244,6 +245,8 @@ class Stats:
             self.surfaced += 1
         else:
             self.absorbed += 1
+            if fault.err in (None, errno.EINTR):
+                self.retried += 1
         for table, key in ((self.by_op, op), (self.by_family, fault.family)):
             runs, shown = table.get(key, (0, 0))
             table[key] = (runs + 1, shown + (1 if surfaced else 0))
@@ -251,8 +254,8 @@ class Stats:
 
     def report(self, seconds):
         lines = ["fault campaign: %d runs in %.0f s, one armed fault each (or a random series); %d surfaced as "
-                 "a clean error, %d absorbed (retried or not reached)" % (self.runs, seconds, self.surfaced,
-                                                                         self.absorbed)]
+                 "a clean error, %d absorbed (%d of them EINTR or short calls, retried; the rest not reached "
+                 "or harmless)" % (self.runs, seconds, self.surfaced, self.absorbed, self.retried)]
         lines.append("  by operation: " + ", ".join("%s %d/%d" % (k, v[1], v[0]) for k, v in sorted(self.by_op.items())))
         lines.append("  by call: " + ", ".join("%s %d/%d" % (k, v[1], v[0]) for k, v in sorted(self.by_family.items())))
         lines.append("  outcomes: " + ", ".join("%s %d" % kv for kv in sorted(self.outcomes.items())))
