@@ -119,7 +119,7 @@ int cairn_backup_list(cairn_backup_info **out, size_t *out_count, const char *di
 		int described = describe(&info, dirfd(d), directory, e->d_name, lock_held);
 		if (described == CAIRN_OK)
 			rc = append(&list, &count, &capacity, &info);
-		else if (described != CAIRN_ENOTFOUND) /* a backup whose status cannot be read */
+		else if (described == CAIRN_EIO) /* a backup whose status cannot be read; other entries are no backups */
 			rc = cairn_error_prefix(described, "backup %s", e->d_name);
 	}
 	closedir(d);

@@ -491,7 +491,7 @@ static int roll_back_copy(const job_run *run, const pact_chain *slot, const char
 		rc = cairn_error_set(CAIRN_EIO, "the rolled-back copy still has a WAL");
 	if (rc == CAIRN_OK)
 		rc = cairn_fs_fsync_path(path);
-	return rc == CAIRN_OK ? CAIRN_OK : cairn_error_prefix(rc, "roll back to the cut");
+	return rc == CAIRN_OK ? CAIRN_OK : cairn_error_prefix(rc, "roll back '%s' to the cut", path);
 }
 
 static int copy_chain(job_run *run, pact_chain *slot)

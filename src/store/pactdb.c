@@ -145,7 +145,10 @@ int cairn_pactdb__sqlite_error(sqlite3 *conn, int rc, const char *what)
 	/* SQLite's messages name no cause ("disk I/O error"); the operating
 	 * system's error of its last failed call does */
 	int err = conn != NULL ? sqlite3_system_errno(conn) : 0;
-	bool io = (rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_CANTOPEN;
+	/* SQLITE_CORRUPT too: a page that could not be read (EIO) can surface as
+	 * "database disk image is malformed" */
+	bool io = (rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_CANTOPEN ||
+		(rc & 0xff) == SQLITE_CORRUPT;
 	if (io && err == 0 && conn != NULL)
 		sqlite3_file_control(conn, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
 	if (io && err != 0)
