@@ -131,6 +131,8 @@ static const char *const reserved_tables[] = {
 
 int cairn_pactdb__sqlite_error(sqlite3 *conn, int rc, const char *what)
 {
+	if ((rc & 0xff) == SQLITE_ERROR && conn != NULL) /* callers that kept no code: the connection's */
+		rc = sqlite3_extended_errcode(conn);
 	int code = CAIRN_EIO;
 	switch (rc & 0xff) {
 	case SQLITE_NOMEM: code = CAIRN_ENOMEM; break;
