@@ -37,6 +37,7 @@ every run, what docs/backups.md promises under faults.
 
 import ctypes
 import errno
+import http.client
 import json
 import os
 import random
@@ -291,14 +292,16 @@ class Campaign:
 
     def request(self, method, path, headers=None, body=None, timeout=30):
         """A request to the node, again while its port is closed: a store
-        failure restarts the node in place, which closes the listener for a
-        moment (a refused connection was never received, so even a POST is
-        safe to send again)."""
+        failure restarts the node in place, which closes the listener and
+        its connections for a moment."""
         deadline = time.monotonic() + 60
         while True:
             try:
                 return self.node.request(method, path, headers=headers, body=body, timeout=timeout)
-            except ConnectionRefusedError:
+            except (ConnectionRefusedError, ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
+                # a connection the closing service dropped: a GET is safe to
+                # repeat, and a repeated make-backup at worst starts a job of
+                # its own, which the run then checks like any other
                 if time.monotonic() > deadline or self.node.process.poll() is not None:
                     raise
                 time.sleep(0.1)
@@ -358,7 +361,15 @@ class Campaign:
     def healthy(self, timeout=60):
         """After the faults stop the node serves (a restart in place after a
         store failure included)."""
-        r = self.node.wait_health(200, timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                r = self.node.wait_health(200, max(0.1, deadline - time.monotonic()))
+            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
+                r = None
+            if (r is not None and r.status == 200) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         if r is None or r.status != 200:
             self.fail("the node does not serve after the faults: %r" % r)
         if self.node.process.poll() is not None:
