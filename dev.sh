@@ -5,6 +5,8 @@
 #   ./dev.sh test                     install dependencies, build, run every test
 #   ./dev.sh build                    install dependencies and build only
 #   ./dev.sh crash [KILLS]            build, then the crash-test soak run (tests/soak/crash)
+#   ./dev.sh soak [seconds] [seed]    build, then the long injected-fault campaign
+#                                     (tests/soak/run: every operation, seconds each)
 #
 # The release build lives in build/, the test build (clang, AddressSanitizer,
 # UndefinedBehaviorSanitizer, libFuzzer) in build-test/.
@@ -40,6 +42,11 @@ case "$cmd" in
     build_release
     exec tests/soak/crash "$@"
     ;;
+  soak)
+    ./scripts/install-deps.sh
+    build_release
+    exec ./tests/soak/run "$@"
+    ;;
   test)
     ./scripts/install-deps.sh
     build_release          # proves the gcc build is warning-free too
@@ -48,7 +55,7 @@ case "$cmd" in
     exec ctest --output-on-failure -j "$jobs" "$@"
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -220,7 +220,7 @@ static int open_backup(cairn_backup_archive *a, const char *directory, const cha
 	int rc = cairn_backup__read_status_at(&state, parent, id);
 	if (rc == CAIRN_OK && state != CAIRN_BACKUP_DONE)
 		rc = cairn_error_set(CAIRN_ESTATE, "backup %s is %s, not complete", id, cairn_backup_status_text(state));
-	else if (rc != CAIRN_OK)
+	else if (rc == CAIRN_ENOTFOUND)
 		rc = cairn_error_set(CAIRN_ENOTFOUND, "no backup %s", id);
 	if (rc == CAIRN_OK && (a->dir_fd = openat(parent, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		rc = cairn_error_set(CAIRN_ENOTFOUND, "no backup %s", id);

@@ -115,9 +115,13 @@ int cairn_backup_list(cairn_backup_info **out, size_t *out_count, const char *di
 	cairn_backup_info *list = NULL, info;
 	size_t count = 0, capacity = 0;
 	struct dirent *e;
-	while (rc == CAIRN_OK && (e = readdir(d)) != NULL)
-		if (describe(&info, dirfd(d), directory, e->d_name, lock_held) == CAIRN_OK)
+	while (rc == CAIRN_OK && (rc = cairn_fs_next_entry(&e, d, directory)) == CAIRN_OK && e != NULL) {
+		int described = describe(&info, dirfd(d), directory, e->d_name, lock_held);
+		if (described == CAIRN_OK)
 			rc = append(&list, &count, &capacity, &info);
+		else if (described == CAIRN_EIO) /* a backup whose status cannot be read; other entries are no backups */
+			rc = cairn_error_prefix(described, "backup %s", e->d_name);
+	}
 	closedir(d);
 	if (rc != CAIRN_OK) {
 		free(list);
@@ -139,7 +143,7 @@ static int remove_leftovers(const char *directory)
 	int rc = CAIRN_OK;
 	char path[PATH_MAX];
 	struct dirent *e;
-	while (rc == CAIRN_OK && (e = readdir(d)) != NULL)
+	while (rc == CAIRN_OK && (rc = cairn_fs_next_entry(&e, d, directory)) == CAIRN_OK && e != NULL)
 		if (strncmp(e->d_name, DELETING_PREFIX, strlen(DELETING_PREFIX)) == 0 &&
 		    (rc = cairn_backup__job_path(path, sizeof(path), directory, e->d_name)) == CAIRN_OK)
 			rc = cairn_fs_remove_tree(path);
@@ -173,8 +177,10 @@ int cairn_backup_delete(const char *directory, const char *id)
 		return rc;
 	cairn_backup_info info;
 	rc = describe(&info, fd, directory, id, directory_lock_held(directory));
-	if (rc != CAIRN_OK)
+	if (rc == CAIRN_ENOTFOUND)
 		rc = cairn_error_set(CAIRN_ENOTFOUND, "no backup %s in '%s'", id, directory);
+	else if (rc != CAIRN_OK)
+		rc = cairn_error_prefix(rc, "'%s'", directory);
 	else if (info.running)
 		rc = cairn_error_set(CAIRN_EBUSY, "backup %s is running (the node that owns '%s' is writing it)", id,
 			directory);

@@ -178,22 +178,24 @@ int cairn_backup__list_files(char ***out, size_t *out_count, const char *dir)
 	size_t count = 0, capacity = 0;
 	int rc = CAIRN_OK;
 	struct dirent *e;
-	while (rc == CAIRN_OK && (e = readdir(d)) != NULL) {
+	while (rc == CAIRN_OK && (rc = cairn_fs_next_entry(&e, d, dir)) == CAIRN_OK && e != NULL) {
 		if (!is_regular(d, e))
 			continue;
 		if (count == capacity) {
 			capacity = capacity ? capacity * 2 : 32;
 			char **grown = realloc(names, capacity * sizeof(*names));
-			if (grown == NULL)
+			if (grown == NULL) {
+				rc = cairn_error_set(CAIRN_ENOMEM, "cannot list '%s': out of memory", dir);
 				break;
+			}
 			names = grown;
 		}
-		if ((names[count] = strdup(e->d_name)) == NULL)
+		if ((names[count] = strdup(e->d_name)) == NULL) {
+			rc = cairn_error_set(CAIRN_ENOMEM, "cannot list '%s': out of memory", dir);
 			break;
+		}
 		count++;
 	}
-	if (e != NULL)
-		rc = cairn_error_set(CAIRN_ENOMEM, "cannot list '%s': out of memory", dir);
 	closedir(d);
 	if (rc != CAIRN_OK) {
 		cairn_backup__free_names(names, count);

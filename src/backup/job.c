@@ -80,6 +80,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backup/files.h"
@@ -92,6 +93,7 @@
 #include "util/log.h"
 
 #define REASON_MAX 1024
+#define DISCARD_ATTEMPTS 3 /* removals of a failed job's data before it is left to the operator */
 #define FULL_BELOW ((uint64_t)1 << 20) /* free bytes under which a failure names a full file system */
 
 typedef struct pact_chain {
@@ -487,9 +489,14 @@ static int roll_back_copy(const job_run *run, const pact_chain *slot, const char
 			(unsigned long long)height);
 	if (rc == CAIRN_OK && snprintf(wal, sizeof(wal), "%s-wal", path) < (int)sizeof(wal) && cairn_fs_exists(wal))
 		rc = cairn_error_set(CAIRN_EIO, "the rolled-back copy still has a WAL");
+	/* SQLite ignores a failed unlink of the -shm index at close: removed
+	 * here, or the backup would hold a file its manifest does not list */
+	if (rc == CAIRN_OK && snprintf(wal, sizeof(wal), "%s-shm", path) < (int)sizeof(wal) && unlink(wal) != 0 &&
+	    errno != ENOENT)
+		rc = cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove '%s'", wal);
 	if (rc == CAIRN_OK)
 		rc = cairn_fs_fsync_path(path);
-	return rc == CAIRN_OK ? CAIRN_OK : cairn_error_prefix(rc, "roll back to the cut");
+	return rc == CAIRN_OK ? CAIRN_OK : cairn_error_prefix(rc, "roll back '%s' to the cut", path);
 }
 
 static int copy_chain(job_run *run, pact_chain *slot)
@@ -677,7 +684,17 @@ static cairn_backup_state fail(job_run *run, const char *reason)
 		cairn_log_error("backup", "backup %s failed: %s", run->job->id, reason);
 	if (state == CAIRN_BACKUP_FAILED)
 		cairn_backup__job_error(run->job, "backup_failed", "", "io", reason);
-	if (cairn_backup__discard(run->root) != CAIRN_OK)
+	/* A transient error (an EIO, an interrupted call) must not leave the
+	 * partial data behind for good: the removal is tried again a few times
+	 * before it is given up and logged. */
+	int discarded = cairn_backup__discard(run->root);
+	for (int attempt = 1; discarded != CAIRN_OK && attempt < DISCARD_ATTEMPTS; attempt++) {
+		cairn_log_warn("backup", "backup %s: removing its data: %s; trying again", run->job->id,
+			cairn_error_last());
+		nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+		discarded = cairn_backup__discard(run->root);
+	}
+	if (discarded != CAIRN_OK)
 		cairn_log_error("backup", "backup %s: removing its data: %s", run->job->id, cairn_error_last());
 	if (cairn_backup__mark(run->root, state, reason) != CAIRN_OK)
 		cairn_log_error("backup", "backup %s: recording the failure: %s", run->job->id, cairn_error_last());

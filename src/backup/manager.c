@@ -84,12 +84,12 @@ static bool holds_only_status_temporaries(const char *root)
 		return false;
 	bool only = true;
 	struct dirent *e;
-	while (only && (e = readdir(d)) != NULL)
-		only = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0
-			|| strncmp(e->d_name, "status.tmp.", 11) == 0 || strcmp(e->d_name, CAIRN_BACKUP__RECORD_FILE) == 0
+	int rc = CAIRN_OK;
+	while (only && (rc = cairn_fs_next_entry(&e, d, root)) == CAIRN_OK && e != NULL)
+		only = strncmp(e->d_name, "status.tmp.", 11) == 0 || strcmp(e->d_name, CAIRN_BACKUP__RECORD_FILE) == 0
 			|| strncmp(e->d_name, CAIRN_BACKUP__RECORD_FILE ".tmp.", strlen(CAIRN_BACKUP__RECORD_FILE) + 5) == 0;
 	closedir(d);
-	return only;
+	return only && rc == CAIRN_OK;
 }
 
 /* The record of an interrupted job (when it has one) ends failed too. */
@@ -154,7 +154,7 @@ static int recover(cairn_backup_manager *m)
 	}
 	int rc = CAIRN_OK, interrupted = 0, backups = 0;
 	struct dirent *e;
-	while (rc == CAIRN_OK && (e = readdir(d)) != NULL) {
+	while (rc == CAIRN_OK && (rc = cairn_fs_next_entry(&e, d, m->directory)) == CAIRN_OK && e != NULL) {
 		uint64_t id;
 		if (cairn_backup__numeric_id(&id, e->d_name) && id > m->last_id)
 			m->last_id = id;

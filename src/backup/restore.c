@@ -48,9 +48,8 @@ static bool directory_is_empty(const char *path)
 	if (d == NULL)
 		return false;
 	struct dirent *e;
-	bool empty = true;
-	while (empty && (e = readdir(d)) != NULL)
-		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	/* a directory that cannot be listed is not known to be empty */
+	bool empty = cairn_fs_next_entry(&e, d, path) == CAIRN_OK && e == NULL;
 	closedir(d);
 	return empty;
 }
@@ -99,8 +98,9 @@ static int read_manifest(restore_run *run)
 	char path[PATH_MAX], *status = NULL;
 	cairn_backup_state state = CAIRN_BACKUP_FAILED;
 	int rc = join(path, run->backup, "status");
-	if (rc == CAIRN_OK && (cairn_fs_read_regular_file(&status, NULL, path) != CAIRN_OK ||
-	    cairn_backup__parse_status(&state, status) != CAIRN_OK || state != CAIRN_BACKUP_DONE))
+	if (rc == CAIRN_OK && (rc = cairn_fs_read_regular_file(&status, NULL, path)) != CAIRN_OK && rc != CAIRN_ENOTFOUND)
+		rc = cairn_error_prefix(rc, "'%s' cannot be restored", run->backup); /* names the file and errno */
+	else if (rc != CAIRN_OK || cairn_backup__parse_status(&state, status) != CAIRN_OK || state != CAIRN_BACKUP_DONE)
 		rc = cairn_error_set(CAIRN_EINVALID, "'%s' is not a finished backup (status backup-done)", run->backup);
 	free(status);
 	if (rc == CAIRN_OK)
@@ -245,14 +245,33 @@ static int move_aside(restore_run *run)
 	return CAIRN_OK;
 }
 
-/* rename(2) replaces an empty directory atomically. */
+/* Puts the previous contents moved aside back in place, after a failure. */
+static void move_back(restore_run *run)
+{
+	if (run->report->replaced[0] != '\0' && rename(run->report->replaced, run->dir) == 0)
+		run->report->replaced[0] = '\0';
+}
+
+/* rename(2) replaces an empty directory atomically.  A restore that fails
+ * leaves nothing that looks complete: when the parent's fsync fails after
+ * the rename, the restore is not durable, so it is renamed back to the
+ * staging directory (removed with it) and DIR's previous contents, if
+ * they were moved aside, are moved back. */
 static int publish(restore_run *run)
 {
 	int rc = run->dir_exists && !run->dir_empty ? move_aside(run) : CAIRN_OK;
-	if (rc == CAIRN_OK && rename(run->staging, run->dir) != 0)
+	if (rc != CAIRN_OK)
+		return rc;
+	if (rename(run->staging, run->dir) != 0) {
 		rc = cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot rename '%s' to '%s'",
 			run->staging, run->dir);
-	return rc == CAIRN_OK ? cairn_fs_fsync_parent(run->dir) : rc;
+		move_back(run);
+		return rc;
+	}
+	rc = cairn_fs_fsync_parent(run->dir);
+	if (rc != CAIRN_OK && rename(run->dir, run->staging) == 0)
+		move_back(run);
+	return rc;
 }
 
 static int set_paths(restore_run *run, const char *database_dir)

@@ -141,19 +141,34 @@ static int mark_failed_beside(const char *root, const char *text)
  * following links; CAIRN_ENOTFOUND when it is no backup. */
 int cairn_backup__read_status_at(cairn_backup_state *out, int dir_fd, const char *id)
 {
+	/* Only a missing entry is "no such backup": an I/O error reading the
+	 * status of a backup that exists must not make it look absent (to
+	 * check-backup, list, delete or retention). */
 	int dfd = openat(dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
+		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
 	if (dfd < 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
+		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot open backup '%s'", id);
 	int fd = openat(dfd, "status", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int err = errno;
 	close(dfd);
-	if (fd < 0)
+	if (fd < 0 && (err == ENOENT || err == ELOOP))
 		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
+	if (fd < 0)
+		return cairn_error_set_errno(CAIRN_EIO, err, "cannot open '%s/status'", id);
 	char text[64];
-	ssize_t n = read(fd, text, sizeof(text) - 1);
+	size_t len = 0;
+	ssize_t n = 1;
+	while (len < sizeof(text) - 1 && (n = read(fd, text + len, sizeof(text) - 1 - len)) != 0) {
+		if (n < 0 && errno != EINTR)
+			break;
+		len += n > 0 ? (size_t)n : 0; /* short reads are legal: read to the end */
+	}
+	err = errno;
 	close(fd);
 	if (n < 0)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
-	text[n] = '\0';
+		return cairn_error_set_errno(CAIRN_EIO, err, "cannot read '%s/status'", id);
+	text[len] = '\0';
 	int rc = cairn_backup__parse_status(out, text);
 	if (rc == CAIRN_OK && *out == CAIRN_BACKUP_COPYING && failed_beside(dir_fd, id))
 		*out = CAIRN_BACKUP_FAILED;
@@ -167,7 +182,7 @@ static int overwrite_in_place(const char *path, const char *text)
 	if (fd < 0)
 		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot open '%s'", path);
 	size_t len = strlen(text);
-	bool ok = pwrite(fd, text, len, 0) == (ssize_t)len && ftruncate(fd, (off_t)len) == 0 && fsync(fd) == 0;
+	bool ok = cairn_fs_pwrite_all(fd, text, len, 0) == CAIRN_OK && ftruncate(fd, (off_t)len) == 0 && fsync(fd) == 0;
 	int err = errno;
 	close(fd);
 	return ok ? CAIRN_OK : cairn_error_set_errno(CAIRN_EIO, err, "cannot rewrite '%s'", path);

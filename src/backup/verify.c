@@ -179,11 +179,6 @@ static bool is_listed(const verify_run *run, const char *rel)
 	return false;
 }
 
-static bool is_dot(const char *name)
-{
-	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
-}
-
 /* Reports every entry of directory `rel` (relative to the root) that
  * `allowed` refuses; allowed(run, rel_of_entry, name) decides. */
 static void check_entries(verify_run *run, const char *rel, bool (*allowed)(const verify_run *, const char *, const char *))
@@ -199,14 +194,18 @@ static void check_entries(verify_run *run, const char *rel, bool (*allowed)(cons
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (d == NULL) {
+		int err = errno;
 		if (fd >= 0)
 			close(fd);
-		return; /* a missing 0/ or 0/sqlite is reported through the files it should hold */
+		/* a missing 0/ or 0/sqlite is reported through the files it should
+		 * hold; any other error leaves this check undone, which is a problem */
+		if (err != ENOENT)
+			problem(run, "%s: cannot list: %s", rel, strerror(err));
+		return;
 	}
 	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (is_dot(e->d_name))
-			continue;
+	int rc;
+	while ((rc = cairn_fs_next_entry(&e, d, dir)) == CAIRN_OK && e != NULL) {
 		snprintf(entry, sizeof(entry), "%s/%s", rel, e->d_name);
 		struct stat st;
 		if (!allowed(run, entry, e->d_name)) {
@@ -215,6 +214,8 @@ static void check_entries(verify_run *run, const char *rel, bool (*allowed)(cons
 				(!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
 		}
 	}
+	if (rc != CAIRN_OK)
+		problem(run, "%s", cairn_error_last());
 	closedir(d);
 }
 
@@ -257,10 +258,15 @@ static void check_unlisted(verify_run *run)
 	char top[PATH_MAX];
 	snprintf(top, sizeof(top), "%s", run->root);
 	DIR *d = opendir(top);
-	struct dirent *e;
-	while (d != NULL && (e = readdir(d)) != NULL)
-		if (!is_dot(e->d_name) && !allowed_at_top(run, e->d_name, e->d_name))
+	if (d == NULL)
+		problem(run, "%s: cannot list: %s", top, strerror(errno));
+	struct dirent *e = NULL;
+	int rc = CAIRN_OK;
+	while (d != NULL && (rc = cairn_fs_next_entry(&e, d, top)) == CAIRN_OK && e != NULL)
+		if (!allowed_at_top(run, e->d_name, e->d_name))
 			problem(run, "%s: not part of a backup", e->d_name);
+	if (rc != CAIRN_OK)
+		problem(run, "%s", cairn_error_last());
 	if (d != NULL)
 		closedir(d);
 	check_entries(run, "0", allowed_in_data_dir);
@@ -501,24 +507,38 @@ static void immutable_uri(char *out, size_t size, const char *path)
 	snprintf(out + n, size - n, "?immutable=1");
 }
 
+/* " (<strerror>)" of SQLite's last failed system call on `db`, or "":
+ * SQLite's own messages ("disk I/O error", "unable to get the page")
+ * name no cause. */
+static const char *os_error(char out[128], sqlite3 *db)
+{
+	int err = db != NULL ? sqlite3_system_errno(db) : 0;
+	if (err == 0)
+		return "";
+	snprintf(out, 128, " (%s)", strerror(err));
+	return out;
+}
+
 static void check_integrity(verify_run *run, sqlite3 *db, const char *rel)
 {
+	char why[128];
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *line = (const char *)sqlite3_column_text(st, 0);
 		if (line == NULL || strcmp(line, "ok") != 0)
-			problem(run, "%s: integrity_check: %s", rel, line ? line : "(null)");
+			problem(run, "%s: integrity_check: %s%s", rel, line ? line : "(null)", os_error(why, db));
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_DONE)
-		problem(run, "%s: integrity_check: %s", rel, sqlite3_errmsg(db));
+		problem(run, "%s: integrity_check: %s%s", rel, sqlite3_errmsg(db), os_error(why, db));
 	sqlite3_finalize(st);
 }
 
 static void check_last_block(verify_run *run, sqlite3 *db, const char *rel, uint32_t chain)
 {
 	const cairn_chaindb_cut *cut = &run->manifest.cut;
+	char why[128];
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "SELECT blockheight, hash FROM BlockHistory ORDER BY blockheight DESC LIMIT 1",
 		-1, &st, NULL);
@@ -534,19 +554,20 @@ static void check_last_block(verify_run *run, sqlite3 *db, const char *rel, uint
 		problem(run, "%s: BlockHistory ends at height %" PRIu64 ", not at the cut's block of chain %u (height %"
 			PRIu64 ")", rel, (uint64_t)sqlite3_column_int64(st, 0), chain, cut->height[chain]);
 	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		problem(run, "%s: BlockHistory: %s", rel, sqlite3_errmsg(db));
+		problem(run, "%s: BlockHistory: %s%s", rel, sqlite3_errmsg(db), os_error(why, db));
 	sqlite3_finalize(st);
 }
 
 static void check_pact_file(verify_run *run, const cairn_backup_manifest_file *f, uint32_t chain)
 {
-	char path[PATH_MAX], uri[PATH_MAX * 3 + 32];
+	char path[PATH_MAX], uri[PATH_MAX * 3 + 32], why[128];
 	sqlite3 *db = NULL;
 	if (join(path, run->root, f->path) != CAIRN_OK || reached_through_link(run, f->path))
 		return; /* reported by check_file */
 	immutable_uri(uri, sizeof(uri), path);
 	if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
-		problem(run, "%s: does not open: %s", f->path, db ? sqlite3_errmsg(db) : "out of memory");
+		problem(run, "%s: does not open: %s%s", f->path, db ? sqlite3_errmsg(db) : "out of memory",
+			os_error(why, db));
 	} else {
 		check_integrity(run, db, f->path);
 		check_last_block(run, db, f->path, chain);

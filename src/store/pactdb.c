@@ -131,6 +131,8 @@ static const char *const reserved_tables[] = {
 
 int cairn_pactdb__sqlite_error(sqlite3 *conn, int rc, const char *what)
 {
+	if ((rc & 0xff) == SQLITE_ERROR && conn != NULL) /* callers that kept no code: the connection's */
+		rc = sqlite3_extended_errcode(conn);
 	int code = CAIRN_EIO;
 	switch (rc & 0xff) {
 	case SQLITE_NOMEM: code = CAIRN_ENOMEM; break;
@@ -142,6 +144,20 @@ int cairn_pactdb__sqlite_error(sqlite3 *conn, int rc, const char *what)
 	default: break;
 	}
 	const char *msg = conn != NULL ? sqlite3_errmsg(conn) : sqlite3_errstr(rc);
+	/* SQLite's messages name no cause ("disk I/O error"); the operating
+	 * system's error of its last failed call does */
+	int err = conn != NULL ? sqlite3_system_errno(conn) : 0;
+	/* SQLITE_CORRUPT too: a page that could not be read (EIO) can surface as
+	 * "database disk image is malformed" */
+	bool io = (rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_CANTOPEN ||
+		(rc & 0xff) == SQLITE_CORRUPT;
+	if (io && err == 0 && conn != NULL)
+		sqlite3_file_control(conn, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
+	if (io && err != 0)
+		return cairn_error_set(code, "pactdb: %s: %s (%s)", what, msg, strerror(err));
+	if (io) /* SQLite kept no errno (a write to the WAL, say): its extended code says which call failed */
+		return cairn_error_set(code, "pactdb: %s: %s (SQLite extended code %d)", what, msg,
+			conn != NULL ? sqlite3_extended_errcode(conn) : rc);
 	return cairn_error_set(code, "pactdb: %s: %s", what, msg);
 }
 

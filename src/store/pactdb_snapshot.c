@@ -557,6 +557,10 @@ static int publish(const copy_paths *p, cairn_pactdb_copy_stats *st)
 	int rc = cairn_fs_fsync_path(p->partial);
 	if (rc == CAIRN_OK && (cairn_fs_exists(p->partial_wal) || cairn_fs_exists(p->partial_journal)))
 		rc = cairn_error_set(CAIRN_EIO, "copy '%s' still has a WAL or journal", p->partial);
+	/* SQLite ignores a failed unlink of the -shm index when it closes the
+	 * copy: left there, it would sit in the backup unlisted */
+	if (rc == CAIRN_OK && unlink(p->partial_shm) != 0 && errno != ENOENT)
+		rc = cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove '%s'", p->partial_shm);
 	if (rc == CAIRN_OK && stat(p->partial, &sb) == 0)
 		st->result_bytes = (uint64_t)sb.st_size;
 	if (rc == CAIRN_OK && rename(p->partial, p->dest) != 0)

@@ -89,6 +89,25 @@ int cairn_fs_write_all(int fd, const void *data, size_t len)
 	return CAIRN_OK;
 }
 
+int cairn_fs_pwrite_all(int fd, const void *data, size_t len, off_t offset)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return CAIRN_EIO;
+		}
+		p += n;
+		len -= (size_t)n;
+		offset += n;
+	}
+	return CAIRN_OK;
+}
+
 int cairn_fs_write_atomic(const char *path, const void *data, size_t len)
 {
 	return cairn_fs_write_atomic_mode(path, data, len, 0644);
@@ -196,6 +215,22 @@ int cairn_fs_read_regular_file(char **out, size_t *out_len, const char *path)
 	return cairn_fs_read_regular_at(out, out_len, AT_FDCWD, path, path);
 }
 
+int cairn_fs_next_entry(struct dirent **out, DIR *dir, const char *path)
+{
+	for (;;) {
+		errno = 0;
+		struct dirent *e = readdir(dir);
+		if (e == NULL) {
+			*out = NULL;
+			return errno == 0 ? CAIRN_OK : cairn_error_set_errno(CAIRN_EIO, errno, "cannot list '%s'", path);
+		}
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			*out = e;
+			return CAIRN_OK;
+		}
+	}
+}
+
 int cairn_fs_remove_tree(const char *path)
 {
 	struct stat st;
@@ -210,17 +245,20 @@ int cairn_fs_remove_tree(const char *path)
 		if (dir == NULL)
 			return errno == ENOENT ? CAIRN_OK
 				: cairn_error_set_errno(CAIRN_EIO, errno, "cannot open directory '%s'", path);
+		/* Removes all it can and returns the first error: one entry that
+		 * cannot be removed leaves no more behind than itself. */
 		struct dirent *entry;
-		int rc = CAIRN_OK;
-		while (rc == CAIRN_OK && (entry = readdir(dir)) != NULL) {
-			if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-				continue;
+		int rc = CAIRN_OK, listed;
+		while ((listed = cairn_fs_next_entry(&entry, dir, path)) == CAIRN_OK && entry != NULL) {
 			char child[PATH_MAX];
-			if (snprintf(child, sizeof(child), "%s/%s", path, entry->d_name) >= (int)sizeof(child))
-				rc = cairn_error_set(CAIRN_EINVALID, "path too long under '%s'", path);
-			else
-				rc = cairn_fs_remove_tree(child);
+			int child_rc = snprintf(child, sizeof(child), "%s/%s", path, entry->d_name) >= (int)sizeof(child)
+				? cairn_error_set(CAIRN_EINVALID, "path too long under '%s'", path)
+				: cairn_fs_remove_tree(child);
+			if (rc == CAIRN_OK)
+				rc = child_rc;
 		}
+		if (rc == CAIRN_OK)
+			rc = listed;
 		closedir(dir);
 		if (rc != CAIRN_OK)
 			return rc;
@@ -291,7 +329,7 @@ int cairn_fs_lock_acquire(cairn_fs_lock **out, const char *lock_path)
 	}
 	char pid[32];
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+	if (ftruncate(fd, 0) != 0 || cairn_fs_pwrite_all(fd, pid, (size_t)n, 0) != CAIRN_OK) {
 		int err = errno;
 		close(fd);
 		return cairn_error_set_errno(CAIRN_EIO, err, "cannot write lock file '%s'", lock_path);

@@ -10,8 +10,10 @@
 #ifndef CAIRN_UTIL_FS_H
 #define CAIRN_UTIL_FS_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Creates `path` and missing parents with mode 0755; existing dirs are fine. */
 int cairn_fs_mkdir_p(const char *path);
@@ -33,6 +35,10 @@ int cairn_fs_write_atomic_mode(const char *path, const void *data, size_t len, u
  * file). */
 int cairn_fs_write_all(int fd, const void *data, size_t len);
 
+/* cairn_fs_write_all at `offset` with pwrite(2): a short write is continued,
+ * never taken for an error. */
+int cairn_fs_pwrite_all(int fd, const void *data, size_t len, off_t offset);
+
 /* Reads a whole file into a NUL-terminated malloc'd buffer; *out_len excludes the NUL. */
 int cairn_fs_read_file(char **out, size_t *out_len, const char *path);
 
@@ -46,6 +52,15 @@ int cairn_fs_read_regular_at(char **out, size_t *out_len, int dir_fd, const char
 
 /* Removes a file or a directory tree; a missing path is not an error, nor
  * is a part of the tree that another remover takes away meanwhile. */
+/* The next entry of `dir` (listing `path`) other than "." and "..", in
+ * *out; *out is NULL at the end.  readdir(3) returns NULL at the end and
+ * on an error alike; this tells them apart, because a listing cut short
+ * by an I/O error must never pass for the whole directory (a backup
+ * missing files, a verify that skipped a check).  CAIRN_EIO names `path`
+ * and the errno. */
+int cairn_fs_next_entry(struct dirent **out, DIR *dir, const char *path);
+
+/* Removes a file or a directory tree; a missing path is not an error. */
 int cairn_fs_remove_tree(const char *path);
 
 /* Checks that `path` is a regular file (not a symbolic link) that neither

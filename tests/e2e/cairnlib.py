@@ -177,8 +177,10 @@ class Node:
     """A running `cairn node` process on a private database directory."""
 
     def __init__(self, args=(), interface="127.0.0.1", port=0, database_directory=None,
-                 subcommand=("node",), wait_listening=True):
+                 subcommand=("node",), wait_listening=True, wrapper=(), env=None):
         self.args = list(args)
+        self.wrapper = list(wrapper)  # a command the binary runs under (fiu-run ...)
+        self.env = env
         self.interface = interface
         self.requested_port = port
         self.subcommand = list(subcommand)
@@ -206,12 +208,12 @@ class Node:
                 self._lines.append("---- restart ----")
         with self._lines_changed:
             first_line = len(self._lines)
-        cmd = [cairn_bin()] + self.subcommand + [
+        cmd = self.wrapper + [cairn_bin()] + self.subcommand + [
             "--service-interface", self.interface,
             "--service-port", str(self.requested_port),
             "--database-directory", self.database_directory] + self.args
         self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
+                                        stderr=subprocess.PIPE, text=True, env=self.env)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         if self.wait_listening:

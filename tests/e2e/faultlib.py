@@ -1,0 +1,871 @@
+"""faultlib: injected I/O faults against the real binary, with libfiu.
+
+libfiu (Debian: libfiu0, fiu-utils) preloads wrappers of the POSIX calls
+(fiu_posix_preload.so) into a real process; each wrapper asks a named
+failure point whether to fail and, if so, returns the call's error value
+with errno set to the point's `failinfo` (or, for the `/reduce` points,
+passes a smaller count on: a short read or write).  cairn writes no shim
+of its own.  Facts this harness relies on (libfiu 1.1):
+
+- `fiu-run -x -f PREFIX cmd` runs cmd with the wrappers and a remote
+  control on the named pipes PREFIX-<pid>.in/.out; failure points are armed
+  and disarmed there while the process runs (the node starts clean; faults
+  are armed only around the operation under test).
+- `enable_stack_by_name name=P,func_name=F,pos_in_stack=-1` fails P only
+  while function F is on the calling thread's stack (libfiu resolves F with
+  dlsym, hence the program is linked with its symbols exported).  That aims
+  a fault at one subsystem (the backup job, retention, the archive stream)
+  instead of, say, the eventfd a thread uses to wake another, which no real
+  disk fault can reach.
+- `onetime` disarms a point after its first failure, so a run injects one
+  fault; with `enable_random ...,probability=1/N,onetime` that fault lands
+  on a random call, the N-th on average, of that function on that stack:
+  libfiu has no call counter, and this is how runs reach past the first
+  call.  Without `onetime`, a low probability gives random faults
+  throughout the operation.
+- Wrapped and used by cairn: open, read, pread, write, pwrite, fsync,
+  fdatasync, rename, unlink, opendir, fdopendir, readdir, close.  NOT
+  wrapped by libfiu 1.1 (no fault can be injected there, see
+  docs/backups.md): mkdir, mkdirat, openat, renameat, unlinkat, rmdir,
+  link/linkat, copy_file_range, syncfs, stat/fstatat.
+
+A Campaign runs operations (the OPERATIONS table: one entry per
+operation, so a new one is one more entry) against faults (FAULTS: call
+families, each with its failure points and errnos) and checks, after
+every run, what docs/backups.md promises under faults.
+"""
+
+import ctypes
+import errno
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.parse
+
+import cairnlib
+
+FIU_RUN = shutil.which("fiu-run")
+SUPPRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fiu-lsan.supp")
+
+# call family -> (failure points, errnos to inject; None: a short read or write)
+FAULTS = {
+    "open": (("posix/io/oc/open",), (errno.ENOSPC, errno.EIO, errno.EINTR, errno.EMFILE)),
+    "read": (("posix/io/rw/read", "posix/io/rw/pread"), (errno.EIO, errno.EINTR)),
+    "write": (("posix/io/rw/write", "posix/io/rw/pwrite"), (errno.ENOSPC, errno.EIO, errno.EINTR)),
+    "short-write": (("posix/io/rw/write/reduce", "posix/io/rw/pwrite/reduce"), (None,)),
+    "short-read": (("posix/io/rw/read/reduce", "posix/io/rw/pread/reduce"), (None,)),
+    "fsync": (("posix/io/sync/fsync", "posix/io/sync/fdatasync"), (errno.EIO, errno.ENOSPC)),
+    "rename": (("posix/io/dir/rename",), (errno.ENOSPC, errno.EIO)),
+    "unlink": (("posix/io/dir/unlink",), (errno.EIO, errno.EBUSY)),
+    "readdir": (("posix/io/dir/opendir", "posix/io/dir/fdopendir", "posix/io/dir/readdir"), (errno.EIO,)),
+    "close": (("posix/io/oc/close",), (errno.EIO,)),
+}
+NOT_WRAPPED = ("mkdir", "mkdirat", "openat", "renameat", "unlinkat", "rmdir", "linkat", "copy_file_range",
+               "syncfs", "fstatat")
+
+STRERRORS = sorted({os.strerror(e) for e in range(1, 134)} - {"Success"}, key=len, reverse=True)
+SANITIZER = re.compile(r"(AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:|"
+                       r"Assertion .* failed|Segmentation fault)")
+TOKEN = "fault-campaign-token-0123456789"
+DB = "development"
+
+
+def fiu_env():
+    """The environment of a process under fiu-run.  symbolize=0: the
+    sanitizers' symbolizer is a child process that inherits LD_PRELOAD and
+    the armed faults, and a fault in it hangs the report (addresses and
+    modules are still printed; the suppression matches the module)."""
+    env = dict(os.environ)
+    env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % SUPPRESSIONS
+    asan = env.get("ASAN_OPTIONS", "")
+    env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "symbolize=0"
+    return env
+
+
+class Fault:
+    """One armed failure point: `point` fails with `err` (None: short call),
+    on the calls made with `stack` on the stack (None: anywhere), once at a
+    random call (1/probability-th on average) or, `random`, with that
+    probability on every call until disarmed."""
+
+    def __init__(self, family, point, err, probability, stack=None, recurring=False):
+        self.family, self.point, self.err = family, point, err
+        self.probability, self.stack, self.recurring = probability, stack, recurring
+        self.also = None  # a second fault armed with this one (the cleanup after a failure)
+
+    def command(self):
+        params = ["name=" + self.point]
+        if self.err is not None:
+            params.append("failinfo=%d" % self.err)
+        if not self.recurring:
+            params.append("onetime")
+        if self.stack:
+            # libfiu 1.1 has no probability for stack points: one in N is
+            # reached by arming at the first call (N=1) only
+            return "enable_stack_by_name " + ",".join(params + ["func_name=" + self.stack, "pos_in_stack=-1"])
+        if self.probability >= 1:
+            return "enable " + ",".join(params)
+        return "enable_random " + ",".join(params + ["probability=%g" % self.probability])
+
+    @property
+    def errname(self):
+        return errno.errorcode[self.err] if self.err is not None else "short"
+
+    def __repr__(self):
+        where = (" in " + self.stack) if self.stack else ""
+        how = "p=%g%s" % (self.probability, " recurring" if self.recurring else "")
+        also = (" + " + repr(self.also)) if self.also else ""
+        return "%s %s %s%s (%s)%s" % (self.family, self.point, self.errname, where, how, also)
+
+
+class FaultyNode(cairnlib.Node):
+    """A node under fiu-run whose failure points are armed over libfiu's
+    remote control."""
+
+    def __init__(self, args, database_directory):
+        self.ctl_dir = tempfile.mkdtemp(prefix="cairn-fiu-")
+        prefix = os.path.join(self.ctl_dir, "ctl")
+        # --log-level warn: an INFO line is a write(2) to stderr, which would
+        # take a fault meant for the job's files (and lose the line)
+        super().__init__(args + ["--log-level", "warn"], database_directory=database_directory,
+                         port=cairnlib.free_port(), wait_listening=False,
+                         wrapper=[FIU_RUN, "-x", "-f", prefix], env=fiu_env())
+        self.prefix = prefix
+
+    def start(self, args=None):
+        super().start(args)
+        self.host, self.port = self.interface, self.requested_port
+        r = self.wait_health(200, cairnlib.START_TIMEOUT)
+        if r is None or r.status != 200:
+            self.close()
+            raise AssertionError("cairn did not start under fiu-run:\n" + self.log)
+        return self
+
+    def control(self, command, timeout=10.0):
+        """Sends one remote-control command; returns libfiu's reply (0: done).
+
+        libfiu's remote-control thread reads commands from <prefix>.in until
+        the writer closes it and answers each on <prefix>.out, then opens
+        both again.  A second command written before it has seen the first
+        writer close goes to the same open pipe, and its answer to an .out
+        nobody reads yet: the answer is lost (EPIPE) and a reader waiting
+        for it would wait forever.  So the reply pipe is opened (without
+        blocking) before the command is written, and both ends have
+        deadlines."""
+        base = "%s-%d" % (self.prefix, self.process.pid)
+        deadline = time.monotonic() + timeout
+        out = os.open(base + ".out", os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            while True:
+                try:
+                    fd = os.open(base + ".in", os.O_WRONLY | os.O_NONBLOCK)
+                    break
+                except OSError as e:
+                    if e.errno != errno.ENXIO or time.monotonic() > deadline:  # ENXIO: no reader yet
+                        raise
+                    time.sleep(0.001)
+            try:
+                os.write(fd, (command + "\n").encode())
+            finally:
+                os.close(fd)
+            reply = b""
+            while not reply.endswith(b"\n"):
+                try:
+                    chunk = os.read(out, 64)
+                except BlockingIOError:
+                    chunk = b""
+                reply += chunk
+                if not chunk:
+                    if time.monotonic() > deadline:
+                        raise AssertionError("libfiu's remote control did not answer %r" % command)
+                    time.sleep(0.001)
+            return int(reply.strip() or b"-1")
+        finally:
+            os.close(out)
+
+    def arm(self, fault):
+        for f in (fault, fault.also):
+            if f is not None:
+                reply = self.control(f.command())
+                if reply != 0:
+                    raise AssertionError("libfiu refused %r: %d" % (f.command(), reply))
+
+    def disarm(self, fault):
+        for f in (fault, fault.also):
+            if f is not None:
+                self.control("disable name=" + f.point)
+
+    def stop(self, sig=15, timeout=10.0):
+        """fiu-run's remote-control thread starts before cairn's main blocks
+        SIGTERM and SIGINT (which it reads from a signalfd), so a signal
+        sent to the process would be delivered to that thread and kill the
+        process; it is sent to the main thread instead (tgkill)."""
+        if self.process.poll() is None:
+            sys_tgkill = {"x86_64": 234, "aarch64": 131}[os.uname().machine]
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.syscall(sys_tgkill, self.process.pid, self.process.pid, sig)
+        return self.wait(timeout)
+
+    def close(self):
+        super().close()
+        shutil.rmtree(self.ctl_dir, ignore_errors=True)
+
+
+# SQLite keeps no errno for some failures: PRAGMA integrity_check reports a
+# page it could not read as a row of text ("Page 22: unable to get the page.
+# error code=8458"), and a failed write to a WAL leaves sqlite3_system_errno
+# at 0; cairn then names SQLite's extended code, which says which call failed.
+SQLITE_CAUSE = re.compile(r"unable to get the page\. error code=\d+|SQLite extended code \d+")
+
+
+def names_file_and_errno(text):
+    """True when an error message names a path and an operating-system reason."""
+    return bool(re.search(r"/[^\s']+", text)) and (any(s in text for s in STRERRORS) or bool(SQLITE_CAUSE.search(text)))
+
+
+class Stats:
+    def __init__(self):
+        self.runs = 0
+        self.surfaced = 0      # the fault showed: the operation failed, or the node logged it
+        self.absorbed = 0      # the operation succeeded: retried (EINTR, short calls) or not reached
+        self.retried = 0       # of those, EINTR and short calls, which cairn retries by design
+        self.by_op = {}
+        self.by_family = {}
+        self.outcomes = {}
+
+    def add(self, op, fault, surfaced, outcome):
+        self.runs += 1
+        if surfaced:
+            self.surfaced += 1
+        else:
+            self.absorbed += 1
+            if fault.err in (None, errno.EINTR):
+                self.retried += 1
+        for table, key in ((self.by_op, op), (self.by_family, fault.family)):
+            runs, shown = table.get(key, (0, 0))
+            table[key] = (runs + 1, shown + (1 if surfaced else 0))
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    def report(self, seconds):
+        lines = ["fault campaign: %d runs in %.0f s, one armed fault each (or a random series); %d surfaced as "
+                 "a clean error, %d absorbed (%d of them EINTR or short calls, retried; the rest not reached "
+                 "or harmless)" % (self.runs, seconds, self.surfaced, self.absorbed, self.retried)]
+        lines.append("  by operation: " + ", ".join("%s %d/%d" % (k, v[1], v[0]) for k, v in sorted(self.by_op.items())))
+        lines.append("  by call: " + ", ".join("%s %d/%d" % (k, v[1], v[0]) for k, v in sorted(self.by_family.items())))
+        lines.append("  outcomes: " + ", ".join("%s %d" % kv for kv in sorted(self.outcomes.items())))
+        return "\n".join(lines)
+
+
+class Campaign:
+    """A producing node under fiu-run with the backup and management APIs
+    and a retention policy, a supply of done backups, and the checks."""
+
+    def __init__(self, test, tmp, seed, block_rate="5", keep_last=3):
+        self.t = test
+        self.tmp = tmp
+        self.rng = random.Random(seed)
+        self.db = os.path.join(tmp, "db")
+        self.backups = os.path.join(tmp, "backups")
+        self.tokens = os.path.join(tmp, "tokens")
+        with open(self.tokens, "w") as f:
+            f.write(TOKEN + "\n")
+        os.chmod(self.tokens, 0o600)
+        self.node = FaultyNode(["--enable-backup-api", "--backup-directory", self.backups,
+                                "--enable-management-api", "--management-token-file", self.tokens,
+                                "--block-rate", block_rate, "--backup-retention-keep-last", str(keep_last)],
+                               self.db)
+        self.verified = {}  # backup id -> True once `cairn backup verify` passed
+        self.stats = Stats()
+        self.scratch = 0
+
+    # -- helpers --
+
+    def fail(self, message):
+        self.t.fail("%s\n---- node log (tail) ----\n%s" % (message, "\n".join(self.node.log.splitlines()[-60:])))
+
+    def request(self, method, path, headers=None, body=None, timeout=30):
+        """A request to the node, again while its port is closed: a store
+        failure restarts the node in place, which closes the listener and
+        its connections for a moment."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return self.node.request(method, path, headers=headers, body=body, timeout=timeout)
+            except (ConnectionRefusedError, ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
+                # a connection the closing service dropped: a GET is safe to
+                # repeat, and a repeated make-backup at worst starts a job of
+                # its own, which the run then checks like any other
+                if time.monotonic() > deadline or self.node.process.poll() is not None:
+                    raise
+                time.sleep(0.1)
+
+    def manage(self, method, path, body=None):
+        headers = {"X-Auth-Token": TOKEN}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return self.request(method, path, headers=headers, body=body)
+
+    def path(self, *parts):
+        return os.path.join(self.backups, *parts)
+
+    def scratch_path(self, name):
+        self.scratch += 1
+        return os.path.join(self.tmp, "%s-%d" % (name, self.scratch))
+
+    def cli(self, args, fault=None, timeout=120):
+        """`cairn ARGS` (under fiu-run with `fault` armed from the start when given)."""
+        cmd = [cairnlib.cairn_bin()] + list(args)
+        if fault is not None:
+            cmd = [FIU_RUN, "-x", "-f", "", "-c", fault.command()] + cmd
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=fiu_env())
+        out = r.stdout + r.stderr
+        if SANITIZER.search(out) or r.returncode < 0:
+            self.t.fail("cairn %s under %r: exit %d\n%s" % (" ".join(args), fault, r.returncode, out))
+        return r
+
+    def state(self, backup_id):
+        r = self.request("GET", "/check-backup/" + backup_id)
+        if r.status != 200:
+            self.fail("check-backup/%s: %r" % (backup_id, r))
+        return r.text
+
+    def wait_final(self, backup_id, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s = self.state(backup_id)
+            if s != "backup-in-progress":
+                return s
+            time.sleep(0.02)
+        self.fail("backup %s still in progress after %d s" % (backup_id, timeout))
+
+    def wait_idle(self, timeout=60):
+        """No job running (retention included): the newest job's record is final."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = self.manage("GET", "/v2/%s/backups?limit=1" % DB)
+            if r.status == 200:
+                jobs = r.json()["backups"]
+                if not jobs or jobs[0]["state"] not in ("queued", "preparing", "in_progress", "start_requested",
+                                                         "stop_requested", "running"):
+                    return
+            time.sleep(0.02)
+        self.fail("a job is still running after %d s" % timeout)
+
+    def healthy(self, timeout=60):
+        """After the faults stop the node serves (a restart in place after a
+        store failure included)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                r = self.node.wait_health(200, max(0.1, deadline - time.monotonic()))
+            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
+                r = None
+            if (r is not None and r.status == 200) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        if r is None or r.status != 200:
+            self.fail("the node does not serve after the faults: %r" % r)
+        if self.node.process.poll() is not None:
+            self.fail("the node exited: %d" % self.node.process.returncode)
+
+    def reason_of(self, backup_id):
+        """The recorded failure reason of a failed job (failure file, the
+        failure beside it, or its record)."""
+        for p in (self.path(backup_id, "failure"), self.path(".failed-" + backup_id)):
+            try:
+                with open(p) as f:
+                    return f.read().strip()
+            except OSError:
+                pass
+        try:
+            with open(self.path(backup_id, "job.json")) as f:
+                record = json.load(f)
+            return "; ".join(e.get("description", "") for e in record.get("errors", []))
+        except (OSError, ValueError):
+            return ""
+
+    def verify(self, backup_id):
+        """A backup that reads done passes a full verify (once per backup)."""
+        if self.verified.get(backup_id):
+            return
+        r = self.cli(["backup", "verify", self.path(backup_id)], timeout=300)
+        if r.returncode != 0:
+            self.fail("backup %s reads backup-done but does not verify:\n%s%s" % (backup_id, r.stdout, r.stderr))
+        self.verified[backup_id] = True
+
+    def check_job(self, backup_id, fault):
+        """The end state of a job run under `fault`; returns (surfaced, outcome)."""
+        state = self.wait_final(backup_id)
+        if state == "backup-done":
+            self.verify(backup_id)
+            return False, "done"
+        if state != "backup-failed":
+            self.fail("backup %s: unexpected state %r" % (backup_id, state))
+        root = self.path(backup_id)
+        if os.path.isdir(root):
+            left = sorted(set(os.listdir(root)) - {"status", "failure", "job.json"})
+            left = [n for n in left if ".tmp." not in n]
+            if left:
+                self.fail("failed backup %s under %r kept its partial data: %s" % (backup_id, fault, left))
+        reason = self.reason_of(backup_id)
+        if not reason:
+            self.fail("failed backup %s under %r records no reason" % (backup_id, fault))
+        if fault.err is not None and not names_file_and_errno(reason) and "stopped" not in reason:
+            self.fail("failed backup %s under %r: the reason names no file and errno: %r" % (backup_id, fault, reason))
+        return True, "failed"
+
+    def check_directory(self):
+        """Every backup that reads done verifies; the newest done one exists."""
+        r = self.cli(["backup", "list", "--backup-directory", self.backups, "--json"])
+        if r.returncode != 0:
+            self.fail("backup list: %s" % r.stderr)
+        listed = json.loads(r.stdout)
+        for b in listed:
+            if b["status"] == "backup-done":
+                self.verify(b["id"])
+        return listed
+
+    def done_backup(self, pact=False):
+        """A fresh backup made without faults (for the CLI operations)."""
+        self.wait_idle()
+        r = self.request("POST", "/make-backup" + ("?backupPact" if pact else ""))
+        if r.status != 200:
+            self.fail("make-backup without faults: %r" % r)
+        backup_id, state = r.text, self.wait_final(r.text)
+        if state != "backup-done":
+            self.fail("a backup without faults ended %s: %s" % (state, self.reason_of(backup_id)))
+        self.wait_idle()
+        return backup_id
+
+    def newest_done(self, pact=None):
+        listed = self.check_directory()
+        done = [b for b in listed if b["status"] == "backup-done" and (pact is None or b["pactIncluded"] == pact)]
+        return done[-1]["id"] if done else self.done_backup(pact=bool(pact))
+
+    def node_run(self, fault, action):
+        """Runs action(arm) with `fault` armed in the node from the moment
+        action calls arm() (at once, or after starting the operation);
+        disarms; a fault the node logged counts as surfaced.  Returns
+        action's (surfaced, outcome)."""
+        mark = self.node.log_mark()
+        armed = []
+
+        def arm():
+            self.node.arm(fault)
+            armed.append(True)
+        try:
+            surfaced, outcome = action(arm)
+        finally:
+            self.node.disarm(fault)
+        if not armed:
+            raise AssertionError("the operation never armed %r" % fault)
+        if not surfaced and fault.err is not None:
+            text = "\n".join(self.node.log.splitlines()[mark:])
+            surfaced = os.strerror(fault.err) in text
+        self.healthy()
+        return surfaced, outcome
+
+    # -- the campaign --
+
+    def start(self):
+        self.node.start()
+        cairnlib.wait_cut_height(self.node, 60)
+        self.done_backup(pact=True)
+
+    def pick_fault(self, op):
+        family = self.rng.choice(op.families)
+        points, errnos = FAULTS[family]
+        point = self.rng.choice(points)
+        err = self.rng.choice(errnos)
+        reach = getattr(op, "reach", {})
+        stacks = reach.get(family) or op.stacks
+        stack = self.rng.choice(stacks) if stacks else None
+        recurring = self.rng.random() < 0.15
+        if recurring:
+            probability = self.rng.choice((0.02, 0.05))
+        elif stack:
+            probability = 1
+        else:
+            probability = self.rng.choice((1, 0.3, 0.1, 0.03))
+        fault = Fault(family, point, err, probability, stack, recurring and not stack)
+        cleanup = [f for f in getattr(op, "cleanup", ()) if f.point != point]
+        if cleanup and err is not None and self.rng.random() < 0.25:
+            fault.also = self.rng.choice(cleanup)
+        return fault
+
+    def run(self, ops, seconds, min_runs=0):
+        t0 = time.monotonic()
+        i = 0
+        while time.monotonic() - t0 < seconds or self.stats.runs < min_runs:
+            op = ops[i % len(ops)]
+            i += 1
+            fault = self.pick_fault(op)
+            try:
+                surfaced, outcome = op.run(self, fault)
+            except AssertionError:
+                raise
+            except Exception as e:  # noqa: BLE001 - a harness error names its run
+                self.fail("%s under %r: %s: %s" % (op.name, fault, type(e).__name__, e))
+            self.stats.add(op.name, fault, surfaced, "%s:%s" % (op.name, outcome))
+        return time.monotonic() - t0
+
+    def finish(self):
+        """The node stops cleanly; the stores agree at the cut; every done backup verifies."""
+        self.wait_idle()
+        self.healthy()
+        height = cairnlib.wait_cut_height(self.node, self.node.get_json("/cut")["height"] + 5, timeout=60)["height"]
+        cut = cairnlib.cut_tips(self.node.get_json("/cut"))
+        status = self.node.stop(timeout=30)
+        if status != 0 or SANITIZER.search(self.node.log):
+            self.fail("the node ended with %d after the campaign" % status)
+        self.check_directory()
+        plain = cairnlib.Node(["--block-rate", "0"], database_directory=self.db)
+        with plain:
+            stored = cairnlib.cut_tips(plain.get_json("/cut"))
+            self.t.assertEqual(plain.stop(), 0, plain.log)
+        for chain, (h, _) in cut.items():
+            self.t.assertGreaterEqual(stored[chain][0], h)
+        self.t.assertEqual(cairnlib.pact_tips(self.db), stored)
+        return height
+
+
+# ---- the operations ----
+
+FILE_FAMILIES = ("open", "read", "write", "short-write", "short-read", "fsync", "rename", "unlink", "readdir",
+                 "close")
+
+
+class Backup:
+    """make-backup (with or without Pact) while the node produces; faults
+    aimed at the job: its launch, its thread (armed at once or a random
+    moment into the job), the checkpoint, the Pact copies and roll-backs,
+    the file copies and hashes, the manifest, status and record writes, and
+    the removal of a failed job's data."""
+    name = "backup"
+    families = FILE_FAMILIES
+    # the functions of the job that make calls of each family (a fault
+    # aimed at one that makes none is armed and never reached)
+    reach = {
+        "open": ("cairn_backup_start", "cairn_backup__job_run", "cairn_chaindb_checkpoint",
+                 "cairn_pactdb_snapshot_copy", "cairn_pactdb_rollback_above", "cairn_backup__hash_file",
+                 "cairn_backup__mark", "cairn_backup__record_save", "cairn_backup__job_enter"),
+        "read": ("cairn_backup__job_run", "cairn_backup__hash_file", "cairn_pactdb_snapshot_copy",
+                 "cairn_pactdb_rollback_above", "cairn_chaindb_checkpoint"),
+        "write": ("cairn_backup_start", "cairn_backup__job_run", "cairn_chaindb_checkpoint",
+                  "cairn_pactdb_snapshot_copy", "cairn_pactdb_rollback_above", "cairn_backup__manifest_write",
+                  "cairn_backup__mark", "cairn_backup__record_save", "cairn_backup__job_enter"),
+        "fsync": ("cairn_backup_start", "cairn_backup__job_run", "cairn_chaindb_checkpoint",
+                  "cairn_pactdb_snapshot_copy", "cairn_pactdb_rollback_above", "cairn_backup__manifest_write",
+                  "cairn_backup__mark", "cairn_backup__job_enter"),
+        "rename": ("cairn_backup_start", "cairn_backup__job_run", "cairn_chaindb_checkpoint",
+                   "cairn_backup__manifest_write", "cairn_backup__mark", "cairn_backup__record_save",
+                   "cairn_backup__job_enter"),
+        "unlink": ("cairn_backup__job_run", "cairn_pactdb_snapshot_copy", "cairn_chaindb_checkpoint"),
+        "readdir": ("cairn_backup__list_files", "cairn_backup__job_run", "cairn_chaindb_checkpoint"),
+        "close": ("cairn_backup__job_run", "cairn_backup__hash_file", "cairn_backup__mark",
+                  "cairn_pactdb_snapshot_copy", "cairn_chaindb_checkpoint"),
+    }
+    reach["short-read"] = reach["read"]
+    reach["short-write"] = reach["write"]
+    stacks = tuple(sorted({f for v in reach.values() for f in v}))
+    # armed a random moment after the job started (else: before the request)
+    delayed = ("cairn_backup__job_run", "cairn_pactdb_snapshot_copy")
+    # a second fault, in the removal of a failed job's data
+    cleanup = (Fault("unlink", "posix/io/dir/unlink", errno.EIO, 1, "cairn_backup__discard"),
+               Fault("readdir", "posix/io/dir/readdir", errno.EIO, 1, "cairn_backup__discard"))
+
+    def start(self, c, fault, arm):
+        """Starts a job with `fault` armed; returns (response, backup id or None)."""
+        pact = c.rng.random() < 0.7
+        delay = fault.stack in self.delayed and c.rng.random() < 0.5
+        if not delay:
+            arm()
+        r = c.request("POST", "/make-backup" + ("?backupPact" if pact else ""))
+        if delay:
+            time.sleep(c.rng.random() * 0.06)
+            arm()
+        return r, (r.text if r.status == 200 else None)
+
+    def run(self, c, fault):
+        c.wait_idle()
+
+        def action(arm):
+            r, backup_id = self.start(c, fault, arm)
+            if backup_id is None:
+                if fault.err is not None and not names_file_and_errno(r.text):
+                    c.fail("make-backup under %r: %r names no file and errno" % (fault, r))
+                return True, "refused"
+            result = c.check_job(backup_id, fault)
+            c.wait_idle()
+            return result
+        return c.node_run(fault, action)
+
+
+class ManageBackup(Backup):
+    """The management API's POST; its record reads completed or failed, as
+    check-backup reads done or failed."""
+    name = "manage-backup"
+
+    def start(self, c, fault, arm):
+        delay = fault.stack in self.delayed and c.rng.random() < 0.5
+        if not delay:
+            arm()
+        body = json.dumps({"state": "start_requested", "backupPact": c.rng.random() < 0.5})
+        r = c.manage("POST", "/v2/%s/backups" % DB, body)
+        if delay:
+            time.sleep(c.rng.random() * 0.06)
+            arm()
+        return r, (r.json()["id"] if r.status in (200, 201) else None)
+
+    def run(self, c, fault):
+        c.wait_idle()
+
+        def action(arm):
+            r, backup_id = self.start(c, fault, arm)
+            if backup_id is None:
+                if fault.err is not None and not names_file_and_errno(r.text):
+                    c.fail("management POST under %r: %r names no file and errno" % (fault, r))
+                return True, "refused"
+            surfaced, outcome = c.check_job(backup_id, fault)
+            c.wait_idle()
+            d = c.manage("GET", "/v2/%s/backups/%s" % (DB, backup_id))
+            if d.status != 200:
+                c.fail("detail of %s: %r" % (backup_id, d))
+            state = d.json()["state"]
+            expected = ("completed", "completed_with_errors") if outcome == "done" else ("failed",)
+            if state not in expected:
+                c.fail("backup %s reads %s through check-backup but %s through the management API"
+                       % (backup_id, outcome, state))
+            return surfaced or state == "completed_with_errors", outcome
+        return c.node_run(fault, action)
+
+
+class LiveStores(Backup):
+    """Faults in the live node's commit path while a backup runs: the
+    storage guard restarts the node in place; it serves and produces again,
+    and the backup is done and verifies, or failed cleanly."""
+    name = "live-stores"
+    families = ("write", "short-write")
+    reach = {}
+    stacks = ("cairn_commit_block",)
+    delayed = ()
+    cleanup = ()
+
+
+class Retention:
+    """Retention (keepLast) after a backup without Pact; faults aimed at
+    cairn_backup_retention_apply: the backup stays complete (the job reads
+    completed_with_errors when retention failed), the newest is never
+    removed, and whatever lists as done verifies."""
+    name = "retention"
+    families = ("open", "read", "unlink", "readdir", "fsync", "rename", "close")
+    stacks = ("cairn_backup_retention_apply",)
+
+    def run(self, c, fault):
+        c.wait_idle()
+
+        def action(arm):
+            arm()
+            r = c.request("POST", "/make-backup")
+            if r.status != 200:
+                c.fail("make-backup: %r" % r)
+            backup_id = r.text
+            c.wait_idle()
+            d = c.manage("GET", "/v2/%s/backups/%s" % (DB, backup_id)).json()
+            if d["state"] not in ("completed", "completed_with_errors"):
+                c.fail("backup %s under %r in retention: %s" % (backup_id, fault, d["state"]))
+            listed = c.check_directory()
+            if not any(b["id"] == backup_id for b in listed):
+                c.fail("retention removed the newest backup %s" % backup_id)
+            if d["state"] == "completed_with_errors":
+                errors = c.manage("GET", "/v2/%s/backups/%s/errors" % (DB, backup_id))
+                if errors.status == 200 and fault.err is not None and not names_file_and_errno(errors.text):
+                    c.fail("retention error under %r names no file and errno: %s" % (fault, errors.text))
+                return True, "completed_with_errors"
+            return False, "completed"
+        return c.node_run(fault, action)
+
+
+class Download:
+    """The management API's archive link, streamed while faults hit the
+    archive reader: a complete archive extracts and verifies; a stream cut
+    short never extracts to a backup that reads done without verifying."""
+    name = "download"
+    families = ("open", "read", "short-read", "close", "readdir")
+    stacks = ("cairn_backup_archive_open", "cairn_backup_archive_read")
+
+    def run(self, c, fault):
+        backup_id = c.newest_done()
+        r = c.manage("GET", "/api/databases/%s/backups/%s/archive" % (DB, backup_id))
+        if r.status != 200:
+            c.fail("archive link: %r" % r)
+        url = urllib.parse.urlsplit(r.json()["download_url"])
+        link = url.path + "?" + url.query
+        archive = c.scratch_path("archive") + ".tar.zst"
+
+        def action(arm):
+            arm()
+            try:
+                got = c.node.get(link, timeout=60)
+                body, status, complete = got.body, got.status, True
+            except Exception:  # noqa: BLE001 - a stream cut short: what this checks
+                body, status, complete = b"", 200, False
+            with open(archive, "wb") as f:
+                f.write(body)
+            out = c.scratch_path("extract")
+            os.makedirs(out)
+            x = subprocess.run(["tar", "--zstd", "-xf", archive, "-C", out], capture_output=True, text=True)
+            extracted = os.path.join(out, backup_id)
+            state = ""
+            try:
+                with open(os.path.join(extracted, "status")) as f:
+                    state = f.read().strip()
+            except OSError:
+                pass
+            ok = status == 200 and complete and x.returncode == 0
+            if ok and state != "backup-done":
+                c.fail("a complete download of %s under %r extracts to status %r" % (backup_id, fault, state))
+            if state == "backup-done":
+                v = c.cli(["backup", "verify", extracted], timeout=300)
+                if v.returncode != 0:
+                    c.fail("a download of %s under %r extracts to a done backup that does not verify:\n%s"
+                           % (backup_id, fault, v.stdout))
+            shutil.rmtree(out, ignore_errors=True)
+            os.remove(archive)
+            return (not ok), ("complete" if ok else "cut-short")
+        return c.node_run(fault, action)
+
+
+class Verify:
+    """`cairn backup verify` under faults: ok only when every check ran;
+    otherwise a problem or an error naming the file and the errno."""
+    name = "verify"
+    families = ("open", "read", "short-read", "readdir", "close")  # verify writes nothing
+    stacks = ()
+
+    def run(self, c, fault):
+        backup_id = c.newest_done(pact=c.rng.random() < 0.5)
+        r = c.cli(["backup", "verify", c.path(backup_id)] + (["--quick"] if c.rng.random() < 0.3 else []), fault)
+        out = r.stdout + r.stderr
+        if r.returncode == 0:
+            if not re.search(r": ok: ", r.stdout):
+                c.fail("verify exited 0 without ok under %r:\n%s" % (fault, out))
+            return False, "ok"
+        if fault.err is not None and not names_file_and_errno(out):
+            c.fail("verify under %r failed without naming a file and errno:\n%s" % (fault, out))
+        # the backup itself is unharmed: verify writes nothing
+        c.verified.pop(backup_id, None)
+        c.verify(backup_id)
+        return True, "failed"
+
+
+class Restore:
+    """`cairn backup restore` under faults into a fresh directory: it ends
+    with the whole restore, or with an error and no directory that looks
+    complete; a second run without faults then succeeds."""
+    name = "restore"
+    families = ("open", "read", "short-read", "write", "short-write", "fsync", "rename", "readdir", "unlink",
+                "close")
+    stacks = ()
+
+    def run(self, c, fault):
+        backup_id = c.newest_done(pact=c.rng.random() < 0.5)
+        target = c.scratch_path("restored")
+        flags = ["--no-verify"] if c.rng.random() < 0.6 else []
+        r = c.cli(["backup", "restore", c.path(backup_id), "--database-directory", target] + flags, fault)
+        out = r.stdout + r.stderr
+        try:
+            if r.returncode == 0:
+                self.check_restored(c, backup_id, target, fault)
+                return False, "restored"
+            if fault.err is not None and not names_file_and_errno(out):
+                c.fail("restore under %r failed without naming a file and errno:\n%s" % (fault, out))
+            if os.path.exists(target):
+                c.fail("a failed restore under %r left %s:\n%s\n%s" % (fault, os.listdir(target), out,
+                                                                      os.listdir(os.path.dirname(target))))
+            again = c.cli(["backup", "restore", c.path(backup_id), "--database-directory", target, "--no-verify"])
+            if again.returncode != 0:
+                c.fail("restore after a failed one (%r): %s" % (fault, again.stdout + again.stderr))
+            self.check_restored(c, backup_id, target, fault)
+            return True, "failed"
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.rmtree(target + ".restoring", ignore_errors=True)
+
+    def check_restored(self, c, backup_id, target, fault):
+        """Every file of the backup is in the restored directory, byte for byte."""
+        with open(c.path(backup_id, "manifest.json")) as f:
+            manifest = json.load(f)
+        for entry in manifest["files"]:
+            a, b = c.path(backup_id, entry["path"]), os.path.join(target, entry["path"])
+            if not os.path.isfile(b) or os.path.getsize(b) != entry["size"]:
+                c.fail("restore under %r succeeded but %s is missing or of another size" % (fault, entry["path"]))
+            with open(a, "rb") as fa, open(b, "rb") as fb:
+                if fa.read() != fb.read():
+                    c.fail("restore under %r succeeded but %s differs" % (fault, entry["path"]))
+
+
+class Delete:
+    """`cairn backup delete` under faults: the backup is gone, or it still
+    lists as done and verifies, or it no longer lists at all (renamed
+    aside); the next delete clears what is left."""
+    name = "delete"
+    families = ("open", "read", "fsync", "readdir", "unlink", "close")  # its renames are renameat: not wrapped
+    stacks = ()
+
+    def run(self, c, fault):
+        backup_id = c.done_backup(pact=False)
+        r = c.cli(["backup", "delete", "--backup-directory", c.backups, backup_id], fault)
+        listed = {b["id"]: b for b in c.check_directory()}
+        if r.returncode == 0:
+            if backup_id in listed or os.path.exists(c.path(backup_id)):
+                c.fail("delete of %s under %r succeeded but it is still there" % (backup_id, fault))
+            return False, "deleted"
+        out = r.stdout + r.stderr
+        if fault.err is not None and not names_file_and_errno(out):
+            c.fail("delete under %r failed without naming a file and errno:\n%s" % (fault, out))
+        if backup_id in listed:
+            if listed[backup_id]["status"] != "backup-done":
+                c.fail("a failed delete under %r left %s as %s" % (fault, backup_id, listed[backup_id]["status"]))
+            again = c.cli(["backup", "delete", "--backup-directory", c.backups, backup_id])
+            if again.returncode != 0:
+                c.fail("delete after a failed one: %s" % again.stderr)
+        leftovers = [n for n in os.listdir(c.backups) if n.startswith(".deleting-")]
+        if leftovers:
+            # the next delete removes them
+            other = c.done_backup(pact=False)
+            again = c.cli(["backup", "delete", "--backup-directory", c.backups, other])
+            if again.returncode != 0 or any(n.startswith(".deleting-") for n in os.listdir(c.backups)):
+                c.fail("leftovers of an interrupted delete stay: %s" % os.listdir(c.backups))
+        return True, "failed"
+
+
+class List:
+    """`cairn backup list` under faults: the listing, or an error."""
+    name = "list"
+    families = ("open", "read", "readdir", "close", "short-read")
+    stacks = ()
+
+    def run(self, c, fault):
+        r = c.cli(["backup", "list", "--backup-directory", c.backups, "--json"], fault)
+        if r.returncode == 0:
+            json.loads(r.stdout)
+            return False, "listed"
+        if fault.err is not None and not names_file_and_errno(r.stdout + r.stderr):
+            c.fail("list under %r failed without naming a file and errno:\n%s" % (fault, r.stderr))
+        return True, "failed"
+
+
+# Every operation that writes or reads a backup.  An operation is one entry:
+# a class with `name`, the call `families` its faults come from, the
+# `stacks` (functions of the node) to aim them at, or none for a command run
+# whole under fiu-run, and run(campaign, fault) -> (surfaced, outcome).
+OPERATIONS = {op.name: op for op in (Backup(), ManageBackup(), LiveStores(), Retention(), Download(), Verify(),
+                                     Restore(), Delete(), List())}

@@ -1,0 +1,146 @@
+"""Regressions of the defects the fault campaign (test_faults_io.py) found,
+each with one deterministic libfiu fault:
+
+- a directory listing cut short by a readdir error passed for the whole
+  listing: a download archive without its status (so it was not
+  restorable), a verify that skipped its check for unlisted files;
+- a status that could not be read made a backup look absent: delete said
+  "no backup";
+- a short pwrite of a restore's lock file failed the restore;
+- a restore whose parent-directory fsync failed after the rename reported
+  failure and left the restored directory in place, looking complete;
+- a transient error while removing a failed job's data left it for good;
+- SQLite errors named no errno ("disk I/O error")."""
+import errno
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+import urllib.parse
+
+import cairnlib
+import faultlib
+from faultlib import Fault
+
+
+class FaultRegressionTest(cairnlib.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if faultlib.FIU_RUN is None:
+            raise unittest.SkipTest("fiu-run (Debian package fiu-utils) is not installed")
+        cls.tmp = tempfile.mkdtemp(prefix="cairn-e2e-fault-regressions-")
+        cls.campaign = faultlib.Campaign(cls, cls.tmp, seed=1, block_rate="10", keep_last=0)
+        cls.campaign.t = None
+        cls.campaign.start()
+        cls.node = cls.campaign.node
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.campaign.node.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.campaign.t = self
+
+    def cli(self, args, fault=None):
+        return self.campaign.cli(args, fault)
+
+    def done(self, pact=True):
+        return self.campaign.done_backup(pact=pact)
+
+    def test_download_with_a_readdir_error_is_cut_short(self):
+        c = self.campaign
+        backup_id = self.done(pact=False)
+        r = c.manage("GET", "/api/databases/%s/backups/%s/archive" % (faultlib.DB, backup_id))
+        url = urllib.parse.urlsplit(r.json()["download_url"])
+        fault = Fault("readdir", "posix/io/dir/readdir", errno.EIO, 1, "cairn_backup__list_files")
+        self.node.arm(fault)
+        try:
+            got = self.node.get(url.path + "?" + url.query, timeout=30)
+            complete = got.status == 200
+            body = got.body
+        finally:
+            self.node.disarm(fault)
+        out = os.path.join(self.tmp, "extract")
+        os.makedirs(out, exist_ok=True)
+        archive = os.path.join(self.tmp, "a.tar.zst")
+        with open(archive, "wb") as f:
+            f.write(body)
+        x = subprocess.run(["tar", "--zstd", "-xf", archive, "-C", out], capture_output=True)
+        self.assertFalse(complete and x.returncode == 0, "the archive passed for complete")
+        self.assertFalse(os.path.exists(os.path.join(out, backup_id, "status")))
+        # refused before any byte is sent, with the reason
+        self.assertEqual(got.status, 500, got)
+        self.assertRegex(got.text, r"cannot list '[^']+': Input/output error")
+        shutil.rmtree(out)
+
+    def test_verify_with_a_readdir_error_is_a_problem(self):
+        backup_id = self.done(pact=False)
+        r = self.cli(["backup", "verify", self.campaign.path(backup_id), "--quick"],
+                     Fault("readdir", "posix/io/dir/readdir", errno.EIO, 1))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"problem: .*cannot list .*: Input/output error")
+
+    def test_delete_names_a_status_it_cannot_read(self):
+        backup_id = self.done(pact=False)
+        r = self.cli(["backup", "delete", "--backup-directory", self.campaign.backups, backup_id],
+                     Fault("read", "posix/io/rw/read", errno.EIO, 1))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotIn("no backup", r.stderr)
+        self.assertIn("status': Input/output error", r.stderr)
+        listed = [b["id"] for b in self.campaign.check_directory()]
+        self.assertIn(backup_id, listed)
+
+    def test_restore_with_a_short_lock_write(self):
+        backup_id = self.done(pact=False)
+        target = os.path.join(self.tmp, "restored-short")
+        r = self.cli(["backup", "restore", self.campaign.path(backup_id), "--database-directory", target,
+                      "--no-verify"], Fault("short-write", "posix/io/rw/pwrite/reduce", None, 1))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        faultlib.Restore().check_restored(self.campaign, backup_id, target, "short pwrite")
+        shutil.rmtree(target)
+
+    def test_restore_whose_parent_fsync_fails_leaves_nothing_complete(self):
+        backup_id = self.done(pact=False)
+        parent = os.path.join(self.tmp, "parent")
+        target = os.path.join(parent, "db")
+        os.makedirs(target)
+        with open(os.path.join(target, "old-file"), "w") as f:
+            f.write("previous contents\n")
+        # the last fsync of a restore is the parent directory's, after the rename
+        fault = Fault("fsync", "posix/io/sync/fsync", errno.EIO, 1, "cairn_fs_fsync_parent")
+        r = self.cli(["backup", "restore", self.campaign.path(backup_id), "--database-directory", target,
+                      "--no-verify", "--force"], fault)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("Input/output error", r.stderr)
+        self.assertEqual(os.listdir(target), ["old-file"])  # moved back
+        self.assertEqual(os.listdir(parent), ["db"])       # no staging, nothing aside
+        shutil.rmtree(parent)
+
+    def test_failed_job_data_removed_despite_a_transient_error(self):
+        c = self.campaign
+        c.wait_idle()
+        fault = Fault("write", "posix/io/rw/pwrite", errno.ENOSPC, 1, "cairn_pactdb_snapshot_copy")
+        fault.also = Fault("unlink", "posix/io/dir/unlink", errno.EIO, 1, "cairn_backup__discard")
+        self.node.arm(fault)
+        try:
+            r = c.request("POST", "/make-backup?backupPact")
+            self.assertEqual(r.status, 200, r)
+            backup_id = r.text
+            state = c.wait_final(backup_id)
+            c.wait_idle()
+        finally:
+            self.node.disarm(fault)
+        self.assertEqual(state, "backup-failed")
+        self.assertEqual(sorted(os.listdir(c.path(backup_id))), ["failure", "job.json", "status"])
+        with open(c.path(backup_id, "failure")) as f:
+            reason = f.read()
+        # SQLite's own message, with the errno or the extended code that says which call failed
+        self.assertRegex(reason, r"pact-v1-chain-\d+\.sqlite.*(No space left on device|SQLite extended code \d+)")
+        self.assertIn("trying again", self.node.log)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
