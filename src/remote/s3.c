@@ -615,6 +615,14 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 		*rc = cairn_error_set(CAIRN_EIO, "s3 %s %s: %s", c->op, key, curl_err);
 		return ATTEMPT_RETRY;
 	}
+	if (c->status < 200) {
+		/* Only an interim answer came (100 Continue to the Expect header libcurl sends before a large
+		 * body), then the connection ended: the store went away mid-request.  Say so, with libcurl's
+		 * reason, rather than report an HTTP error that never came. */
+		*rc = cairn_error_set(CAIRN_EIO, "s3 %s %s: the store closed the connection after HTTP %ld, "
+			"before its answer: %s", c->op, key, c->status, cc != CURLE_OK ? curl_err : "no final status");
+		return ATTEMPT_RETRY;
+	}
 	if (cc != CURLE_OK && c->status >= 200 && c->status < 300) {
 		/* The answer broke off mid-body: retry (a GET resumes). */
 		*rc = cairn_error_set(CAIRN_EIO, "s3 %s %s: %s", c->op, key, curl_err);
@@ -626,8 +634,9 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 	*rc = c->status == 404 ? CAIRN_ENOTFOUND : CAIRN_EIO; /* ESTATE means cancelled, so not for 412 */
 	if (c->status == 400 || c->status == 403 || c->status == 405 || c->status == 411 || c->status == 416)
 		*rc = CAIRN_EINVALID;
+	/* No error document: a transfer error (the answer cut off) says more than "no message". */
 	cairn_error_set(0, "s3 %s %s: %s: %s (HTTP %ld)", c->op, key, have ? code : fallback,
-		have && message[0] ? message : "no message", c->status);
+		have && message[0] ? message : cc != CURLE_OK ? curl_err : "no message", c->status);
 	free(code);
 	free(message);
 	if (c->status >= 500 || c->status == 429) {

@@ -22,6 +22,8 @@ Faults, chosen by the first path segment of the key:
   badsum/...     PUTs echo a wrong x-amz-checksum-sha256 (when one is sent)
   drop/...       the first GET sends half the body and closes the connection
   dropend/...    the first GET promises one byte more than it sends, then closes
+  hangup/...     every PUT gets the 100 Continue (if it asks) and then the connection
+                 closes, with no answer and the body unread
 
 POST /__make_upload/<key>?age=SECONDS (unsigned) makes a multipart upload
 begun SECONDS ago, as a crashed client would leave it; ListMultipartUploads
@@ -136,6 +138,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 uploads[upload_id] = {"key": key, "parts": {}, "sha256": False,
                                       "initiated": datetime.datetime.utcnow() - datetime.timedelta(seconds=age)}
             return self.reply(200, upload_id.encode())
+        if self.command == "PUT" and "/hangup/" in parts.path:
+            # The store going away mid-PUT: after the 100 Continue (sent before this handler runs, to
+            # the Expect header of a large body), close without reading the body or answering.
+            with lock:
+                totals["requests"] += 1
+            self.close_connection = True
+            return None
         length = int(self.headers.get("Content-Length", "0") or "0")
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}

@@ -1,11 +1,13 @@
 /* Unit tests for store/chaindb on real RocksDB directories: blocks appear
  * whole, survive reopening, are refused for another version, iterate in
- * height order, and checkpoints freeze the state at their moment. */
+ * height order, checkpoints freeze the state at their moment, and the
+ * database runs the compaction its incremental uploads count on. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -282,6 +284,39 @@ static void test_checkpoint_freezes_state(void **state)
 	cairn_chaindb_close(copy);
 }
 
+/* The chain database compacts universally, merging at 8 sorted runs (see
+ * "Compaction" in chaindb.c: the table files that uploads re-send): the
+ * OPTIONS file RocksDB writes on open records what is in effect. */
+static void test_universal_compaction_in_effect(void **state)
+{
+	char path[PATH_MAX];
+	store_fixture_path(path, sizeof(path), state, "db/0/rocksDb");
+	cairn_chaindb *db = open_db(path, VERSION, false);
+	put_blocks(db, 0, 0, 5);
+	cairn_chaindb_close(db);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	char name[PATH_MAX] = "";
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "OPTIONS-", 8) == 0 && strcmp(e->d_name, name) > 0)
+			snprintf(name, sizeof(name), "%s", e->d_name);
+	closedir(d);
+	assert_true(name[0] != '\0');
+	char file[PATH_MAX + 16];
+	snprintf(file, sizeof(file), "%s/%s", path, name);
+	FILE *f = fopen(file, "r");
+	assert_non_null(f);
+	static char text[1 << 16];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	assert_non_null(strstr(text, "compaction_style=kCompactionStyleUniversal"));
+	assert_non_null(strstr(text, "level0_file_num_compaction_trigger=8\n"));
+	assert_non_null(strstr(text, "max_size_amplification_percent=400;"));
+	assert_non_null(strstr(text, ";size_ratio=1;"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +327,7 @@ int main(void)
 		STORE_TEST(test_rank_iteration_order),
 		STORE_TEST(test_block_appears_whole_to_concurrent_reader),
 		STORE_TEST(test_checkpoint_freezes_state),
+		STORE_TEST(test_universal_compaction_in_effect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

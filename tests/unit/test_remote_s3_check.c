@@ -308,6 +308,27 @@ static void test_retries(void **state)
 	cairn_s3_free(s3);
 }
 
+/* The store going away mid-PUT, after its 100 Continue: the message says what happened, with
+ * libcurl's reason, instead of an HTTP error that never came; the PUT is retried as any transfer
+ * error is. */
+static void test_hangup_after_continue(void **state)
+{
+	(void)state;
+	size_t n = (size_t)2 << 20; /* above libcurl's threshold for Expect: 100-continue (1 MiB) */
+	char *data = calloc(n, 1);
+	assert_non_null(data);
+	cairn_s3 *s3 = client();
+	int rc = cairn_s3_put_buffer(s3, "hangup/obj", data, n);
+	cairn_s3_free(s3);
+	free(data);
+	const char *msg = cairn_error_last();
+	assert_int_equal(rc, CAIRN_EIO);
+	assert_non_null(strstr(msg, "s3 put hangup/obj"));
+	assert_non_null(strstr(msg, "the store closed the connection after HTTP 100, before its answer: "));
+	assert_null(strstr(msg, "no message"));
+	assert_non_null(strstr(msg, "after 5 tries"));
+}
+
 static void test_wrong_etag(void **state)
 {
 	(void)state;
@@ -450,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_session_token),
 		cmocka_unit_test(test_wrong_secret_fails_once),
 		cmocka_unit_test(test_retries),
+		cmocka_unit_test(test_hangup_after_continue),
 		cmocka_unit_test(test_wrong_etag),
 		cmocka_unit_test(test_get_resumes_with_range),
 		cmocka_unit_test(test_checksum_sha256),
