@@ -50,6 +50,7 @@ import time
 import urllib.parse
 
 import cairnlib
+import s3lib
 
 FIU_RUN = shutil.which("fiu-run")
 SUPPRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fiu-lsan.supp")
@@ -863,9 +864,54 @@ class List:
         return True, "failed"
 
 
+class Upload:
+    """`cairn backup upload` to a local S3-compatible server (s3rver on
+    loopback) under faults in the command's own calls, on files and sockets
+    alike: it ends with the backup complete in the store, or with an error;
+    a remote manifest that exists names a complete backup (it is written
+    last); an upload without faults then completes it, and a streamed
+    remote verify passes."""
+    name = "upload"
+    families = ("open", "read", "short-read", "write", "short-write", "close", "readdir", "fsync", "rename")
+    stacks = ()
+
+    def store(self, c):
+        """The server, and a fresh prefix each run, so that every run sends
+        the whole backup (into an emptied prefix, most calls would be HEADs)."""
+        if getattr(c, "s3", None) is None:
+            c.s3 = s3lib.S3Server().start()
+            c.t.addCleanup(c.s3.close)
+            os.environ.update(c.s3.env())
+        self.prefix = os.path.basename(c.scratch_path("upload"))
+        c.s3_config = c.s3.write_config(c.tmp, c.backups, self.prefix)
+        return c.s3
+
+    def remote_verify(self, c, backup_id, fault, when):
+        r = c.cli(["backup", "verify", c.s3.url("%s/%s" % (self.prefix, backup_id)), "--config-file",
+                   c.s3_config], timeout=300)
+        if r.returncode != 0:
+            c.fail("backup %s in the store does not verify %s an upload under %r:\n%s%s"
+                   % (backup_id, when, fault, r.stdout, r.stderr))
+
+    def run(self, c, fault):
+        s3 = self.store(c)
+        backup_id = c.newest_done(pact=c.rng.random() < 0.5)
+        r = c.cli(["backup", "upload", backup_id, "--config-file", c.s3_config], fault)
+        if r.returncode != 0:
+            if not r.stderr.strip():
+                c.fail("upload under %r failed without a reason" % fault)
+            if "%s/backups/%s/manifest.json" % (self.prefix, backup_id) in s3.keys(self.prefix):
+                self.remote_verify(c, backup_id, fault, "after a failed")
+            again = c.cli(["backup", "upload", backup_id, "--config-file", c.s3_config])
+            if again.returncode != 0:
+                c.fail("upload after a failed one (%r): %s" % (fault, again.stdout + again.stderr))
+        self.remote_verify(c, backup_id, fault, "after")
+        return r.returncode != 0, "failed" if r.returncode != 0 else "uploaded"
+
+
 # Every operation that writes or reads a backup.  An operation is one entry:
 # a class with `name`, the call `families` its faults come from, the
 # `stacks` (functions of the node) to aim them at, or none for a command run
 # whole under fiu-run, and run(campaign, fault) -> (surfaced, outcome).
 OPERATIONS = {op.name: op for op in (Backup(), ManageBackup(), LiveStores(), Retention(), Download(), Verify(),
-                                     Restore(), Delete(), List())}
+                                     Restore(), Delete(), List(), Upload())}

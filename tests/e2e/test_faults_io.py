@@ -1,7 +1,8 @@
 """Injected I/O faults (libfiu) on every path that writes or reads a backup:
 make-backup and the management API's POST (the job, its launch, the Pact
 copies, the seal), faults in the live node's commit path during a backup,
-retention, the archive download, verify, restore, delete and list.  Each run
+retention, the archive download, verify, restore, delete, list and the
+upload to a local S3-compatible server.  Each run
 arms one fault (ENOSPC, EIO, EINTR, EMFILE, EBUSY or a short read or write,
 on open, read, write, fsync, rename, unlink, readdir or close: the first
 call, a random one, or a random series at a low probability) and checks:
@@ -41,7 +42,7 @@ class FaultCampaignTest(cairnlib.TestCase):
         seed = int(os.environ.get("CAIRN_FAULT_SEED", str(int(time.time() * 1000) % 1000000)))
         only = os.environ.get("CAIRN_FAULT_OPS")
         names = only.split(",") if only else ["backup", "manage-backup", "backup", "retention", "download",
-                                              "verify", "restore", "delete", "list", "live-stores", "backup"]
+                                              "verify", "restore", "delete", "list", "live-stores", "backup", "upload"]
         ops = [faultlib.OPERATIONS[n] for n in names]
         sys.stderr.write("fault campaign seed %d\n" % seed)
         c = faultlib.Campaign(self, self.tmp, seed)
