@@ -109,6 +109,7 @@ class Harness:
         self.config = None       # the node's configuration file naming the remote
         self.upload = None       # (id, Popen) of the running `cairn backup upload`, at most one
         self.finished_uploads = []   # (id, exit status, output) to judge after the next restart
+        self.present = set()         # ids done on disk at the last check
         self.remote_seen = set()     # ids whose remote manifest was ever seen
         self.remote_manifests = {}   # id -> remote manifest (never rewritten once stored)
 
@@ -183,9 +184,10 @@ class Harness:
         return kind, r.status
 
     def start_upload(self):
-        """Starts `cairn backup upload ID` on a random done backup unless one runs (0: started or skipped)."""
+        """Starts `cairn backup upload ID` on a random backup done at the last check (and not deleted
+        since) unless one runs (0: started or skipped)."""
         with self.lock:
-            done = sorted(self.done)
+            done = sorted(self.present - self.deleted)
             if self.upload is not None or not done:
                 return 0
             backup_id = self.rng.choice(done)
@@ -361,6 +363,8 @@ class CrashHarnessTest(cairnlib.TestCase):
                 h.fail("kill %d: failed backup %s still holds data after a restart" % (kill, b["id"]))
         present = {b["id"] for b in listed if b["status"] == "backup-done"}
         self.judge_uploads(h, present, kill)
+        with h.lock:
+            h.present = present
         # A backup without Pact restores too, but its node rebuilds every Pact state
         # from genesis when it starts: the restore check picks among those with Pact.
         with_pact = sorted(b["id"] for b in listed if b["status"] == "backup-done" and b.get("pactIncluded"))
