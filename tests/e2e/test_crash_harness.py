@@ -411,8 +411,13 @@ class CrashHarnessTest(cairnlib.TestCase):
             if manifest is None:
                 path = os.path.join(self.tmp, "remote-manifest.json")
                 self.s3.get("%s%s/manifest.json" % (base, backup_id), path)
-                with open(path) as f:
-                    manifest = h.remote_manifests[backup_id] = json.load(f)
+                try:
+                    with open(path) as f:
+                        manifest = h.remote_manifests[backup_id] = json.load(f)
+                except ValueError as e:
+                    h.fail("kill %d: remote manifest of %s (listed with %r bytes, read %d) is not JSON: %s" % (
+                        kill, backup_id, keys.get("%s%s/manifest.json" % (base, backup_id)), os.path.getsize(path), e))
+                    continue
             wrong = [(o["key"], o["size"], keys.get(REMOTE_PREFIX + "/" + o["key"])) for o in manifest["objects"]
                      if keys.get(REMOTE_PREFIX + "/" + o["key"]) != o["size"]]
             if wrong:
