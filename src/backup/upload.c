@@ -91,8 +91,14 @@ int cairn_backup_remote_lock(cairn_fs_lock **out, const char *directory, double 
 	char path[PATH_MAX];
 	int rc = cairn_backup__job_path(path, sizeof(path), directory, REMOTE_LOCK);
 	double deadline = cairn_clock_now() + wait_seconds;
-	while (rc == CAIRN_OK && (rc = cairn_fs_lock_acquire(out, path)) == CAIRN_EBUSY && cairn_clock_now() < deadline)
+	/* every attempt but the last may find the lock held: only the last one's answer counts */
+	while (rc == CAIRN_OK) {
+		rc = cairn_fs_lock_acquire(out, path);
+		if (rc != CAIRN_EBUSY || cairn_clock_now() >= deadline)
+			break;
 		cairn_clock_sleep(0.1);
+		rc = CAIRN_OK;
+	}
 	return rc == CAIRN_OK ? CAIRN_OK : cairn_error_prefix(rc, "remote operations of '%s'", directory);
 }
 

@@ -26,10 +26,20 @@ directories without production and without a schedule, and:
     manifest's cut; half of these restores are first SIGKILLed at a random
     moment, which must leave the target as it was (or wholly restored),
     and are then run again;
-  - remote copies (only when CAIRN_CRASH_S3_ENDPOINT is set, see
-    check_remote): no remote manifest names a missing object.
+  - remote copies: the node uploads every backup to a local s3rver
+    (tests/e2e/s3lib.py; backup.remote.upload always, remote retention
+    keepLast REMOTE_KEEP_LAST) and the client thread also runs `cairn
+    backup upload ID` on a random done backup as a separate process, one
+    in four of them SIGKILLed at a random moment.  After each kill every
+    remote manifest's objects are in the bucket with the listed size, and
+    no remote backup once seen complete is gone unless at least
+    REMOTE_KEEP_LAST newer ones were seen complete (remote retention); an
+    upload that failed must concern a backup no longer done locally; on
+    every REMOTE_VERIFY_EVERY-th kill and the last, `cairn backup verify
+    s3://...` streams a random complete remote backup through SHA-256.
 The counts are printed at the end: kills, backups done, verified,
-restored, downloads, failures found.  CAIRN_CRASH_SEED replays a run.
+restored, downloads, uploads, remote checks, failures found.
+CAIRN_CRASH_SEED replays a run.
 """
 import hashlib
 import json
@@ -43,6 +53,7 @@ import time
 import urllib.parse
 
 import cairnlib
+import s3lib
 
 KILLS = int(os.environ.get("CAIRN_CRASH_KILLS", "50"))
 SEED = int(os.environ.get("CAIRN_CRASH_SEED", str(int(time.time()))))
@@ -54,6 +65,9 @@ KEEP_LAST = 4
 # --block-rate max builds, and checking every kill would take the CI run
 # past its time.
 RESTORE_EVERY = int(os.environ.get("CAIRN_CRASH_RESTORE_EVERY", "5"))
+REMOTE_KEEP_LAST = 6
+REMOTE_PREFIX = "crash"
+REMOTE_VERIFY_EVERY = int(os.environ.get("CAIRN_CRASH_REMOTE_VERIFY_EVERY", "10"))
 TOKEN = "crash-harness-token"
 DB = "development"
 PATCH_TYPE = "application/json-patch+json"
@@ -70,6 +84,7 @@ EXPECTED = {
     "detail": (200, 404),          # 404: deleted meanwhile
     "link": (200, 404, 409),       # 409: not restorable
     "download": (200, 403, 404, 409),
+    "upload": (0,),                # the process's start only; its exit is judged after the kill
 }
 
 
@@ -85,9 +100,18 @@ class Harness:
         self.done = set()        # ids ever seen done
         self.deleted = set()     # ids the harness asked to delete (the answer may have been lost)
         self.restore_due = False
+        self.remote_verify_due = False
         self.counts = {"kills": 0, "backups done": 0, "verified": 0, "restored": 0, "verified in full": 0, "restores killed": 0, "downloads": 0,
+                       "uploads started": 0, "uploads killed": 0, "uploads done": 0, "uploads failed": 0,
+                       "remote checks": 0, "remote manifests checked": 0, "remote verified": 0,
                        "calls": 0, "failures found": 0}
         self.failures = []
+        self.config = None       # the node's configuration file naming the remote
+        self.upload = None       # (id, Popen) of the running `cairn backup upload`, at most one
+        self.finished_uploads = []   # (id, exit status, output) to judge after the next restart
+        self.present = set()         # ids done on disk at the last check
+        self.remote_seen = set()     # ids whose remote manifest was ever seen
+        self.remote_manifests = {}   # id -> remote manifest (never rewritten once stored)
 
     def fail(self, what):
         with self.lock:
@@ -124,7 +148,9 @@ class Harness:
         """One random management call; returns (kind, status)."""
         known = sorted(self.started | self.done)
         target = self.rng.choice(known) if known else "0"
-        kind = self.rng.choice(["start", "start", "stop", "delete", "list", "list", "detail", "download"])
+        kind = self.rng.choice(["start", "start", "stop", "delete", "list", "list", "detail", "download", "upload"])
+        if kind == "upload":
+            return kind, self.start_upload()
         if kind == "start":
             body = json.dumps({"state": "start_requested", "backupPact": self.rng.random() < 0.7})
             r = self.call(node, "POST", "/v2/%s/backups" % DB, body)
@@ -156,6 +182,44 @@ class Harness:
                     self.check_download(target, r.body)
         self.last_text = r.body[:300].decode("utf-8", "replace")
         return kind, r.status
+
+    def start_upload(self):
+        """Starts `cairn backup upload ID` on a random backup done at the last check (and not deleted
+        since) unless one runs (0: started or skipped)."""
+        with self.lock:
+            done = sorted(self.present - self.deleted)
+            if self.upload is not None or not done:
+                return 0
+            backup_id = self.rng.choice(done)
+            out = open(os.path.join(self.tmp, "upload.log"), "w")
+            p = subprocess.Popen([cairnlib.cairn_bin(), "backup", "upload", backup_id, "--config-file", self.config,
+                                  "--log-level", "warn"], stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+            out.close()
+            self.upload = (backup_id, p)
+            self.counts["uploads started"] += 1
+        return 0
+
+    def end_upload(self):
+        """After the node's kill: SIGKILLs the running upload (one in four) or waits for it."""
+        if self.upload is None:
+            return
+        backup_id, p = self.upload
+        self.upload = None
+        if p.poll() is None and self.rng.random() < 0.25:
+            time.sleep(self.rng.uniform(0.0, 0.3))
+            p.kill()
+            if p.wait() == -9:
+                self.counts["uploads killed"] += 1
+                return
+        try:
+            status = p.wait(120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            self.fail("upload of %s still ran after 120 s" % backup_id)
+            return
+        with open(os.path.join(self.tmp, "upload.log")) as f:
+            self.finished_uploads.append((backup_id, status, f.read()[-2000:]))
 
     def check_download(self, backup_id, body):
         """A complete archive extracts and verifies (quick)."""
@@ -213,18 +277,26 @@ class CrashHarnessTest(cairnlib.TestCase):
         with open(self.tokens, "w") as f:
             f.write(TOKEN + "\n")
         os.chmod(self.tokens, 0o600)
+        self.s3 = s3lib.S3Server().start()
+        self.saved_env = dict(os.environ)
+        os.environ.update(self.s3.env())
 
     def tearDown(self):
+        os.environ.clear()
+        os.environ.update(self.saved_env)
+        self.s3.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_crash_harness(self):
         rng = random.Random(SEED)
         print("crash harness: seed %d, %d kills" % (SEED, KILLS), flush=True)
         h = Harness(rng, self.tmp)
+        h.config = self.s3.write_config(self.tmp, h.backups, prefix=REMOTE_PREFIX, extra=(
+            "upload: always\nparallelism: 4\nretention:\n  keepLast: %d" % REMOTE_KEEP_LAST))
         common = ["--drain-seconds", "0", "--backup-directory", h.backups, "--enable-backup-api",
                   "--enable-management-api", "--management-token-file", self.tokens]
         live = common + ["--block-rate", "max", "--backup-schedule-interval", "1s", "--backup-schedule-pact",
-                         "--backup-retention-keep-last", str(KEEP_LAST)] + remote_args()
+                         "--backup-retention-keep-last", str(KEEP_LAST), "--config-file", h.config]
         check = common + ["--block-rate", "0"]
         node = cairnlib.Node(database_directory=os.path.join(self.tmp, "db"))
         previous = {}
@@ -241,6 +313,7 @@ class CrashHarnessTest(cairnlib.TestCase):
                 h.counts["kills"] += 1
                 chaos.stopping.set()
                 chaos.join(30)
+                h.end_upload()
                 previous = self.check_after_restart(h, node, check, previous, kill)
             elapsed = time.monotonic() - began
         except BaseException:
@@ -248,12 +321,17 @@ class CrashHarnessTest(cairnlib.TestCase):
             raise
         finally:
             node.close()
+            if h.upload is not None:
+                h.upload[1].kill()
+                h.upload[1].wait()
         print("crash harness: %s in %.0f s (seed %d)" % (
             ", ".join("%s %d" % kv for kv in h.counts.items()), elapsed, SEED), flush=True)
         self.assertEqual(h.failures, [])
         self.assertEqual(h.counts["kills"], KILLS)
         self.assertGreater(h.counts["backups done"], 0)
         self.assertGreater(h.counts["restored"], 0)
+        self.assertGreater(h.counts["remote manifests checked"], 0)
+        self.assertGreater(h.counts["remote verified"], 0)
 
     def check_after_restart(self, h, node, check_args, previous, kill):
         t0 = time.monotonic()
@@ -284,6 +362,9 @@ class CrashHarnessTest(cairnlib.TestCase):
             if b["status"] == "backup-failed" and os.path.lexists(os.path.join(h.backups, b["id"], "0")):
                 h.fail("kill %d: failed backup %s still holds data after a restart" % (kill, b["id"]))
         present = {b["id"] for b in listed if b["status"] == "backup-done"}
+        self.judge_uploads(h, present, kill)
+        with h.lock:
+            h.present = present
         # A backup without Pact restores too, but its node rebuilds every Pact state
         # from genesis when it starts: the restore check picks among those with Pact.
         with_pact = sorted(b["id"] for b in listed if b["status"] == "backup-done" and b.get("pactIncluded"))
@@ -297,12 +378,70 @@ class CrashHarnessTest(cairnlib.TestCase):
         if with_pact and h.restore_due:
             h.restore_due = False
             self.check_restore(h, h.rng.choice(with_pact), kill)
-        check_remote(h, kill)
+        self.check_remote(h, kill)
         if TRACE:
             print("kill %d: height %d, restart checks %.1f s, %d quick verifies %.1f s, restore %.1f s" % (
                 kill, sum(height for height, _ in cut.values()), t1 - t0, len(present), t2 - t1,
                 time.monotonic() - t2), flush=True)
         return cut
+
+    # -- remote copies --
+
+    def judge_uploads(self, h, present, kill):
+        """A finished `cairn backup upload` succeeded, or its backup is no longer done here (deleted by
+        the harness or by retention meanwhile)."""
+        for backup_id, status, output in h.finished_uploads:
+            if status == 0:
+                h.counts["uploads done"] += 1
+                continue
+            h.counts["uploads failed"] += 1
+            if backup_id in present and backup_id not in h.deleted:
+                h.fail("kill %d: upload of done backup %s exited with %d: %s" % (kill, backup_id, status, output))
+        h.finished_uploads = []
+
+    def check_remote(self, h, kill):
+        """Every remote manifest's objects are stored with the listed size; no remote backup once seen
+        complete is gone unless remote retention may have removed it; now and then a streamed verify."""
+        keys = self.s3.keys(REMOTE_PREFIX + "/")
+        base = REMOTE_PREFIX + "/backups/"
+        complete = sorted(k[len(base):-len("/manifest.json")] for k in keys
+                          if k.startswith(base) and k.endswith("/manifest.json"))
+        for backup_id in complete:
+            manifest = h.remote_manifests.get(backup_id)
+            if manifest is None:
+                path = os.path.join(self.tmp, "remote-manifest.json")
+                self.s3.get("%s%s/manifest.json" % (base, backup_id), path)
+                try:
+                    with open(path) as f:
+                        manifest = h.remote_manifests[backup_id] = json.load(f)
+                except ValueError as e:
+                    h.fail("kill %d: remote manifest of %s (listed with %r bytes, read %d) is not JSON: %s" % (
+                        kill, backup_id, keys.get("%s%s/manifest.json" % (base, backup_id)), os.path.getsize(path), e))
+                    continue
+            wrong = [(o["key"], o["size"], keys.get(REMOTE_PREFIX + "/" + o["key"])) for o in manifest["objects"]
+                     if keys.get(REMOTE_PREFIX + "/" + o["key"]) != o["size"]]
+            if wrong:
+                h.fail("kill %d: remote backup %s names missing or short objects (key, size, stored): %r" % (
+                    kill, backup_id, wrong[:5]))
+            h.counts["remote manifests checked"] += 1
+        h.remote_seen.update(complete)
+        for backup_id in sorted(h.remote_seen - set(complete)):
+            newer = sum(1 for other in h.remote_seen if int(other) > int(backup_id))
+            if newer < REMOTE_KEEP_LAST:
+                h.fail("kill %d: remote backup %s vanished (%d newer seen complete)" % (kill, backup_id, newer))
+            h.remote_manifests.pop(backup_id, None)
+        h.counts["remote checks"] += 1
+        # due on every REMOTE_VERIFY_EVERY-th kill and the last, deferred while the store holds none
+        h.remote_verify_due |= kill % REMOTE_VERIFY_EVERY == REMOTE_VERIFY_EVERY - 1 or kill == KILLS - 1
+        if h.remote_verify_due and complete:
+            h.remote_verify_due = False
+            backup_id = h.rng.choice(complete)
+            r = cairnlib.backup_cli(["verify", self.s3.url("%s/%s" % (REMOTE_PREFIX, backup_id)), "--config-file",
+                                     h.config, "--log-level", "warn"])
+            if r.returncode != 0:
+                h.fail("kill %d: remote backup %s does not verify: %s" % (kill, backup_id, r.stdout + r.stderr))
+            else:
+                h.counts["remote verified"] += 1
 
     def cli_list(self, h):
         r = cairnlib.backup_cli(["list", "--backup-directory", h.backups, "--json", "--log-level", "warn"])
@@ -394,36 +533,6 @@ def wrong_files(target, manifest):
                 if hashlib.sha256(data.read()).hexdigest() != f["sha256"]:
                     wrong.append(f["path"])
     return wrong
-
-
-# -- remote copies (optional) --
-
-def remote_args():
-    """Extra node flags that enable remote copies, from CAIRN_CRASH_REMOTE_ARGS (split on spaces)."""
-    return os.environ.get("CAIRN_CRASH_REMOTE_ARGS", "").split()
-
-
-def check_remote(h, kill):
-    """Skipped unless CAIRN_CRASH_S3_ENDPOINT names a local S3 server (with CAIRN_CRASH_S3_BUCKET,
-    CAIRN_CRASH_S3_PREFIX, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).  Every object
-    PREFIX/ID/manifest.json must have each of its files at PREFIX/ID/PATH."""
-    endpoint = os.environ.get("CAIRN_CRASH_S3_ENDPOINT")
-    if not endpoint:
-        return
-    import botocore.session
-    session = botocore.session.get_session()
-    s3 = session.create_client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    bucket = os.environ["CAIRN_CRASH_S3_BUCKET"]
-    prefix = os.environ.get("CAIRN_CRASH_S3_PREFIX", "").strip("/")
-    keys = set()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.update(o["Key"] for o in page.get("Contents", []))
-    for key in sorted(k for k in keys if k.endswith("/manifest.json")):
-        manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-        base = key[:-len("manifest.json")]
-        missing = [f["path"] for f in manifest["files"] if base + f["path"] not in keys]
-        if missing:
-            h.fail("kill %d: remote manifest %s names missing objects: %r" % (kill, key, missing[:5]))
 
 
 if __name__ == "__main__":
