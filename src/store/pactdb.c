@@ -319,7 +319,7 @@ static int load_last_block(cairn_pactdb *db)
 	uint64_t endingtxid = 0;
 	int rc = cairn_pactdb__last_block(&db->last_height, NULL, &endingtxid, db->stmt[STMT_LAST_BLOCK]);
 	if (rc != CAIRN_OK && rc != CAIRN_ENOTFOUND)
-		return cairn_pactdb__sqlite_error(db->conn, SQLITE_ERROR, "read last block");
+		return rc; /* named with the operating system's error */
 	db->has_block = rc == CAIRN_OK;
 	db->next_txid = endingtxid;
 	return CAIRN_OK;
@@ -338,7 +338,7 @@ int cairn_pactdb__last_block(uint64_t *height, uint8_t *hash, uint64_t *endingtx
 			*endingtxid = (uint64_t)sqlite3_column_int64(s, 2);
 	} else {
 		result = rc == SQLITE_DONE ? CAIRN_ENOTFOUND
-			: cairn_error_set(CAIRN_EIO, "pactdb: read last block: %s", sqlite3_errstr(rc));
+			: cairn_pactdb__sqlite_error(sqlite3_db_handle(s), rc, "read last block");
 	}
 	sqlite3_reset(s);
 	return result;

@@ -76,6 +76,24 @@ class FaultRegressionTest(cairnlib.TestCase):
         self.assertRegex(got.text, r"cannot list '[^']+': Input/output error")
         shutil.rmtree(out)
 
+    def test_a_pact_snapshot_read_error_names_the_errno(self):
+        # a page SQLite could not read surfaces as "malformed": the reason names the
+        # errno, or SQLite's extended code where SQLite kept none
+        c = self.campaign
+        c.wait_idle()
+        fault = Fault("read", "posix/io/rw/pread", errno.EIO, 1, "cairn_pactdb_snapshot_begin")
+        self.node.arm(fault)
+        try:
+            r = c.request("POST", "/make-backup?backupPact")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(c.wait_final(r.text), "backup-failed")
+        finally:
+            self.node.disarm(fault)
+        reason = c.reason_of(r.text)
+        self.assertTrue(faultlib.names_file_and_errno(reason), reason)
+        self.assertIn("/db/0/sqlite/pact-v1-chain-", reason)
+        c.wait_idle()
+
     def test_verify_with_a_readdir_error_is_a_problem(self):
         backup_id = self.done(pact=False)
         r = self.cli(["backup", "verify", self.campaign.path(backup_id), "--quick"],
