@@ -15,16 +15,18 @@ facts it relies on).
 
 CAIRN_FAULT_SECONDS (default 150) bounds the campaign, which also runs at
 least CAIRN_FAULT_MIN_RUNS (default 300) faults; CAIRN_FAULT_SEED picks the
-faults (default: a new seed, printed)."""
+faults (default: DEFAULT_SEED, so that the suite's run is reproducible; the
+soak, tests/soak/run, draws a new one each time)."""
 import os
 import shutil
 import sys
 import tempfile
-import time
 import unittest
 
 import cairnlib
 import faultlib
+
+DEFAULT_SEED = 114342
 
 
 class FaultCampaignTest(cairnlib.TestCase):
@@ -39,7 +41,9 @@ class FaultCampaignTest(cairnlib.TestCase):
     def test_faults_on_every_backup_path(self):
         seconds = float(os.environ.get("CAIRN_FAULT_SECONDS", "150"))
         min_runs = int(os.environ.get("CAIRN_FAULT_MIN_RUNS", "300"))
-        seed = int(os.environ.get("CAIRN_FAULT_SEED", str(int(time.time() * 1000) % 1000000)))
+        # the suite's run is reproducible: a fixed seed (a failure is replayed by
+        # running again); ./dev.sh soak draws new seeds
+        seed = int(os.environ.get("CAIRN_FAULT_SEED", str(DEFAULT_SEED)))
         only = os.environ.get("CAIRN_FAULT_OPS")
         names = only.split(",") if only else ["backup", "manage-backup", "backup", "retention", "download",
                                               "verify", "restore", "delete", "list", "live-stores", "backup", "upload"]
