@@ -407,6 +407,14 @@ static int write_block(cairn_commit *c, const cairn_header *h, cairn_payload *pa
 
 static int commit_locked(cairn_commit *c, const cairn_header *h, cairn_payload *payload)
 {
+	for (uint32_t i = 0; i < c->chains && !atomic_load(&c->failed); i++) {
+		const char *lost = c->pactdbs[i] != NULL ? cairn_pactdb_failure(c->pactdbs[i]) : NULL;
+		if (lost != NULL) {
+			stop_committing(c, lost);
+			cairn_log_error("commit", "pactdb: %s; refusing further blocks until a restart rebuilds the "
+				"Pact state", lost);
+		}
+	}
 	if (atomic_load(&c->failed))
 		return cairn_error_set(CAIRN_EIO, "the node stopped committing after a storage failure; restart it");
 	if (atomic_load(&c->paused)) {

@@ -604,8 +604,14 @@ static int commit_group(cairn_pactdb *db)
 	if (!group_open(db))
 		return CAIRN_OK;
 	int rc = run(db, db->stmt[STMT_COMMIT], "commit");
-	if (rc != CAIRN_OK)
+	if (rc != CAIRN_OK) {
+		if (!atomic_load(&db->failed)) {
+			snprintf(db->failure, sizeof(db->failure), "'%s': %u applied blocks lost: %s", db->path,
+				db->group_size, cairn_error_last());
+			atomic_store(&db->failed, true);
+		}
 		abort_group(db);
+	}
 	db->group_size = 0;
 	return rc;
 }
@@ -655,6 +661,11 @@ int cairn_pactdb_apply_block(cairn_pactdb *db, const cairn_pactdb_block *block)
 	if (rc != CAIRN_OK)
 		cairn_error_prefix(rc, "apply block %llu to '%s'", (unsigned long long)block->height, db->path);
 	return rc;
+}
+
+const char *cairn_pactdb_failure(cairn_pactdb *db)
+{
+	return atomic_load(&db->failed) ? db->failure : NULL;
 }
 
 int cairn_pactdb_commit(cairn_pactdb *db, double min_age_seconds)

@@ -102,6 +102,12 @@ int cairn_pactdb_apply_block(cairn_pactdb *db, const cairn_pactdb_block *block);
  * ago (0: whatever its age), so that other connections see its blocks. */
 int cairn_pactdb_commit(cairn_pactdb *db, double min_age_seconds);
 
+/* Why the handle lost applied blocks (a group commit failed and was rolled
+ * back, whoever committed it: the commit path, the checkpointer or a
+ * backup), or NULL.  The file then lags the chain database: the node must
+ * stop committing and rebuild the Pact state (a restart does). */
+const char *cairn_pactdb_failure(cairn_pactdb *db);
+
 /* The latest version of a row, malloc'd and NUL-terminated (release with
  * free()); CAIRN_ENOTFOUND when the table or row does not exist. */
 int cairn_pactdb_read_row(char **out, size_t *out_len, cairn_pactdb *db,

@@ -6,6 +6,7 @@
 #define CAIRN_STORE_PACTDB_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 #include "store/pactdb.h"
@@ -57,6 +58,11 @@ struct cairn_pactdb {
 	 * guarded by its own mutex so checkpoints never wait for apply_block. */
 	pthread_mutex_t checkpoint_lock;
 	sqlite3 *checkpoint_conn;
+	/* Set once a group of applied blocks could not be committed (they are
+	 * rolled back: the file no longer holds blocks the chain database
+	 * holds); `failure` is written before `failed` is set, and never again. */
+	char failure[256];
+	atomic_bool failed;
 };
 
 /* Opens a connection of the handle's file for snapshots or checkpoints,

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 import urllib.parse
 
@@ -93,6 +94,32 @@ class FaultRegressionTest(cairnlib.TestCase):
         self.assertTrue(faultlib.names_file_and_errno(reason), reason)
         self.assertIn("/db/0/sqlite/pact-v1-chain-", reason)
         c.wait_idle()
+
+    def test_a_failed_pact_group_commit_stops_commits_until_rebuilt(self):
+        # a group of applied blocks whose COMMIT fails is rolled back: the node must stop
+        # committing and rebuild the Pact state, never publish a cut the Pact file lacks
+        c = self.campaign
+        c.wait_idle()
+        fault = Fault("write", "posix/io/rw/pwrite", errno.ENOSPC, 1, "cairn_pactdb_commit")
+        mark = self.node.log_mark()
+        self.node.arm(fault)
+        try:
+            deadline = time.monotonic() + 20
+            while "commit blocks to '" not in "\n".join(self.node.log.splitlines()[mark:]):
+                self.assertLess(time.monotonic(), deadline, "no group commit failed")
+                time.sleep(0.1)
+        finally:
+            self.node.disarm(fault)
+        # the next block is refused and the guard rebuilds the stores in place
+        deadline = time.monotonic() + 20
+        while "refusing further blocks until a restart" not in "\n".join(self.node.log.splitlines()[mark:]):
+            self.assertLess(time.monotonic(), deadline, "blocks were still accepted after Pact lost some:\n%s"
+                            % "\n".join(self.node.log.splitlines()[mark:]))
+            time.sleep(0.1)
+        c.healthy()
+        cairnlib.wait_cut_height(self.node, self.node.get_json("/cut")["height"] + 20)
+        # a Pact backup taken now holds both stores at one cut
+        c.done_backup(pact=True)
 
     def test_verify_with_a_readdir_error_is_a_problem(self):
         backup_id = self.done(pact=False)
