@@ -82,6 +82,11 @@ class FaultRegressionTest(cairnlib.TestCase):
         # errno, or SQLite's extended code where SQLite kept none
         c = self.campaign
         c.wait_idle()
+        # a fresh process: the snapshot then reads its pages from the file, not from the
+        # cache of a connection an earlier snapshot left open
+        self.assertEqual(self.node.stop(), 0)
+        self.node.start()
+        c.healthy()
         fault = Fault("read", "posix/io/rw/pread", errno.EIO, 1, "cairn_pactdb_snapshot_begin")
         self.node.arm(fault)
         try:
