@@ -44,6 +44,7 @@
 #include "util/array.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json_read.h"
 
 int cairn_backup__manifest_add(cairn_backup_manifest *m, const char *path, uint64_t size,
 	const char *sha256, bool linked)
@@ -208,41 +209,20 @@ int cairn_backup__manifest_write(const cairn_backup_manifest *m, const char *pat
 
 /* ---- reading ---- */
 
-/* A member of the given type; a string holding a NUL counts as absent,
- * since C would see only its beginning. */
-static json_object *member(json_object *obj, const char *key, json_type type)
-{
-	json_object *value = NULL;
-	if (!json_object_object_get_ex(obj, key, &value) || !json_object_is_type(value, type))
-		return NULL;
-	if (type == json_type_string && strlen(json_object_get_string(value)) != (size_t)json_object_get_string_len(value))
-		return NULL;
-	return value;
-}
-
-static bool read_uint64(uint64_t *out, json_object *obj, const char *key)
-{
-	json_object *value = member(obj, key, json_type_int);
-	if (value == NULL)
-		return false;
-	*out = json_object_get_uint64(value);
-	return json_object_get_int64(value) >= 0; /* negative numbers read as 0 */
-}
-
 static int read_cut(cairn_chaindb_cut *cut, json_object *root)
 {
-	json_object *obj = member(root, "cut", json_type_object);
-	json_object *hashes = obj ? member(obj, "hashes", json_type_object) : NULL;
+	json_object *obj = cairn_json_read_member(root, "cut", json_type_object);
+	json_object *hashes = obj ? cairn_json_read_member(obj, "hashes", json_type_object) : NULL;
 	if (hashes == NULL)
 		return cairn_error_set(CAIRN_EINVALID, "no cut");
 	memset(cut, 0, sizeof(*cut));
 	json_object_object_foreach(hashes, key, entry) {
 		char *end;
 		unsigned long chain = strtoul(key, &end, 10);
-		json_object *hash = member(entry, "hash", json_type_string);
+		json_object *hash = cairn_json_read_member(entry, "hash", json_type_string);
 		bool canonical = key[0] >= '0' && key[0] <= '9' && (key[0] != '0' || key[1] == '\0');
 		if (!canonical || *end != '\0' || chain >= CAIRN_CHAINDB_MAX_CHAINS || hash == NULL ||
-		    !read_uint64(&cut->height[chain], entry, "height") ||
+		    !cairn_json_read_u64(&cut->height[chain], entry, "height") ||
 		    cairn_base64url_decode_exact(cut->hash[chain], CAIRN_CHAINDB_HASH_LEN, json_object_get_string(hash),
 			(size_t)json_object_get_string_len(hash)) != CAIRN_OK)
 			return cairn_error_set(CAIRN_EINVALID, "cut: bad entry for chain '%s'", key);
@@ -258,12 +238,12 @@ static bool is_sha256_hex(const char *text)
 
 static int read_file_entry(cairn_backup_manifest *m, json_object *entry, size_t index)
 {
-	json_object *path = member(entry, "path", json_type_string);
-	json_object *sha256 = member(entry, "sha256", json_type_string);
-	json_object *linked = member(entry, "linked", json_type_boolean);
+	json_object *path = cairn_json_read_member(entry, "path", json_type_string);
+	json_object *sha256 = cairn_json_read_member(entry, "sha256", json_type_string);
+	json_object *linked = cairn_json_read_member(entry, "linked", json_type_boolean);
 	uint64_t size;
 	bool is_linked = linked != NULL && json_object_get_boolean(linked);
-	if (path == NULL || !cairn_remote_path_is_valid(json_object_get_string(path)) || !read_uint64(&size, entry, "size"))
+	if (path == NULL || !cairn_remote_path_is_valid(json_object_get_string(path)) || !cairn_json_read_u64(&size, entry, "size"))
 		return cairn_error_set(CAIRN_EINVALID, "files[%zu]: a path inside 0/rocksDb or 0/sqlite and a size "
 			"are required", index);
 	if (is_linked == (sha256 != NULL) || (sha256 != NULL && !is_sha256_hex(json_object_get_string(sha256))))
@@ -278,7 +258,7 @@ static int read_file_entry(cairn_backup_manifest *m, json_object *entry, size_t 
 
 static int read_files(cairn_backup_manifest *m, json_object *root)
 {
-	json_object *files = member(root, "files", json_type_array);
+	json_object *files = cairn_json_read_member(root, "files", json_type_array);
 	if (files == NULL)
 		return cairn_error_set(CAIRN_EINVALID, "no file list");
 	int rc = CAIRN_OK;
@@ -289,16 +269,16 @@ static int read_files(cairn_backup_manifest *m, json_object *root)
 
 static int read_identity(cairn_backup_manifest *m, json_object *root)
 {
-	json_object *format = member(root, "format", json_type_string);
-	json_object *id = member(root, "id", json_type_string);
-	json_object *version = member(root, "chainwebVersion", json_type_string);
-	json_object *pact = member(root, "pactIncluded", json_type_boolean);
+	json_object *format = cairn_json_read_member(root, "format", json_type_string);
+	json_object *id = cairn_json_read_member(root, "id", json_type_string);
+	json_object *version = cairn_json_read_member(root, "chainwebVersion", json_type_string);
+	json_object *pact = cairn_json_read_member(root, "pactIncluded", json_type_boolean);
 	uint64_t format_version = 0;
 	if (format == NULL || strcmp(json_object_get_string(format), "cairn-backup") != 0 ||
-	    !read_uint64(&format_version, root, "formatVersion") || format_version != CAIRN_BACKUP_MANIFEST_FORMAT)
+	    !cairn_json_read_u64(&format_version, root, "formatVersion") || format_version != CAIRN_BACKUP_MANIFEST_FORMAT)
 		return cairn_error_set(CAIRN_EINVALID, "not a cairn backup manifest of format version %d",
 			CAIRN_BACKUP_MANIFEST_FORMAT);
-	if (id == NULL || version == NULL || pact == NULL || !read_uint64(&m->completed_at, root, "completedAt"))
+	if (id == NULL || version == NULL || pact == NULL || !cairn_json_read_u64(&m->completed_at, root, "completedAt"))
 		return cairn_error_set(CAIRN_EINVALID, "id, chainwebVersion, completedAt and pactIncluded are required");
 	size_t id_len = strlen(json_object_get_string(id)), version_len = strlen(json_object_get_string(version));
 	if ((m->owned_strings = malloc(id_len + version_len + 2)) == NULL)

@@ -23,6 +23,7 @@
 
 #include "util/array.h"
 #include "util/error.h"
+#include "util/json_read.h"
 
 #define FORMAT_NAME "cairn-remote-backup"
 
@@ -155,21 +156,6 @@ int cairn_remote_manifest_encode(char **out, size_t *out_len, const cairn_remote
 
 /* ---- reading: trust nothing ---- */
 
-static json_object *member(json_object *obj, const char *key, json_type type)
-{
-	json_object *value = NULL;
-	return json_object_object_get_ex(obj, key, &value) && json_object_is_type(value, type) ? value : NULL;
-}
-
-static bool read_u64(uint64_t *out, json_object *obj, const char *key)
-{
-	json_object *v = member(obj, key, json_type_int);
-	if (v == NULL)
-		return false;
-	*out = json_object_get_uint64(v);
-	return true;
-}
-
 static bool is_hex64(const char *s)
 {
 	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
@@ -185,16 +171,16 @@ static bool is_object_key(const char *key, const char *id, const char *path, con
 
 static int read_objects(cairn_remote_manifest *m, json_object *root)
 {
-	json_object *objects = member(root, "objects", json_type_array);
+	json_object *objects = cairn_json_read_member(root, "objects", json_type_array);
 	if (objects == NULL)
 		return cairn_error_set(CAIRN_EINVALID, "no objects array");
 	size_t n = json_object_array_length(objects);
 	for (size_t i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(objects, i);
-		json_object *path = member(o, "path", json_type_string), *key = member(o, "key", json_type_string);
-		json_object *sha = member(o, "sha256", json_type_string);
+		json_object *path = cairn_json_read_member(o, "path", json_type_string), *key = cairn_json_read_member(o, "key", json_type_string);
+		json_object *sha = cairn_json_read_member(o, "sha256", json_type_string);
 		uint64_t size = 0;
-		if (path == NULL || key == NULL || sha == NULL || !read_u64(&size, o, "size"))
+		if (path == NULL || key == NULL || sha == NULL || !cairn_json_read_u64(&size, o, "size"))
 			return cairn_error_set(CAIRN_EINVALID, "object %zu: path, key, size and sha256 are required", i);
 		const char *p = json_object_get_string(path), *k = json_object_get_string(key);
 		const char *s = json_object_get_string(sha);
@@ -216,18 +202,18 @@ static int read_objects(cairn_remote_manifest *m, json_object *root)
 
 static int read_identity(cairn_remote_manifest *m, json_object *root)
 {
-	json_object *format = member(root, "format", json_type_string);
-	json_object *id = member(root, "id", json_type_string);
-	json_object *version = member(root, "chainwebVersion", json_type_string);
-	json_object *pact = member(root, "pactIncluded", json_type_boolean);
-	json_object *backup = member(root, "backup", json_type_object);
+	json_object *format = cairn_json_read_member(root, "format", json_type_string);
+	json_object *id = cairn_json_read_member(root, "id", json_type_string);
+	json_object *version = cairn_json_read_member(root, "chainwebVersion", json_type_string);
+	json_object *pact = cairn_json_read_member(root, "pactIncluded", json_type_boolean);
+	json_object *backup = cairn_json_read_member(root, "backup", json_type_object);
 	uint64_t format_version = 0;
 	if (format == NULL || strcmp(json_object_get_string(format), FORMAT_NAME) != 0 ||
-	    !read_u64(&format_version, root, "formatVersion") || format_version != CAIRN_REMOTE_FORMAT)
+	    !cairn_json_read_u64(&format_version, root, "formatVersion") || format_version != CAIRN_REMOTE_FORMAT)
 		return cairn_error_set(CAIRN_EINVALID, "not a cairn remote manifest of format version %d",
 			CAIRN_REMOTE_FORMAT);
-	if (id == NULL || version == NULL || pact == NULL || backup == NULL || !read_u64(&m->completed_at, root,
-	    "completedAt") || !read_u64(&m->uploaded_at, root, "uploadedAt") || !read_u64(&m->cut_height, root,
+	if (id == NULL || version == NULL || pact == NULL || backup == NULL || !cairn_json_read_u64(&m->completed_at, root,
+	    "completedAt") || !cairn_json_read_u64(&m->uploaded_at, root, "uploadedAt") || !cairn_json_read_u64(&m->cut_height, root,
 	    "cutHeight"))
 		return cairn_error_set(CAIRN_EINVALID, "id, chainwebVersion, completedAt, uploadedAt, pactIncluded, "
 			"cutHeight and backup are required");
