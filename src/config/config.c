@@ -221,6 +221,11 @@ static bool parse_bool(bool *out, const char *s)
 }
 
 /* "90s", "30m", "6h", "14d", "2.5h", or seconds without a unit; "off" is 0. */
+/* Longer durations are refused: 100 years, in seconds.  Below it, a
+ * duration's number of seconds and of whole units is exact in a double, so
+ * --print-config writes back the very value read. */
+#define DURATION_MAX_SECONDS (100.0 * 365 * 86400)
+
 static bool parse_duration(double *out, const char *s)
 {
 	static const struct { char unit; double seconds; } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
@@ -242,8 +247,8 @@ static bool parse_duration(double *out, const char *s)
 	memcpy(number, s, len);
 	number[len] = '\0';
 	double value;
-	if (!parse_double(&value, number) || value < 0 || !isfinite(value * scale))
-		return false; /* "1e308d" would be infinite: --print-config could not write it back */
+	if (!parse_double(&value, number) || value < 0 || !(value * scale <= DURATION_MAX_SECONDS))
+		return false;
 	*out = value * scale;
 	return true;
 }
@@ -312,7 +317,7 @@ static int apply_value(cairn_config *cfg, const option_def *o, const char *value
 		return CAIRN_OK;
 	case OPT_DURATION:
 		if (!parse_duration(&d, value))
-			return cairn_error_set(CAIRN_EINVALID, "%s: %s: '%s' is not a duration (for example 90s, 30m, 6h, 14d)",
+			return cairn_error_set(CAIRN_EINVALID, "%s: %s: '%s' is not a duration of at most 100 years (for example 90s, 30m, 6h, 14d)",
 				where, o->key, value);
 		*(double *)slot = d;
 		return CAIRN_OK;

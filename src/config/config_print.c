@@ -14,8 +14,17 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+
+/* `v` and `unit` with the fewest digits (15, else 17) that read back as `v`. */
+static void format_number(char *buf, size_t size, double v, const char *unit)
+{
+	snprintf(buf, size, "%.15g%s", v, unit);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, size, "%.17g%s", v, unit);
+}
 
 /* The largest unit that expresses the duration exactly: "6h", "14d", "90s". */
 static void format_duration(char *buf, size_t size, double seconds)
@@ -23,10 +32,13 @@ static void format_duration(char *buf, size_t size, double seconds)
 	static const struct { const char *unit; double seconds; } units[] = {{"d", 86400}, {"h", 3600}, {"m", 60}};
 	for (size_t i = 0; seconds > 0 && i < sizeof(units) / sizeof(units[0]); i++)
 		if (fmod(seconds, units[i].seconds) == 0) {
-			snprintf(buf, size, "%g%s", seconds / units[i].seconds, units[i].unit);
+			format_number(buf, size, seconds / units[i].seconds, units[i].unit);
 			return;
 		}
-	snprintf(buf, size, seconds > 0 ? "%gs" : "off", seconds);
+	if (seconds > 0)
+		format_number(buf, size, seconds, "s");
+	else
+		snprintf(buf, size, "off");
 }
 
 static void format_value(char *buf, size_t size, const cairn_config *cfg, const option_def *o)
