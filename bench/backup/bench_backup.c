@@ -142,6 +142,8 @@ typedef struct bench_node {
 	atomic_int phase; /* 0 before, 1 during, 2 after the backup */
 	double max_commit[3];
 	uint64_t commits[3];
+	/* the longest commit during the backup: its parts and when it started */
+	double part[3], longest_parts[3], longest_at;
 } bench_node;
 
 static int with_commit_lock(void *ctx, int (*fn)(void *), void *arg)
@@ -174,14 +176,17 @@ static void node_open(bench_node *n, const char *work, const char *name, int pac
 	check(cairn_chaindb_path(path, sizeof(path), n->dir), "path");
 	check(cairn_chaindb_open(&n->chaindb, path, &copts), "open chaindb");
 	/* As the node: a checkpointer thread folds the WALs and the commits'
-	 * autocheckpoint is only a valve ($CAIRN_BENCH_CHECKPOINTER=0: every
-	 * 1000 pages in the commit, SQLite's default, as before). */
+	 * autocheckpoint is only a valve, and blocks are committed in groups
+	 * ($CAIRN_BENCH_CHECKPOINTER=0: every 1000 pages in the commit, SQLite's
+	 * default, and a transaction per block, as before). */
 	const char *env = getenv("CAIRN_BENCH_CHECKPOINTER");
 	bool checkpointer = env == NULL || atoi(env) != 0;
 	for (int c = 0; c < pact_chains; c++) {
 		cairn_pactdb_options popts = CAIRN_PACTDB_OPTIONS_INIT;
-		if (checkpointer)
+		if (checkpointer) {
 			popts.wal_autocheckpoint_pages = CAIRN_PACTDB_VALVE_PAGES;
+			popts.group_blocks = CAIRN_CHECKPOINTER_GROUP_BLOCKS;
+		}
 		check(cairn_pactdb_path(path, sizeof(path), n->dir, (uint32_t)c), "path");
 		check(cairn_pactdb_open(&n->pact[c], path, &popts), "open pactdb");
 	}
@@ -220,7 +225,10 @@ static int commit_block(bench_node *n, uint32_t chain, size_t payload_len)
 	memset(header, (int)h, sizeof(header));
 	fill_random(n->payload, payload_len, &n->random);
 	cairn_chaindb_block b = {chain, h, hash, header, sizeof(header), payload_hash, n->payload, payload_len};
+	double t0 = cairn_clock_now();
 	int rc = cairn_chaindb_put_block(n->chaindb, &b);
+	n->part[1] = cairn_clock_now() - t0;
+	n->part[2] = 0;
 	if (rc == CAIRN_OK && (int)chain < n->pact_chains) {
 		char keys[WRITES_PER_BLOCK][24], rows[WRITES_PER_BLOCK][ROW_BYTES];
 		cairn_pactdb_write writes[WRITES_PER_BLOCK];
@@ -235,7 +243,9 @@ static int commit_block(bench_node *n, uint32_t chain, size_t payload_len)
 		}
 		cairn_pactdb_tx tx = {hash, writes, WRITES_PER_BLOCK};
 		cairn_pactdb_block pb = {h, hash, &tx, 1};
+		double t1 = cairn_clock_now();
 		rc = cairn_pactdb_apply_block(n->pact[chain], &pb);
+		n->part[2] = cairn_clock_now() - t1;
 	}
 	if (rc == CAIRN_OK)
 		n->next_height[chain] = h + 1;
@@ -525,12 +535,17 @@ static void *produce(void *arg)
 	while (!atomic_load(&n->stop)) {
 		double t0 = cairn_clock_now();
 		pthread_mutex_lock(&n->commit_lock);
+		n->part[0] = cairn_clock_now() - t0;
 		int rc = commit_block(n, chain, LIVE_PAYLOAD);
 		pthread_mutex_unlock(&n->commit_lock);
 		double dt = cairn_clock_now() - t0;
 		if (rc != CAIRN_OK)
 			die("live commit");
 		int phase = atomic_load(&n->phase);
+		if (phase == 1 && dt > n->max_commit[1]) {
+			memcpy(n->longest_parts, n->part, sizeof(n->part));
+			n->longest_at = t0;
+		}
 		n->max_commit[phase] = dt > n->max_commit[phase] ? dt : n->max_commit[phase];
 		n->commits[phase]++;
 		chain = (chain + 1) % (uint32_t)n->pact_chains;
@@ -550,6 +565,7 @@ static double live_round(double *rate, bench_node *n, cairn_backup_manager *m, c
 	if (pthread_create(&n->producer, NULL, produce, n) != 0)
 		die("producer");
 	sleep(2);
+	double started = cairn_clock_now();
 	atomic_store(&n->phase, 1);
 	json_object *manifest;
 	char id[CAIRN_BACKUP_ID_MAX + 1];
@@ -570,6 +586,9 @@ static double live_round(double *rate, bench_node *n, cairn_backup_manager *m, c
 	for (int p = 0; p < 3; p++)
 		printf("  %-10s: %6.0f blocks/s, longest commit %.1f ms%s\n", names[p],
 			(double)n->commits[p] / seconds[p], n->max_commit[p] * 1000, p == 1 ? " (target 50 ms)" : "");
+	printf("  the longest, %.0f ms into the backup (%.0f ms): lock wait %.1f ms, ChainDB %.1f ms, Pact %.1f ms\n",
+		(n->longest_at - started) * 1000, during * 1000, n->longest_parts[0] * 1000, n->longest_parts[1] * 1000,
+		n->longest_parts[2] * 1000);
 	printf("  Pact copy rate during it: %.0f MB/s\n", *rate);
 	json_object_put(manifest);
 	return n->max_commit[1];

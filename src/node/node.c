@@ -58,11 +58,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-/* Blocks per Pact transaction (pactdb.h, "Groups"); the checkpointer ends
- * groups older than CAIRN_CHECKPOINTER_GROUP_MS.  At 2,000 blocks/s over 20
- * chains a chain gets 100 blocks/s, about 20 per 200 ms group. */
-#define PACT_GROUP_BLOCKS 64
-
 struct cairn_node {
 	const cairn_version *version;
 	char *database_directory;
@@ -254,7 +249,7 @@ static int open_pactdbs(cairn_node *node, bool remove_stale)
 {
 	cairn_pactdb_options opts = CAIRN_PACTDB_OPTIONS_INIT;
 	opts.wal_autocheckpoint_pages = CAIRN_PACTDB_VALVE_PAGES;
-	opts.group_blocks = PACT_GROUP_BLOCKS;
+	opts.group_blocks = CAIRN_CHECKPOINTER_GROUP_BLOCKS;
 	int rc = CAIRN_OK;
 	for (uint32_t chain = 0; rc == CAIRN_OK && chain < node->chains; chain++) {
 		char path[PATH_MAX];
