@@ -1,5 +1,9 @@
 /*
- * pactdb.c: PactDB on SQLite (pactdb.h).
+ * pactdb.c: PactDB on SQLite (pactdb.h): the schema, opening and
+ * closing, the statements and table cache shared with the write side, the
+ * reads, and checkpoints.  Applying blocks in groups, commits and
+ * roll-backs are in pactdb_write.c; snapshots and copies for backups in
+ * pactdb_snapshot.c; what they share in pactdb_internal.h.
  *
  * Schema (the shape of chainweb-node's Pact state):
  *
@@ -16,9 +20,8 @@
  * Invariants: BlockHistory heights are contiguous; every row version has a
  * txid below its block's endingtxid; every table written at height h has a
  * VersionedTableMutation (table, h) row; every table created at h has a
- * VersionedTableCreation row.  Hence rollback_above(h) is exact: drop tables
- * created above h, delete rows with txid >= endingtxid(h) from the tables
- * mutated above h, and delete the bookkeeping above h.
+ * VersionedTableCreation row.  Hence rollback_above(h) is exact
+ * (pactdb_write.c).
  *
  * Durability: WAL mode with synchronous=NORMAL by default.  A commit then
  * appends to the WAL without fsync (the WAL is fsynced at checkpoints), so
@@ -40,21 +43,6 @@
  * (the WAL restarts only when a write begins with every frame folded).  journal_size_limit truncates a WAL
  * that grew, e.g. during a backup, when it restarts.
  *
- * Groups: with group_blocks > 1, apply_block leaves its transaction open
- * so that the next blocks join it, and commits once it holds group_blocks
- * blocks; cairn_pactdb_commit commits it earlier, and rollback_above and
- * close commit an open group first.  A block rewrites mostly the same
- * B-tree pages as the one before (the right edges of BlockHistory,
- * TransactionIndex and the versioned tables, and the accounts it touches),
- * so a group writes each page to the WAL once instead of once per block.
- * The handle's own reads see every applied block; other connections, and
- * snapshots, see committed groups only.  A failing block rolls back its
- * whole group, and the handle then stands at the last committed block: the
- * caller must treat the failure as losing the group (the node stops
- * committing and rebuilds at restart, as for any Pact failure).
- * Durability does not change: a commit was never fsynced (NORMAL), so a
- * group is no weaker than its blocks.
- *
  * Statements: the fixed ones are prepared at open; each versioned table gets
  * its insert and read statements on first use, cached in a list (there are
  * few tables).  The list is dropped whenever a transaction fails or tables
@@ -71,7 +59,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -82,14 +69,6 @@
 #define RESTART_FRAMES 4096 /* a WAL this long (16 MB of 4 KB pages) is restarted */
 #define TAIL_FRAMES 256     /* ...when no more than this is left to fold */
 #define PASSIVE_PASSES 4
-
-struct pactdb_table {
-	pactdb_table *next;
-	char *name;
-	sqlite3_stmt *insert_row;
-	sqlite3_stmt *read_row;
-	bool mutation_marked; /* VersionedTableMutation row written for the block being applied */
-};
 
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -169,27 +148,26 @@ int cairn_pactdb_path(char *buf, size_t size, const char *database_dir, uint32_t
 	return CAIRN_OK;
 }
 
-/* Steps a statement that returns no row, then resets it. */
-static int run(cairn_pactdb *db, sqlite3_stmt *stmt, const char *what)
+int cairn_pactdb__run(cairn_pactdb *db, sqlite3_stmt *stmt, const char *what)
 {
 	int rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
 	return rc == SQLITE_DONE ? CAIRN_OK : cairn_pactdb__sqlite_error(db->conn, rc, what);
 }
 
-static int exec_sql(cairn_pactdb *db, const char *sql, const char *what)
+int cairn_pactdb__exec(cairn_pactdb *db, const char *sql, const char *what)
 {
 	int rc = sqlite3_exec(db->conn, sql, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? CAIRN_OK : cairn_pactdb__sqlite_error(db->conn, rc, what);
 }
 
-static int prepare(cairn_pactdb *db, sqlite3_stmt **out, const char *sql)
+int cairn_pactdb__prepare(cairn_pactdb *db, sqlite3_stmt **out, const char *sql)
 {
 	int rc = sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
 	return rc == SQLITE_OK ? CAIRN_OK : cairn_pactdb__sqlite_error(db->conn, rc, "prepare statement");
 }
 
-static bool valid_table_name(const char *name)
+bool cairn_pactdb__valid_table_name(const char *name)
 {
 	size_t len = strlen(name);
 	if (len == 0 || len > MAX_TABLE_NAME || strchr(name, ']') != NULL
@@ -201,9 +179,7 @@ static bool valid_table_name(const char *name)
 	return true;
 }
 
-/* Formats SQL naming one table: `fmt` refers to the name as %1$s, inside
- * brackets (valid names contain no ']').  malloc'd; NULL when out of memory. */
-static char *table_sql(const char *fmt, const char *table)
+char *cairn_pactdb__table_sql(const char *fmt, const char *table)
 {
 	size_t size = strlen(fmt) + 3 * strlen(table) + 1;
 	char *sql = malloc(size);
@@ -214,10 +190,10 @@ static char *table_sql(const char *fmt, const char *table)
 
 static int exec_table_sql(cairn_pactdb *db, const char *fmt, const char *table, const char *what)
 {
-	char *sql = table_sql(fmt, table);
+	char *sql = cairn_pactdb__table_sql(fmt, table);
 	if (sql == NULL)
 		return cairn_error_set(CAIRN_ENOMEM, "pactdb: out of memory");
-	int rc = exec_sql(db, sql, what);
+	int rc = cairn_pactdb__exec(db, sql, what);
 	free(sql);
 	return rc;
 }
@@ -239,8 +215,7 @@ static void free_table(pactdb_table *t)
 	free(t);
 }
 
-/* Drops the statement cache (after a failed transaction or dropped tables). */
-static void forget_tables(cairn_pactdb *db)
+void cairn_pactdb__forget_tables(cairn_pactdb *db)
 {
 	while (db->tables != NULL) {
 		pactdb_table *next = db->tables->next;
@@ -264,14 +239,16 @@ static int table_exists(bool *exists, cairn_pactdb *db, const char *name)
 static int cache_table(pactdb_table **out, cairn_pactdb *db, const char *name)
 {
 	pactdb_table *t = calloc(1, sizeof(*t));
-	char *insert_sql = table_sql("INSERT OR REPLACE INTO [%1$s] (rowkey, txid, rowdata) VALUES (?1, ?2, ?3)", name);
-	char *read_sql = table_sql("SELECT rowdata FROM [%1$s] WHERE rowkey = ?1 ORDER BY txid DESC LIMIT 1", name);
+	char *insert_sql = cairn_pactdb__table_sql(
+		"INSERT OR REPLACE INTO [%1$s] (rowkey, txid, rowdata) VALUES (?1, ?2, ?3)", name);
+	char *read_sql = cairn_pactdb__table_sql(
+		"SELECT rowdata FROM [%1$s] WHERE rowkey = ?1 ORDER BY txid DESC LIMIT 1", name);
 	int rc = t && insert_sql && read_sql && (t->name = strdup(name)) != NULL ? CAIRN_OK
 		: cairn_error_set(CAIRN_ENOMEM, "pactdb: out of memory");
 	if (rc == CAIRN_OK)
-		rc = prepare(db, &t->insert_row, insert_sql);
+		rc = cairn_pactdb__prepare(db, &t->insert_row, insert_sql);
 	if (rc == CAIRN_OK)
-		rc = prepare(db, &t->read_row, read_sql);
+		rc = cairn_pactdb__prepare(db, &t->read_row, read_sql);
 	free(insert_sql);
 	free(read_sql);
 	if (rc != CAIRN_OK) {
@@ -285,10 +262,8 @@ static int cache_table(pactdb_table **out, cairn_pactdb *db, const char *name)
 	return CAIRN_OK;
 }
 
-/* Finds a versioned table; with `create_at` non-NULL a missing table is
- * created and its creation recorded at *create_at, otherwise a missing
- * table is CAIRN_ENOTFOUND. */
-static int find_table(pactdb_table **out, cairn_pactdb *db, const char *name, const uint64_t *create_at)
+int cairn_pactdb__find_table(pactdb_table **out, cairn_pactdb *db, const char *name,
+	const uint64_t *create_at)
 {
 	for (pactdb_table *t = db->tables; t != NULL; t = t->next)
 		if (strcmp(t->name, name) == 0) {
@@ -307,14 +282,14 @@ static int find_table(pactdb_table **out, cairn_pactdb *db, const char *name, co
 		sqlite3_bind_int64(s, 2, (sqlite3_int64)*create_at);
 		rc = create_versioned_table(db, name);
 		if (rc == CAIRN_OK)
-			rc = run(db, s, "record table creation");
+			rc = cairn_pactdb__run(db, s, "record table creation");
 		if (rc != CAIRN_OK)
 			return rc;
 	}
 	return cache_table(out, db, name);
 }
 
-static int load_last_block(cairn_pactdb *db)
+int cairn_pactdb__load_last_block(cairn_pactdb *db)
 {
 	uint64_t endingtxid = 0;
 	int rc = cairn_pactdb__last_block(&db->last_height, NULL, &endingtxid, db->stmt[STMT_LAST_BLOCK]);
@@ -351,21 +326,21 @@ static int configure(cairn_pactdb *db, const cairn_pactdb_options *opts)
 		"PRAGMA synchronous = %s; PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d;",
 		opts->synchronous_full ? "FULL" : "NORMAL", opts->wal_autocheckpoint_pages, JOURNAL_SIZE_LIMIT);
 	sqlite3_busy_timeout(db->conn, BUSY_TIMEOUT_MS);
-	int rc = opts->read_only ? CAIRN_OK : exec_sql(db, "PRAGMA journal_mode = WAL", "enable WAL mode");
+	int rc = opts->read_only ? CAIRN_OK : cairn_pactdb__exec(db, "PRAGMA journal_mode = WAL", "enable WAL mode");
 	if (rc == CAIRN_OK)
-		rc = exec_sql(db, pragmas, "configure");
+		rc = cairn_pactdb__exec(db, pragmas, "configure");
 	return rc;
 }
 
 static int create_schema(cairn_pactdb *db)
 {
-	int rc = exec_sql(db, "BEGIN IMMEDIATE", "begin schema");
+	int rc = cairn_pactdb__exec(db, "BEGIN IMMEDIATE", "begin schema");
 	if (rc == CAIRN_OK)
-		rc = exec_sql(db, schema_sql, "create schema");
+		rc = cairn_pactdb__exec(db, schema_sql, "create schema");
 	for (size_t i = 0; rc == CAIRN_OK && i < sizeof(system_tables) / sizeof(system_tables[0]); i++)
 		rc = create_versioned_table(db, system_tables[i]);
 	if (rc == CAIRN_OK)
-		return exec_sql(db, "COMMIT", "commit schema");
+		return cairn_pactdb__exec(db, "COMMIT", "commit schema");
 	sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
@@ -374,7 +349,7 @@ static int create_schema(cairn_pactdb *db)
 static int require_wal(cairn_pactdb *db)
 {
 	sqlite3_stmt *s;
-	int rc = prepare(db, &s, "PRAGMA journal_mode");
+	int rc = cairn_pactdb__prepare(db, &s, "PRAGMA journal_mode");
 	if (rc != CAIRN_OK)
 		return rc;
 	bool wal = sqlite3_step(s) == SQLITE_ROW
@@ -442,11 +417,11 @@ static int open_connection(cairn_pactdb *db, const cairn_pactdb_options *opts)
 	if (rc == CAIRN_OK && !opts->read_only)
 		rc = create_schema(db);
 	for (int i = 0; rc == CAIRN_OK && i < STMT_COUNT; i++)
-		rc = prepare(db, &db->stmt[i], stmt_sql[i]);
+		rc = cairn_pactdb__prepare(db, &db->stmt[i], stmt_sql[i]);
 	if (rc == CAIRN_OK)
 		rc = require_wal(db);
 	if (rc == CAIRN_OK)
-		rc = load_last_block(db);
+		rc = cairn_pactdb__load_last_block(db);
 	if (rc == CAIRN_OK && !opts->read_only)
 		rc = open_descriptors(db);
 	if (rc == CAIRN_OK && !opts->read_only)
@@ -484,17 +459,15 @@ int cairn_pactdb_open(cairn_pactdb **out, const char *path, const cairn_pactdb_o
 	return CAIRN_OK;
 }
 
-static int commit_group(cairn_pactdb *db);
-
 void cairn_pactdb_close(cairn_pactdb *db)
 {
 	if (db == NULL)
 		return;
 	if (db->snapshots > 0)
 		cairn_log_error("pactdb", "closing '%s' with %d live snapshots", db->path, db->snapshots);
-	if (db->conn != NULL && commit_group(db) != CAIRN_OK)
+	if (db->conn != NULL && cairn_pactdb__commit_group(db) != CAIRN_OK)
 		cairn_log_error("pactdb", "closing: %s", cairn_error_last());
-	forget_tables(db);
+	cairn_pactdb__forget_tables(db);
 	for (int i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(db->stmt[i]);
 	sqlite3_close(db->snapshot_conn);
@@ -510,181 +483,11 @@ void cairn_pactdb_close(cairn_pactdb *db)
 	free(db);
 }
 
-static int check_block(const cairn_pactdb *db, const cairn_pactdb_block *b)
-{
-	if (db->read_only)
-		return cairn_error_set(CAIRN_EINVALID, "pactdb: '%s' is open read-only", db->path);
-	if (b->hash == NULL)
-		return cairn_error_set(CAIRN_EINVALID, "pactdb: block without hash");
-	if (db->has_block && b->height != db->last_height + 1)
-		return cairn_error_set(CAIRN_EINVALID, "pactdb: block at height %llu does not follow %llu",
-			(unsigned long long)b->height, (unsigned long long)db->last_height);
-	for (size_t i = 0; i < b->ntxs; i++)
-		for (size_t j = 0; j < b->txs[i].nwrites; j++) {
-			const cairn_pactdb_write *w = &b->txs[i].writes[j];
-			if (w->table == NULL || !valid_table_name(w->table) || w->rowkey == NULL
-			    || w->rowdata == NULL || w->rowdata_len > INT_MAX)
-				return cairn_error_set(CAIRN_EINVALID, "pactdb: invalid write %zu of transaction %zu (table '%s')",
-					j, i, w->table ? w->table : "(null)");
-		}
-	return CAIRN_OK;
-}
-
-static int insert_row(cairn_pactdb *db, const cairn_pactdb_write *w, uint64_t txid, uint64_t height)
-{
-	pactdb_table *t;
-	int rc = find_table(&t, db, w->table, &height);
-	if (rc != CAIRN_OK)
-		return rc;
-	if (!t->mutation_marked) {
-		sqlite3_stmt *m = db->stmt[STMT_MARK_MUTATION];
-		sqlite3_bind_text(m, 1, t->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(m, 2, (sqlite3_int64)height);
-		rc = run(db, m, "record table mutation");
-		if (rc != CAIRN_OK)
-			return rc;
-		t->mutation_marked = true;
-	}
-	sqlite3_bind_text(t->insert_row, 1, w->rowkey, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(t->insert_row, 2, (sqlite3_int64)txid);
-	sqlite3_bind_blob(t->insert_row, 3, w->rowdata, (int)w->rowdata_len, SQLITE_STATIC);
-	return run(db, t->insert_row, "insert row");
-}
-
-static int index_tx(cairn_pactdb *db, const uint8_t *hash, uint64_t height)
-{
-	sqlite3_stmt *s = db->stmt[STMT_INSERT_TX];
-	sqlite3_bind_blob(s, 1, hash, CAIRN_PACTDB_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)height);
-	return run(db, s, "index transaction");
-}
-
-static int write_block(cairn_pactdb *db, const cairn_pactdb_block *b)
-{
-	for (pactdb_table *t = db->tables; t != NULL; t = t->next)
-		t->mutation_marked = false;
-	int rc = CAIRN_OK;
-	for (size_t i = 0; rc == CAIRN_OK && i < b->ntxs; i++) {
-		const cairn_pactdb_tx *tx = &b->txs[i];
-		if (tx->hash != NULL)
-			rc = index_tx(db, tx->hash, b->height);
-		for (size_t j = 0; rc == CAIRN_OK && j < tx->nwrites; j++)
-			rc = insert_row(db, &tx->writes[j], db->next_txid + i, b->height);
-	}
-	if (rc != CAIRN_OK)
-		return rc;
-	sqlite3_stmt *s = db->stmt[STMT_INSERT_BLOCK];
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)b->height);
-	sqlite3_bind_blob(s, 2, b->hash, CAIRN_PACTDB_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)(db->next_txid + b->ntxs));
-	return run(db, s, "insert block history");
-}
-
-static bool group_open(const cairn_pactdb *db)
-{
-	return !sqlite3_get_autocommit(db->conn);
-}
-
-/* Rolls the open transaction back; the handle then stands at the last
- * committed block.  The statement cache may name tables the rollback
- * removed. */
-static void abort_group(cairn_pactdb *db)
-{
-	if (group_open(db))
-		sqlite3_step(db->stmt[STMT_ROLLBACK]);
-	sqlite3_reset(db->stmt[STMT_ROLLBACK]);
-	forget_tables(db);
-	db->group_size = 0;
-	if (load_last_block(db) != CAIRN_OK)
-		cairn_log_error("pactdb", "'%s': cannot read the last block after a rollback", db->path);
-}
-
-static int commit_group(cairn_pactdb *db)
-{
-	if (!group_open(db))
-		return CAIRN_OK;
-	int rc = run(db, db->stmt[STMT_COMMIT], "commit");
-	if (rc != CAIRN_OK) {
-		if (!atomic_load(&db->failed)) {
-			snprintf(db->failure, sizeof(db->failure), "'%s': %u applied blocks lost: %s", db->path,
-				db->group_size, cairn_error_last());
-			atomic_store(&db->failed, true);
-		}
-		abort_group(db);
-	}
-	db->group_size = 0;
-	return rc;
-}
-
-static int open_group(cairn_pactdb *db)
-{
-	if (group_open(db))
-		return CAIRN_OK;
-	db->group_opened = cairn_clock_now();
-	return run(db, db->stmt[STMT_BEGIN], "begin");
-}
-
-/* Runs `body` in a transaction of its own (after committing an open group). */
-static int in_transaction(cairn_pactdb *db, int (*body)(cairn_pactdb *, const void *), const void *arg)
-{
-	int rc = commit_group(db);
-	if (rc == CAIRN_OK)
-		rc = open_group(db);
-	if (rc == CAIRN_OK && (rc = body(db, arg)) != CAIRN_OK)
-		abort_group(db);
-	return rc == CAIRN_OK ? commit_group(db) : rc;
-}
-
-/* Writes a checked block into the open group (opening one if needed). */
-static int add_to_group(cairn_pactdb *db, const cairn_pactdb_block *block)
-{
-	int rc = open_group(db);
-	if (rc == CAIRN_OK)
-		rc = write_block(db, block);
-	if (rc != CAIRN_OK) {
-		abort_group(db);
-		return rc;
-	}
-	db->has_block = true;
-	db->last_height = block->height;
-	db->next_txid += block->ntxs;
-	return ++db->group_size >= db->group_limit ? commit_group(db) : CAIRN_OK;
-}
-
-int cairn_pactdb_apply_block(cairn_pactdb *db, const cairn_pactdb_block *block)
-{
-	pthread_mutex_lock(&db->lock);
-	int rc = check_block(db, block);
-	if (rc == CAIRN_OK)
-		rc = add_to_group(db, block);
-	pthread_mutex_unlock(&db->lock);
-	if (rc != CAIRN_OK)
-		cairn_error_prefix(rc, "apply block %llu to '%s'", (unsigned long long)block->height, db->path);
-	return rc;
-}
-
-const char *cairn_pactdb_failure(cairn_pactdb *db)
-{
-	return atomic_load(&db->failed) ? db->failure : NULL;
-}
-
-int cairn_pactdb_commit(cairn_pactdb *db, double min_age_seconds)
-{
-	pthread_mutex_lock(&db->lock);
-	int rc = CAIRN_OK;
-	if (group_open(db) && cairn_clock_now() - db->group_opened >= min_age_seconds)
-		rc = commit_group(db);
-	pthread_mutex_unlock(&db->lock);
-	if (rc != CAIRN_OK)
-		cairn_error_prefix(rc, "commit blocks to '%s'", db->path);
-	return rc;
-}
-
 static int read_row_locked(char **out, size_t *out_len, cairn_pactdb *db, const char *table,
 	const char *rowkey)
 {
 	pactdb_table *t;
-	int rc = find_table(&t, db, table, NULL);
+	int rc = cairn_pactdb__find_table(&t, db, table, NULL);
 	if (rc != CAIRN_OK)
 		return rc;
 	sqlite3_bind_text(t->read_row, 1, rowkey, -1, SQLITE_STATIC);
@@ -712,7 +515,7 @@ static int read_row_locked(char **out, size_t *out_len, cairn_pactdb *db, const 
 int cairn_pactdb_read_row(char **out, size_t *out_len, cairn_pactdb *db, const char *table,
 	const char *rowkey)
 {
-	if (!valid_table_name(table))
+	if (!cairn_pactdb__valid_table_name(table))
 		return cairn_error_set(CAIRN_EINVALID, "pactdb: invalid table name '%s'", table);
 	pthread_mutex_lock(&db->lock);
 	int rc = read_row_locked(out, out_len, db, table, rowkey);
@@ -768,121 +571,6 @@ int cairn_pactdb_tx_height(uint64_t *out_height, cairn_pactdb *db, const uint8_t
 	sqlite3_bind_blob(s, 1, tx_hash, CAIRN_PACTDB_HASH_LEN, SQLITE_STATIC);
 	int rc = lookup_locked(NULL, out_height, db, s, "transaction height");
 	pthread_mutex_unlock(&db->lock);
-	return rc;
-}
-
-/* The first txid written above `height`: endingtxid(height), or 0 when the
- * height is below the first block. */
-static int txid_above(uint64_t *out, cairn_pactdb *db, uint64_t height)
-{
-	sqlite3_stmt *s = db->stmt[STMT_BLOCK_AT];
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)height);
-	int step = sqlite3_step(s);
-	*out = step == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 1) : 0;
-	sqlite3_reset(s);
-	return step == SQLITE_ROW || step == SQLITE_DONE ? CAIRN_OK
-		: cairn_pactdb__sqlite_error(db->conn, step, "read endingtxid");
-}
-
-/* The table names returned by `select_sql` bound to `height`, collected
- * first because SQLite refuses to drop a table while a statement reads. */
-static int list_tables(char ***out, size_t *count, cairn_pactdb *db, const char *select_sql,
-	uint64_t height)
-{
-	*out = NULL;
-	*count = 0;
-	sqlite3_stmt *sel;
-	int rc = prepare(db, &sel, select_sql);
-	if (rc != CAIRN_OK)
-		return rc;
-	sqlite3_bind_int64(sel, 1, (sqlite3_int64)height);
-	char **names = NULL;
-	size_t n = 0;
-	int step;
-	while (rc == CAIRN_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
-		char **grown = realloc(names, (n + 1) * sizeof(*names));
-		char *name = strdup((const char *)sqlite3_column_text(sel, 0));
-		if (grown != NULL)
-			names = grown;
-		if (grown == NULL || name == NULL) {
-			free(name);
-			rc = cairn_error_set(CAIRN_ENOMEM, "pactdb: out of memory");
-		} else {
-			names[n++] = name;
-		}
-	}
-	if (rc == CAIRN_OK && step != SQLITE_DONE)
-		rc = cairn_pactdb__sqlite_error(db->conn, step, "list tables");
-	sqlite3_finalize(sel);
-	*out = names;
-	*count = n;
-	return rc;
-}
-
-/* Runs `fmt` (SQL naming a table as %1$s, with at most one parameter, bound
- * to `txid`) on every table `select_sql` lists for `height`. */
-static int for_each_table(cairn_pactdb *db, const char *select_sql, uint64_t height,
-	const char *fmt, uint64_t txid)
-{
-	char **names;
-	size_t n;
-	int rc = list_tables(&names, &n, db, select_sql, height);
-	for (size_t i = 0; i < n; i++) {
-		char *sql = rc == CAIRN_OK ? table_sql(fmt, names[i]) : NULL;
-		sqlite3_stmt *s = NULL;
-		if (rc == CAIRN_OK)
-			rc = sql == NULL ? cairn_error_set(CAIRN_ENOMEM, "pactdb: out of memory") : prepare(db, &s, sql);
-		if (rc == CAIRN_OK && sqlite3_bind_parameter_count(s) > 0)
-			sqlite3_bind_int64(s, 1, (sqlite3_int64)txid);
-		if (rc == CAIRN_OK)
-			rc = run(db, s, "roll back table");
-		sqlite3_finalize(s);
-		free(sql);
-		free(names[i]);
-	}
-	free(names);
-	return rc;
-}
-
-static int rollback_body(cairn_pactdb *db, const void *arg)
-{
-	uint64_t height = *(const uint64_t *)arg, txid;
-	int rc = txid_above(&txid, db, height);
-	if (rc == CAIRN_OK)
-		rc = for_each_table(db, "SELECT tablename FROM VersionedTableCreation WHERE createBlockheight > ?1",
-			height, "DROP TABLE IF EXISTS [%1$s]", 0);
-	if (rc == CAIRN_OK)
-		rc = for_each_table(db, "SELECT DISTINCT tablename FROM VersionedTableMutation WHERE blockheight > ?1"
-			" AND tablename NOT IN (SELECT tablename FROM VersionedTableCreation WHERE createBlockheight > ?1)",
-			height, "DELETE FROM [%1$s] WHERE txid >= ?1", txid);
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		"DELETE FROM VersionedTableCreation WHERE createBlockheight > %1$llu;"
-		"DELETE FROM VersionedTableMutation WHERE blockheight > %1$llu;"
-		"DELETE FROM TransactionIndex WHERE blockheight > %1$llu;"
-		"DELETE FROM BlockHistory WHERE blockheight > %1$llu;", (unsigned long long)height);
-	if (rc == CAIRN_OK)
-		rc = exec_sql(db, sql, "delete history");
-	return rc;
-}
-
-int cairn_pactdb_rollback_above(cairn_pactdb *db, uint64_t height)
-{
-	if (height > INT64_MAX)
-		return cairn_error_set(CAIRN_EINVALID, "pactdb: height %llu out of range", (unsigned long long)height);
-	pthread_mutex_lock(&db->lock);
-	int rc = CAIRN_OK;
-	if (db->read_only)
-		rc = cairn_error_set(CAIRN_EINVALID, "pactdb: '%s' is open read-only", db->path);
-	else if (db->has_block && height < db->last_height)
-		rc = in_transaction(db, rollback_body, &height);
-	if (rc == CAIRN_OK) {
-		forget_tables(db);
-		rc = load_last_block(db);
-	}
-	pthread_mutex_unlock(&db->lock);
-	if (rc == CAIRN_OK)
-		cairn_log_info("pactdb", "'%s' rolled back above height %llu", db->path, (unsigned long long)height);
 	return rc;
 }
 

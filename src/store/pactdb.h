@@ -49,7 +49,7 @@ typedef struct cairn_pactdb_options {
 	int wal_autocheckpoint_pages;
 	/* Blocks per SQLite transaction (>= 1).  Above 1, a block's transaction
 	 * stays open for the next blocks until it holds this many or
-	 * cairn_pactdb_commit ends it (pactdb.c, "Groups"). */
+	 * cairn_pactdb_commit ends it (pactdb_write.c, "Groups"). */
 	unsigned group_blocks;
 } cairn_pactdb_options;
 

@@ -1,6 +1,9 @@
 /*
- * pactdb_internal.h: what pactdb.c shares with pactdb_snapshot.c, which
- * needs the handle's open descriptors and its mutex.  Not for other modules.
+ * pactdb_internal.h: what pactdb.c shares with pactdb_write.c (the
+ * statements, the table cache, the last block) and with pactdb_snapshot.c
+ * (the handle's open descriptors and its mutex).  Not for other modules.
+ * Every function taking a cairn_pactdb here expects the caller to hold the
+ * handle's mutex (or to be its only user, at open and close).
  */
 #ifndef CAIRN_STORE_PACTDB_INTERNAL_H
 #define CAIRN_STORE_PACTDB_INTERNAL_H
@@ -11,7 +14,15 @@
 
 #include "store/pactdb.h"
 
+/* A versioned table's cached statements (pactdb.c, "Statements"). */
 typedef struct pactdb_table pactdb_table;
+struct pactdb_table {
+	pactdb_table *next;
+	char *name;
+	sqlite3_stmt *insert_row;
+	sqlite3_stmt *read_row;
+	bool mutation_marked; /* VersionedTableMutation row written for the block being applied */
+};
 
 enum pactdb_stmt {
 	STMT_BEGIN,
@@ -44,7 +55,7 @@ struct cairn_pactdb {
 	bool has_block;
 	uint64_t last_height;
 	uint64_t next_txid;
-	/* The open group (pactdb.c): blocks in it, and when it began. */
+	/* The open group (pactdb_write.c): blocks in it, and when it began. */
 	unsigned group_limit;
 	unsigned group_size;
 	double group_opened;
@@ -73,6 +84,39 @@ int cairn_pactdb__open_aux(sqlite3 **out, const cairn_pactdb *db, bool read_only
  * caller's prepared statement; CAIRN_ENOTFOUND when BlockHistory is empty. */
 int cairn_pactdb__last_block(uint64_t *height, uint8_t *hash, uint64_t *endingtxid,
 	sqlite3_stmt *last_block_stmt);
+
+/* Steps a statement that returns no row, then resets it. */
+int cairn_pactdb__run(cairn_pactdb *db, sqlite3_stmt *stmt, const char *what);
+
+/* Runs SQL without results on the handle's connection. */
+int cairn_pactdb__exec(cairn_pactdb *db, const char *sql, const char *what);
+
+/* Prepares a statement kept for the handle's lifetime. */
+int cairn_pactdb__prepare(cairn_pactdb *db, sqlite3_stmt **out, const char *sql);
+
+/* A name a block may write: not empty, at most 255 bytes, no ']', not
+ * SQLite's own nor one of the bookkeeping tables. */
+bool cairn_pactdb__valid_table_name(const char *name);
+
+/* Formats SQL naming one table: `fmt` refers to the name as %1$s, inside
+ * brackets (valid names contain no ']').  malloc'd; NULL when out of memory. */
+char *cairn_pactdb__table_sql(const char *fmt, const char *table);
+
+/* Finds a versioned table in the cache, or caches it; with `create_at`
+ * non-NULL a missing table is created and its creation recorded at
+ * *create_at, otherwise a missing table is CAIRN_ENOTFOUND. */
+int cairn_pactdb__find_table(pactdb_table **out, cairn_pactdb *db, const char *name,
+	const uint64_t *create_at);
+
+/* Drops the table cache (after a failed transaction or dropped tables). */
+void cairn_pactdb__forget_tables(cairn_pactdb *db);
+
+/* Reloads has_block, last_height and next_txid from BlockHistory. */
+int cairn_pactdb__load_last_block(cairn_pactdb *db);
+
+/* Commits the open group, if any (pactdb_write.c); a failure rolls it back
+ * and records it in `failure`. */
+int cairn_pactdb__commit_group(cairn_pactdb *db);
 
 /* Formats a SQLite failure on `conn` as a cairn error (CAIRN_EIO, or the
  * closest code for full disks, permissions and missing files). */
