@@ -579,7 +579,7 @@ static double live_round(double *rate, bench_node *n, cairn_backup_manager *m, c
 	json_object_object_get_ex(bytes, "sqlite", &sqlite);
 	*rate = (double)json_object_get_uint64(sqlite) / 1e6 / (manifest_ms(manifest, "timings", "pactCopyMs") / 1000);
 	if (verbose)
-		printf("  commit lock held for the Pact snapshots: %.1f ms (target 20 ms), waited %.1f ms for it\n",
+		printf("  commit lock at the consistency point: held %.1f ms (target 20 ms), waited %.1f ms for it\n",
 			manifest_ms(manifest, "timings", "lockHoldMs"), manifest_ms(manifest, "timings", "lockWaitMs"));
 	const char *names[] = {"2 s before", "during", "2 s after"};
 	double seconds[] = {2.0, during, 2.0};

@@ -15,10 +15,10 @@
  * so the directory is itself a database directory a node can start from.
  *
  * Guarantees:
- *   - One cut: the RocksDB checkpoint defines it, the Pact snapshots are
- *     taken under the commit lock after it (so they hold at least that cut)
- *     and every Pact copy is rolled back to end exactly at it.  The lock is
- *     held only for the snapshots, about a millisecond (job.c).
+ *   - One cut: the RocksDB checkpoint defines it; after it the commit lock
+ *     is taken once and every chain's open Pact group committed, so each
+ *     Pact snapshot, taken when its chain's copy starts, holds at least that
+ *     cut, and every Pact copy is rolled back to end exactly at it (job.c).
  *   - Done means durable: every file and directory of the backup has been
  *     fsynced, then manifest.json, then status is replaced atomically.
  *   - Failure is a state: any error ends the job as failed with a reason;

@@ -12,21 +12,19 @@
  *                 live ChainDB just before and just after (equal: no block
  *                 came in between, so that is the cut) or else from the
  *                 checkpoint itself, opened read-only.
- *   Pact snapshots (with Pact only) under the commit lock, taken AFTER the
- *                 checkpoint: the node commits a block to the ChainDB and
- *                 then to PactDB under that lock, so taking it once waits
- *                 out any commit the checkpoint caught half-way; the open
- *                 groups of blocks (pactdb.h) are then committed outside
- *                 the lock, and every snapshot taken under it holds at
- *                 least the checkpoint's block of its chain.  The
- *                 lock is held for the snapshots only (0.1-0.3 ms each)
- *                 rather than for a checkpoint too, which costs 3-25 ms
- *                 under load (fsyncs of the files it copies); a backup
- *                 without Pact never takes the lock.
- *   agreement     each snapshot's last block must be the cut's block of its
- *                 chain or above it; anything else (behind, another block
- *                 at that height) fails the backup rather than record a
- *                 state that never existed.
+ *   Pact commit   (with Pact only) after the checkpoint, the commit lock
+ *                 is taken and released: the node commits a block to the
+ *                 ChainDB and then to PactDB under that lock, so taking it
+ *                 once waits out any commit the checkpoint caught
+ *                 half-way; the open groups of blocks (pactdb.h) are then
+ *                 committed, so every Pact snapshot taken from then on
+ *                 holds at least the checkpoint's block of its chain.  A
+ *                 backup without Pact never takes the lock.
+ *   agreement     each chain's Pact state must hold the cut's block of its
+ *                 chain or more on top of it; anything else (behind,
+ *                 another block at that height) fails the backup rather
+ *                 than record a state that never existed.  Checked on the
+ *                 live files here, and again on each snapshot.
  *   rocksdb       every RocksDB file is listed in the manifest.  Files
  *                 RocksDB copied (MANIFEST, CURRENT, OPTIONS, the WAL)
  *                 are hashed.  Table files (*.sst) are hard links to the
@@ -36,13 +34,15 @@
  *                 with a checksum in every block and footer, verified on
  *                 every read, and their names are never reused
  *                 (docs/backups.md).
- *   pact          the snapshots are copied in parallel (at most
- *                 `parallelism` at a time) with cairn_pactdb_snapshot_copy,
- *                 each snapshot ended as soon as its copy is written; a copy
- *                 whose snapshot was ahead of the cut is rolled back to it
- *                 (cairn_pactdb_rollback_above: exact, Pact state is
- *                 versioned by txid) and checked to end at the cut's block;
- *                 then hashed from the page cache and dropped from it.
+ *   pact          the chains are copied in parallel (at most `parallelism`
+ *                 at a time, paced together by backup.rateLimit): each
+ *                 chain's snapshot is taken when its copy starts and ended
+ *                 as soon as the copy is written (a snapshot holds its
+ *                 file's WAL back, see publish_pact), the copy rolled back
+ *                 to the cut (cairn_pactdb_rollback_above: exact, Pact state
+ *                 is versioned by txid) and checked to end at the cut's
+ *                 block; then hashed from the page cache and dropped from
+ *                 it.
  *   seal          manifest.json written atomically, then status
  *                 "backup-done" atomically.
  *
@@ -91,6 +91,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/ratelimit.h"
 
 #define REASON_MAX 1024
 #define DISCARD_ATTEMPTS 3 /* removals of a failed job's data before it is left to the operator */
@@ -98,7 +99,9 @@
 
 typedef struct pact_chain {
 	uint32_t chain;
-	cairn_pactdb_snapshot *snap; /* NULL once ended */
+	cairn_pactdb *db;
+	uint64_t expected;           /* bytes announced to the progress before the copy */
+	cairn_pactdb_snapshot *snap; /* taken when its copy starts; NULL once ended */
 	cairn_pactdb_copy_stats stats;
 	cairn_backup_file_digest digest;
 	int rc;
@@ -119,6 +122,7 @@ typedef struct job_run {
 	uint32_t chain_count;
 	atomic_uint next_chain; /* the next chain a copy worker takes */
 	atomic_bool copy_failed;
+	cairn_ratelimit *limit; /* backup.rateLimit, shared by the copies; NULL: none */
 	cairn_backup_manifest manifest;
 } job_run;
 
@@ -259,91 +263,87 @@ static int take_checkpoint(job_run *run)
 	return rc;
 }
 
-/* Under the commit lock: a snapshot of every chain that has a Pact file. */
-static int begin_snapshots(void *arg)
+/* Under the commit lock: nothing.  Taking it waits out a commit that the
+ * checkpoint caught half-way (in the ChainDB, not yet in PactDB). */
+static int note_lock_taken(void *arg)
 {
 	job_run *run = arg;
+	run->manifest.timings.lock_wait = cairn_clock_now() - run->lock_called;
+	return CAIRN_OK;
+}
+
+/* Makes every block of the checkpoint visible to Pact snapshots: the node
+ * writes a block to the ChainDB and then to PactDB under the commit lock,
+ * so once the lock has been taken after the checkpoint, PactDB holds every
+ * block of it; committing the open groups (pactdb.h) then publishes them.
+ * Every snapshot taken from then on holds at least the checkpoint's block
+ * of its chain.  Lists the chains with a Pact file and announces their
+ * sizes to the progress. */
+static int commit_pact_groups(job_run *run)
+{
 	const cairn_backup_source *src = run->job->source;
-	double t0 = cairn_clock_now();
-	int rc = CAIRN_OK;
+	cairn_backup_timings *t = &run->manifest.timings;
+	run->lock_called = cairn_clock_now();
+	int rc = src->with_commit_lock(src->ctx, note_lock_taken, run);
+	t->lock_hold = cairn_clock_now() - run->lock_called - t->lock_wait;
 	for (uint32_t c = 0; rc == CAIRN_OK && c < CAIRN_CHAINDB_MAX_CHAINS; c++) {
 		cairn_pactdb *db = src->pactdb(src->ctx, c);
 		if (db == NULL)
 			continue;
-		pact_chain *slot = &run->chains[run->chain_count];
+		if ((rc = cairn_pactdb_commit(db, 0)) != CAIRN_OK)
+			break;
+		pact_chain *slot = &run->chains[run->chain_count++];
 		slot->chain = c;
-		rc = cairn_pactdb_snapshot_begin(&slot->snap, db);
-		if (rc == CAIRN_OK)
-			run->chain_count++;
-		else
-			cairn_error_prefix(rc, "chain %u", c);
+		slot->db = db;
+		slot->expected = cairn_pactdb_file_bytes(db);
+		cairn_backup__job_expect(run->job, slot->expected);
 	}
-	run->manifest.timings.lock_wait = t0 - run->lock_called;
-	run->manifest.timings.lock_hold = cairn_clock_now() - t0;
 	if (rc == CAIRN_OK && run->chain_count == 0)
 		rc = cairn_error_set(CAIRN_ENOTFOUND, "no Pact database is attached");
 	return rc;
 }
 
-static int no_op(void *arg)
+/* With Pact, publishes the checkpoint's blocks in every Pact file
+ * (commit_pact_groups); each file's snapshot is taken when its copy starts
+ * (copy_chain), so that a snapshot, which holds the file's WAL back (no
+ * checkpoint can pass it, the WAL cannot restart), lives only as long as
+ * its own copy: snapshots of every chain taken at once lived until the
+ * last copy ended, and the WALs they held back made the node's commits
+ * slow (bench/backup: longest commit 200-300 ms against 50-90 ms under
+ * backup.rateLimit).  A snapshot holding blocks above the cut is rolled
+ * back to it after the copy. */
+static int publish_pact(job_run *run)
 {
-	(void)arg;
-	return CAIRN_OK;
-}
-
-/* Makes every block of the checkpoint visible to Pact snapshots.  The node
- * writes a block to the ChainDB and then to PactDB under the commit lock,
- * so once the lock has been taken after the checkpoint, PactDB holds every
- * block of it; committing the open groups (pactdb.h) then publishes them.
- * Done outside the lock: only the cheap pinning of snapshots runs in it. */
-static int commit_pact_groups(job_run *run)
-{
-	const cairn_backup_source *src = run->job->source;
-	int rc = src->with_commit_lock(src->ctx, no_op, NULL);
-	for (uint32_t c = 0; rc == CAIRN_OK && c < CAIRN_CHAINDB_MAX_CHAINS; c++) {
-		cairn_pactdb *db = src->pactdb(src->ctx, c);
-		if (db != NULL)
-			rc = cairn_pactdb_commit(db, 0);
-	}
-	return rc;
-}
-
-/* Pins the committed Pact state of every chain under the commit lock, after
- * commit_pact_groups: so every snapshot holds at least the checkpoint's
- * block of its chain (and perhaps a few more, which the copy rolls back). */
-static int pin_pact(job_run *run)
-{
-	const cairn_backup_source *src = run->job->source;
 	const cairn_backup_timings *t = &run->manifest.timings;
 	int rc = CAIRN_OK;
-	if (run->job->request.include_pact && (rc = commit_pact_groups(run)) == CAIRN_OK) {
-		run->lock_called = cairn_clock_now();
-		rc = src->with_commit_lock(src->ctx, begin_snapshots, run);
-	}
-	char snapshots[128] = "no Pact snapshots, commit lock not taken";
 	if (run->job->request.include_pact)
-		snprintf(snapshots, sizeof(snapshots), "%u Pact snapshots under the commit lock: held %.1f ms, waited %.1f ms",
-			run->chain_count, ms(t->lock_hold), ms(t->lock_wait));
+		rc = commit_pact_groups(run);
+	char pact[128] = "no Pact, commit lock not taken";
+	if (run->job->request.include_pact)
+		snprintf(pact, sizeof(pact), "%u Pact files committed after the commit lock: waited %.1f ms for it",
+			run->chain_count, ms(t->lock_wait));
 	if (rc == CAIRN_OK)
 		cairn_log_info("backup", "backup %s: consistency point: checkpoint %.1f ms after a %.1f ms memtable flush, "
-			"cut read in %.1f ms; %s", run->job->id, ms(t->checkpoint), ms(t->flush), ms(t->cut), snapshots);
-	for (uint32_t i = 0; rc == CAIRN_OK && i < run->chain_count; i++)
-		cairn_backup__job_expect(run->job, cairn_pactdb_snapshot_bytes(run->chains[i].snap));
+			"cut read in %.1f ms; %s", run->job->id, ms(t->checkpoint), ms(t->flush), ms(t->cut), pact);
 	if (rc == CAIRN_OK)
 		cairn_backup__job_enter(run->job, CAIRN_BACKUP_COPYING, "backup_in_progress");
 	return rc;
 }
 
-/* A snapshot must hold the cut's block of its chain, or more blocks on top
+/* A chain's Pact state (its snapshot, or the live file before the copy
+ * takes one) must hold the cut's block of its chain, or more blocks on top
  * of it (*ahead: the copy is rolled back to the cut). */
 static int chain_agrees(bool *ahead, const job_run *run, const pact_chain *slot)
 {
 	const cairn_chaindb_cut *cut = &run->manifest.cut;
 	uint64_t height;
 	uint8_t hash[CAIRN_PACTDB_HASH_LEN];
-	int found = cairn_pactdb_snapshot_last_block(&height, hash, slot->snap);
+	int found = slot->snap != NULL ? cairn_pactdb_snapshot_last_block(&height, hash, slot->snap)
+		: cairn_pactdb_last_block(&height, hash, NULL, slot->db);
 	uint32_t c = slot->chain;
 	*ahead = false;
+	if (found != CAIRN_OK && found != CAIRN_ENOTFOUND)
+		return found;
 	if (found != CAIRN_OK && !cut->present[c])
 		return CAIRN_OK;
 	if (found != CAIRN_OK)
@@ -362,6 +362,8 @@ static int chain_agrees(bool *ahead, const job_run *run, const pact_chain *slot)
 	return CAIRN_OK;
 }
 
+/* Fails early on a Pact state behind the cut or on another fork; each
+ * copy checks its snapshot again. */
 static int check_agreement(job_run *run)
 {
 	int rc = CAIRN_OK;
@@ -499,14 +501,31 @@ static int roll_back_copy(const job_run *run, const pact_chain *slot, const char
 	return rc == CAIRN_OK ? CAIRN_OK : cairn_error_prefix(rc, "roll back '%s' to the cut", path);
 }
 
+/* Pins the chain's committed state, which holds at least the cut's block
+ * (commit_pact_groups), and announces what it holds beyond the estimate. */
+static int take_snapshot(job_run *run, pact_chain *slot)
+{
+	int rc = cairn_pactdb_snapshot_begin(&slot->snap, slot->db);
+	if (rc == CAIRN_OK)
+		rc = chain_agrees(&slot->ahead, run, slot);
+	if (rc != CAIRN_OK)
+		return rc;
+	uint64_t bytes = cairn_pactdb_snapshot_bytes(slot->snap);
+	if (bytes > slot->expected)
+		cairn_backup__job_expect(run->job, bytes - slot->expected);
+	cairn_pactdb_copy_watch watch = {&run->job->copying, &run->job->cancel, run->limit};
+	cairn_pactdb_snapshot_watch(slot->snap, &watch);
+	return CAIRN_OK;
+}
+
 static int copy_chain(job_run *run, pact_chain *slot)
 {
 	char dest[PATH_MAX];
 	int rc = stopped(run);
 	if (rc == CAIRN_OK)
 		rc = cairn_pactdb_path(dest, sizeof(dest), run->root, slot->chain);
-	cairn_pactdb_copy_watch watch = {&run->job->copying, &run->job->cancel, run->job->rate_limit_bps};
-	cairn_pactdb_snapshot_watch(slot->snap, &watch);
+	if (rc == CAIRN_OK)
+		rc = take_snapshot(run, slot);
 	if (rc == CAIRN_OK)
 		rc = cairn_pactdb_snapshot_copy(slot->snap, dest, CAIRN_PACTDB_COPY_FILES, &slot->stats);
 	atomic_fetch_sub(&run->job->copying, slot->stats.db_bytes + slot->stats.wal_bytes);
@@ -543,8 +562,6 @@ static void *copy_worker(void *arg)
 			return NULL;
 		pact_chain *slot = &run->chains[i];
 		if (atomic_load(&run->copy_failed)) { /* the job fails anyway */
-			cairn_pactdb_snapshot_end(slot->snap);
-			slot->snap = NULL;
 			slot->skipped = true;
 			continue;
 		}
@@ -584,12 +601,17 @@ static int copy_pact(job_run *run)
 	unsigned wanted = (unsigned)run->job->parallelism < run->chain_count
 		? (unsigned)run->job->parallelism : run->chain_count;
 	unsigned started = 0;
+	int rc = cairn_ratelimit_create(&run->limit, run->job->rate_limit_bps, 0);
+	if (rc != CAIRN_OK)
+		return rc;
 	while (started + 1 < wanted && pthread_create(&helpers[started], NULL, copy_worker, run) == 0)
 		started++;
 	copy_worker(run); /* this thread copies too */
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(helpers[i], NULL);
-	int rc = collect_pact_files(run);
+	cairn_ratelimit_free(run->limit);
+	run->limit = NULL;
+	rc = collect_pact_files(run);
 	run->manifest.timings.pact_copy = cairn_clock_now() - t0;
 	return rc;
 }
@@ -622,7 +644,7 @@ static const struct {
 	{"prepare", prepare},
 	{"flush", flush_memtable},
 	{"checkpoint", take_checkpoint},
-	{"Pact snapshots", pin_pact},
+	{"Pact commit", publish_pact},
 	{"agreement", check_agreement},
 	{"rocksdb files", rocksdb_files},
 	{"pact files", copy_pact},

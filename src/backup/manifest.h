@@ -28,7 +28,7 @@ typedef struct cairn_backup_timings {
 	double checkpoint;    /* the RocksDB checkpoint */
 	double cut;           /* finding the checkpoint's cut */
 	double lock_wait;     /* waiting for the commit lock (Pact only) */
-	double lock_hold;     /* holding it: the Pact snapshots */
+	double lock_hold;     /* holding it (nothing is done under it) */
 	double rocksdb_files; /* listing, hashing (or copying) and syncing RocksDB files */
 	double pact_copy;     /* copying, checksumming and syncing the Pact files */
 	double total;         /* from the start request to the manifest */

@@ -113,6 +113,9 @@ const char *cairn_pactdb_failure(cairn_pactdb *db);
 int cairn_pactdb_read_row(char **out, size_t *out_len, cairn_pactdb *db,
 	const char *table, const char *rowkey);
 
+/* The bytes of the file and its WAL now: about what a snapshot copies. */
+uint64_t cairn_pactdb_file_bytes(cairn_pactdb *db);
+
 /* The last applied block; CAIRN_ENOTFOUND when none.  out_hash or
  * out_endingtxid may be NULL. */
 int cairn_pactdb_last_block(uint64_t *out_height, uint8_t *out_hash, uint64_t *out_endingtxid,
@@ -138,6 +141,8 @@ int cairn_pactdb_rollback_above(cairn_pactdb *db, uint64_t height);
  * of milliseconds for each file whose handle was opened with
  * wal_autocheckpoint_pages = CAIRN_PACTDB_VALVE_PAGES: apply_block then
  * rarely pays for checkpoints (1.5-2.2x more blocks/s in bench/store).
+ * Returns at once (CAIRN_OK) when another thread is checkpointing the file,
+ * as a backup does when its snapshot ends (pactdb_snapshot.c).
  * The restart needs a moment between two commits; a writer that never
  * pauses leaves none, and then the valve folds the short tail and restarts
  * the WAL from apply_block (the node commits its chains in turn, so each
@@ -150,10 +155,10 @@ typedef struct cairn_pactdb_snapshot cairn_pactdb_snapshot;
 
 /* Pins the committed state of the file (an open group's blocks are not in
  * it: call cairn_pactdb_commit first) with a read transaction on a
- * connection of its own.  Cheap (well under a millisecond); call it while no
- * block is being applied (the node's commit lock) so all chains pin one cut.
- * Writers continue unblocked afterwards, without checkpointing the WAL
- * while any snapshot of the handle lives (pactdb_snapshot.c). */
+ * connection of its own.  Cheap (well under a millisecond), and safe while
+ * blocks are applied.  Writers continue unblocked afterwards, without
+ * checkpointing the WAL while any snapshot of the handle lives
+ * (pactdb_snapshot.c): keep snapshots short-lived. */
 int cairn_pactdb_snapshot_begin(cairn_pactdb_snapshot **out, cairn_pactdb *db);
 
 /* The last block in the snapshot; CAIRN_ENOTFOUND when it has none. */
@@ -191,16 +196,17 @@ uint64_t cairn_pactdb_snapshot_bytes(const cairn_pactdb_snapshot *snap);
 /* Watches and paces the file copy (CAIRN_PACTDB_COPY_FILES) of a snapshot:
  * bytes are added to *progress as they are written, *cancel is read
  * between chunks (a set flag ends the copy with CAIRN_ESTATE, no partial
- * file left), and rate_limit_bps (0: none) caps the copy's speed so that a
- * backup leaves the disk to the node.  Chunks are at most an eighth of a
- * second's worth at that rate, so a cancel takes effect within that. */
+ * file left), and `limit` paces the copy so that a backup leaves the disk
+ * to the node (one bucket may pace several copies: their sum keeps to its
+ * rate).  Chunks are at most an eighth of a second's worth at that rate,
+ * so a cancel takes effect within that. */
 typedef struct cairn_pactdb_copy_watch {
-	_Atomic uint64_t *progress; /* NULL: not counted */
-	const _Atomic bool *cancel; /* NULL: not cancellable */
-	uint64_t rate_limit_bps;
+	_Atomic uint64_t *progress;   /* NULL: not counted */
+	const _Atomic bool *cancel;   /* NULL: not cancellable */
+	struct cairn_ratelimit *limit; /* NULL: not paced */
 } cairn_pactdb_copy_watch;
 
-#define CAIRN_PACTDB_COPY_WATCH_INIT {NULL, NULL, 0}
+#define CAIRN_PACTDB_COPY_WATCH_INIT {NULL, NULL, NULL}
 
 /* Applies `watch` (copied) to later copies of the snapshot. */
 void cairn_pactdb_snapshot_watch(cairn_pactdb_snapshot *snap, const cairn_pactdb_copy_watch *watch);

@@ -61,6 +61,11 @@ struct cairn_pactdb {
 	double group_opened;
 	int snapshots; /* live snapshots; close requires none */
 	int autocheckpoint_pages; /* the commit's autocheckpoint, held at 0 while snapshots live */
+	/* Set (under the mutex) when the last snapshot ended with a WAL longer
+	 * than autocheckpoint_pages: the autocheckpoint then stands that far
+	 * above the WAL's length until a checkpoint sees the WAL short again
+	 * (pactdb_snapshot.c, "WAL growth"). */
+	atomic_bool valve_raised;
 	/* An idle read-only connection kept for the next snapshot, so that
 	 * snapshot_begin (under the commit lock) does not open one; NULL while
 	 * a snapshot uses it. */
@@ -121,5 +126,17 @@ int cairn_pactdb__commit_group(cairn_pactdb *db);
 /* Formats a SQLite failure on `conn` as a cairn error (CAIRN_EIO, or the
  * closest code for full disks, permissions and missing files). */
 int cairn_pactdb__sqlite_error(sqlite3 *conn, int rc, const char *what);
+
+/* cairn_pactdb_checkpoint, which skips the step when another thread is
+ * checkpointing the file; `wait`: waits for that thread and runs it.
+ * Sets *wal_frames (may be NULL) to the WAL's length after the step. */
+int cairn_pactdb__checkpoint(cairn_pactdb *db, bool wait, int *wal_frames);
+
+/* Turns the commits' autocheckpoint back on, under the mutex and with no
+ * snapshot live: at autocheckpoint_pages, or that far above a WAL of
+ * `wal_frames` that is already longer (SQLite's autocheckpoint fires on
+ * the WAL's length, not on what is left to fold: at its plain level, every
+ * commit would checkpoint, with two fsyncs, until the WAL restarts). */
+void cairn_pactdb__set_valve(cairn_pactdb *db, int wal_frames);
 
 #endif

@@ -64,15 +64,23 @@
  * megabytes and fsync twice inside the commit.  So while any snapshot of
  * the handle lives, the committing connection's autocheckpoint is off (it
  * could not pass the snapshot's mark anyway), and the last snapshot_end
- * folds the backlog itself (cairn_pactdb_checkpoint, on the caller's
- * thread: a backup's, at low priority) before turning it back on.  The copy
- * runs at about the speed of `cp` + `sync`, which keeps the backlog to a
- * second or so of commits (bench/store).  The copy also starts writeback of
- * each 16 MB chunk as it goes and waits for the one before (write-behind),
- * so at most two chunks are dirty at a time and other fsyncs on the disk
- * (the writer's checkpoints) do not queue behind the whole copy; in an A/B
- * run the writer's longest commit during a copy was 1-18 ms with it and
- * 160-260 ms without (noisy figures, from a shared disk).
+ * folds the backlog itself (on the caller's thread: a backup's) before
+ * turning it back on.  SQLite's autocheckpoint fires on the WAL's length,
+ * not on what is left to fold, and the folded WAL stays long until a
+ * writer restarts it, so the autocheckpoint comes back that far above the
+ * WAL's length and returns to its level once a checkpoint sees the WAL
+ * short (cairn_pactdb__set_valve): at its plain level every commit would
+ * checkpoint, with two fsyncs, until the restart.  The background
+ * checkpointer skips a file whose backlog is being folded rather than wait
+ * for it (one thread serves every chain, and while it waited the other
+ * WALs would grow).  Callers keep snapshots short: a backup takes each
+ * chain's when that chain's copy starts (backup/job.c).  The copy also
+ * starts writeback of each 16 MB chunk as it goes and waits for the one
+ * before (write-behind), so at most two chunks are dirty at a time and
+ * other fsyncs on the disk (the writer's checkpoints) do not queue behind
+ * the whole copy; in an A/B run the writer's longest commit during a copy
+ * was 1-18 ms with it and 160-260 ms without (noisy figures, from a shared
+ * disk).
  *
  * Output: everything is written to "<dest>.partial" (and its -wal), fsynced,
  * renamed to dest, and the directory fsynced; any failure removes the
@@ -93,6 +101,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/ratelimit.h"
 
 #define WAL_HEADER_LEN 32
 #define WAL_FRAME_HEADER_LEN 24
@@ -285,11 +294,12 @@ void cairn_pactdb_snapshot_end(cairn_pactdb_snapshot *snap)
 		return;
 	/* Fold the backlog here, on the caller's thread, before the commits'
 	 * autocheckpoint comes back; a failure only leaves it to them. */
-	if (cairn_pactdb_checkpoint(db) != CAIRN_OK)
+	int wal_frames = 0;
+	if (cairn_pactdb__checkpoint(db, true, &wal_frames) != CAIRN_OK)
 		cairn_log_debug("pactdb", "'%s': checkpoint after a snapshot: %s", db->path, cairn_error_last());
 	pthread_mutex_lock(&db->lock);
 	if (db->snapshots == 0)
-		sqlite3_wal_autocheckpoint(db->conn, db->autocheckpoint_pages);
+		cairn_pactdb__set_valve(db, wal_frames);
 	pthread_mutex_unlock(&db->lock);
 }
 
@@ -397,25 +407,6 @@ static ssize_t copy_chunk(int in, int out, off_t *offset, size_t want, uint8_t *
 	}
 }
 
-/* The chunk size under a watch: an eighth of a second at its rate. */
-static size_t watched_chunk(const cairn_pactdb_copy_watch *w)
-{
-	uint64_t eighth = w->rate_limit_bps / 8;
-	if (w->rate_limit_bps == 0 || eighth >= COPY_CHUNK)
-		return COPY_CHUNK;
-	return eighth < 4096 ? 4096 : (size_t)eighth;
-}
-
-/* Sleeps until `copied` bytes since `t0` are within the rate limit. */
-static void pace(const cairn_pactdb_copy_watch *w, double t0, uint64_t copied)
-{
-	if (w->rate_limit_bps == 0)
-		return;
-	double due = t0 + (double)copied / (double)w->rate_limit_bps, now = cairn_clock_now();
-	if (due > now)
-		cairn_clock_sleep(due - now);
-}
-
 /* Copies up to `limit` bytes of `in` from offset 0 to `out`, stopping early
  * at end of file; sets *copied. */
 static int copy_range(uint64_t *copied, int in, int out, uint64_t limit, const char *what,
@@ -424,10 +415,9 @@ static int copy_range(uint64_t *copied, int in, int out, uint64_t limit, const c
 	off_t offset = 0;
 	uint8_t *buf = NULL;
 	int rc = CAIRN_OK;
-	size_t chunk = watched_chunk(w);
+	size_t chunk = (size_t)cairn_ratelimit_chunk(w->limit, COPY_CHUNK);
 	off_t prev_start = 0;
 	size_t prev_len = 0;
-	double t0 = cairn_clock_now();
 	*copied = 0;
 	while (*copied < limit) {
 		if (w->cancel != NULL && atomic_load(w->cancel)) {
@@ -449,7 +439,7 @@ static int copy_range(uint64_t *copied, int in, int out, uint64_t limit, const c
 		write_behind(out, start, (size_t)n, prev_start, prev_len);
 		prev_start = start;
 		prev_len = (size_t)n;
-		pace(w, t0, *copied);
+		cairn_ratelimit_wait(w->limit, (uint64_t)n);
 	}
 	free(buf);
 	return rc;

@@ -110,8 +110,8 @@ class BackupNodeTest(cairnlib.TestCase):
             manifest = self.manifest(backup_id)
             # The node went on producing past the backup's cut.
             self.wait_cut_height(node, manifest["cut"]["height"] + 20)
-            self.assertTrue(node.wait_for_log(r"backup %s: consistency point: .* 20 Pact snapshots under the commit "
-                                              r"lock: held \d+\.\d ms" % backup_id, 1))
+            self.assertTrue(node.wait_for_log(r"backup %s: consistency point: .* 20 Pact files committed after the "
+                                              r"commit lock: waited \d+\.\d ms" % backup_id, 1))
         self.assertTrue(manifest["pactIncluded"])
         self.assertEqual(manifest["id"], backup_id)
         self.expect_files_as_listed(backup_id, manifest)
