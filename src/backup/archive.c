@@ -51,6 +51,7 @@
 #include "backup/manifest.h"
 #include "util/array.h"
 #include "util/error.h"
+#include "util/fault.h"
 
 #define CHUNK ((size_t)256 << 10)
 #define ZSTD_LEVEL "1"
@@ -115,7 +116,7 @@ static int open_beneath(int *out, int root, const char *rel)
 		part[len] = '\0';
 		p += len + (p[len] == '/');
 		int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (*p != '\0' ? O_DIRECTORY : O_NONBLOCK);
-		int next = openat(cur, part, flags);
+		int next = cairn_fault_openat(cur, part, flags);
 		int err = errno;
 		close(cur);
 		if (next < 0)
@@ -222,7 +223,8 @@ static int open_backup(cairn_backup_archive *a, const char *directory, const cha
 		rc = cairn_error_set(CAIRN_ESTATE, "backup %s is %s, not complete", id, cairn_backup_status_text(state));
 	else if (rc == CAIRN_ENOTFOUND)
 		rc = cairn_error_set(CAIRN_ENOTFOUND, "no backup %s", id);
-	if (rc == CAIRN_OK && (a->dir_fd = openat(parent, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if (rc == CAIRN_OK &&
+	    (a->dir_fd = cairn_fault_openat(parent, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		rc = cairn_error_set(CAIRN_ENOTFOUND, "no backup %s", id);
 	close(parent);
 	return rc;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -155,13 +156,13 @@ static int remove_backup(int dir_fd, const char *directory, const char *id)
 {
 	char hidden[CAIRN_BACKUP_ID_MAX + 16], path[PATH_MAX];
 	snprintf(hidden, sizeof(hidden), DELETING_PREFIX "%s", id);
-	if (renameat(dir_fd, id, dir_fd, hidden) != 0)
+	if (cairn_fault_renameat(dir_fd, id, dir_fd, hidden) != 0)
 		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot remove backup %s", id);
 	if (fsync(dir_fd) != 0)
 		return cairn_error_set_errno(CAIRN_EIO, errno, "fsync backup directory '%s'", directory);
 	char beside[CAIRN_BACKUP_ID_MAX + 16];
 	if (cairn_backup__failed_beside_name(beside, sizeof(beside), id) == CAIRN_OK &&
-	    unlinkat(dir_fd, beside, 0) != 0 && errno != ENOENT)
+	    cairn_fault_unlinkat(dir_fd, beside, 0) != 0 && errno != ENOENT)
 		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove '%s/%s'", directory, beside);
 	int rc = cairn_backup__job_path(path, sizeof(path), directory, hidden);
 	return rc == CAIRN_OK ? cairn_fs_remove_tree(path) : rc;

@@ -33,6 +33,7 @@
 
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -246,7 +247,7 @@ static int download(fetch_run *run)
 			run->manifest.count, local.file_count);
 	if (rc == CAIRN_OK && !local.pact_included && (rc = cairn_backup__job_path(path, sizeof(path), run->dir,
 	    "0/sqlite")) == CAIRN_OK)
-		rmdir(path); /* a backup without Pact has no 0/sqlite */
+		cairn_fault_rmdir(path); /* a backup without Pact has no 0/sqlite */
 	cairn_backup__manifest_free(&local);
 	if (rc == CAIRN_OK)
 		rc = run_workers(run);
