@@ -121,7 +121,7 @@ int cairn_backup_list(cairn_backup_info **out, size_t *out_count, const char *di
 		if (described == CAIRN_OK)
 			rc = append(&list, &count, &capacity, &info);
 		else if (described == CAIRN_EIO) /* a backup whose status cannot be read; other entries are no backups */
-			rc = cairn_error_prefix(described, "backup %s", e->d_name);
+			rc = cairn_error_prefix(described, "'%s'", directory);
 	}
 	closedir(d);
 	if (rc != CAIRN_OK) {
@@ -157,7 +157,8 @@ static int remove_backup(int dir_fd, const char *directory, const char *id)
 	char hidden[CAIRN_BACKUP_ID_MAX + 16], path[PATH_MAX];
 	snprintf(hidden, sizeof(hidden), DELETING_PREFIX "%s", id);
 	if (cairn_fault_renameat(dir_fd, id, dir_fd, hidden) != 0)
-		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot remove backup %s", id);
+		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot remove backup '%s/%s'",
+			directory, id);
 	if (fsync(dir_fd) != 0)
 		return cairn_error_set_errno(CAIRN_EIO, errno, "fsync backup directory '%s'", directory);
 	char beside[CAIRN_BACKUP_ID_MAX + 16];
