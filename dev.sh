@@ -9,7 +9,10 @@
 #                                     (tests/soak/run: every operation, seconds each)
 #
 # The release build lives in build/, the test build (clang, AddressSanitizer,
-# UndefinedBehaviorSanitizer, libFuzzer) in build-test/.
+# UndefinedBehaviorSanitizer, libFuzzer, libfiu failure points) in
+# build-test/, the soak's build (the release flags with the failure points,
+# CAIRN_FAULT_POINTS: src/util/fault.h) in build-soak/; build/ and the .deb
+# never depend on libfiu.
 set -eu
 cd "$(dirname "$0")"
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -19,9 +22,14 @@ build_release() {
   cmake --build build -j "$jobs"
 }
 
+build_soak() {
+  cmake -S . -B build-soak -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAIRN_FAULT_POINTS=ON >/dev/null
+  cmake --build build-soak -j "$jobs" --target cairn
+}
+
 build_test() {
   CC=clang cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug \
-    -DCAIRN_SANITIZE=ON -DCAIRN_FUZZ=ON >/dev/null
+    -DCAIRN_SANITIZE=ON -DCAIRN_FUZZ=ON -DCAIRN_FAULT_POINTS=ON >/dev/null
   cmake --build build-test -j "$jobs"
 }
 
@@ -44,7 +52,7 @@ case "$cmd" in
     ;;
   soak)
     ./scripts/install-deps.sh
-    build_release
+    build_soak
     exec ./tests/soak/run "$@"
     ;;
   test)
@@ -55,7 +63,7 @@ case "$cmd" in
     exec ctest --output-on-failure -j "$jobs" "$@"
     ;;
   *)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -51,6 +51,7 @@
 #include "backup/manifest.h"
 #include "util/array.h"
 #include "util/error.h"
+#include "util/fault.h"
 
 #define CHUNK ((size_t)256 << 10)
 #define ZSTD_LEVEL "1"
@@ -115,7 +116,7 @@ static int open_beneath(int *out, int root, const char *rel)
 		part[len] = '\0';
 		p += len + (p[len] == '/');
 		int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (*p != '\0' ? O_DIRECTORY : O_NONBLOCK);
-		int next = openat(cur, part, flags);
+		int next = cairn_fault_openat(cur, part, flags);
 		int err = errno;
 		close(cur);
 		if (next < 0)
@@ -216,13 +217,17 @@ static int open_backup(cairn_backup_archive *a, const char *directory, const cha
 	if (parent < 0)
 		return cairn_error_set_errno(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO, errno,
 			"cannot open the backup directory '%s'", directory);
+	/* Only a missing entry is "no backup": an I/O error opening the
+	 * directory (or reading its status) is named as one, never a 404. */
+	int rc = CAIRN_OK;
+	if ((a->dir_fd = cairn_fault_openat(parent, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		rc = errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? CAIRN_ENOTFOUND
+			: cairn_error_set_errno(CAIRN_EIO, errno, "cannot open '%s/%s'", directory, id);
 	cairn_backup_state state = CAIRN_BACKUP_FAILED;
-	int rc = cairn_backup__read_status_at(&state, parent, id);
-	if (rc == CAIRN_OK && state != CAIRN_BACKUP_DONE)
+	if (rc == CAIRN_OK && (rc = cairn_backup__read_status_at(&state, parent, id)) == CAIRN_OK &&
+	    state != CAIRN_BACKUP_DONE)
 		rc = cairn_error_set(CAIRN_ESTATE, "backup %s is %s, not complete", id, cairn_backup_status_text(state));
-	else if (rc == CAIRN_ENOTFOUND)
-		rc = cairn_error_set(CAIRN_ENOTFOUND, "no backup %s", id);
-	if (rc == CAIRN_OK && (a->dir_fd = openat(parent, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if (rc == CAIRN_ENOTFOUND)
 		rc = cairn_error_set(CAIRN_ENOTFOUND, "no backup %s", id);
 	close(parent);
 	return rc;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -120,7 +121,7 @@ int cairn_backup_list(cairn_backup_info **out, size_t *out_count, const char *di
 		if (described == CAIRN_OK)
 			rc = append(&list, &count, &capacity, &info);
 		else if (described == CAIRN_EIO) /* a backup whose status cannot be read; other entries are no backups */
-			rc = cairn_error_prefix(described, "backup %s", e->d_name);
+			rc = cairn_error_prefix(described, "'%s'", directory);
 	}
 	closedir(d);
 	if (rc != CAIRN_OK) {
@@ -155,13 +156,14 @@ static int remove_backup(int dir_fd, const char *directory, const char *id)
 {
 	char hidden[CAIRN_BACKUP_ID_MAX + 16], path[PATH_MAX];
 	snprintf(hidden, sizeof(hidden), DELETING_PREFIX "%s", id);
-	if (renameat(dir_fd, id, dir_fd, hidden) != 0)
-		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot remove backup %s", id);
+	if (cairn_fault_renameat(dir_fd, id, dir_fd, hidden) != 0)
+		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot remove backup '%s/%s'",
+			directory, id);
 	if (fsync(dir_fd) != 0)
 		return cairn_error_set_errno(CAIRN_EIO, errno, "fsync backup directory '%s'", directory);
 	char beside[CAIRN_BACKUP_ID_MAX + 16];
 	if (cairn_backup__failed_beside_name(beside, sizeof(beside), id) == CAIRN_OK &&
-	    unlinkat(dir_fd, beside, 0) != 0 && errno != ENOENT)
+	    cairn_fault_unlinkat(dir_fd, beside, 0) != 0 && errno != ENOENT)
 		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove '%s/%s'", directory, beside);
 	int rc = cairn_backup__job_path(path, sizeof(path), directory, hidden);
 	return rc == CAIRN_OK ? cairn_fs_remove_tree(path) : rc;

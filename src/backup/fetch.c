@@ -33,6 +33,7 @@
 
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -244,9 +245,11 @@ static int download(fetch_run *run)
 	    local.file_count != run->manifest.count)
 		rc = cairn_error_set(CAIRN_EINVALID, "the remote manifest names %zu objects, its backup's manifest %zu files",
 			run->manifest.count, local.file_count);
+	/* a backup without Pact has no 0/sqlite: one left behind would not
+	 * verify, so a failed removal fails the fetch */
 	if (rc == CAIRN_OK && !local.pact_included && (rc = cairn_backup__job_path(path, sizeof(path), run->dir,
-	    "0/sqlite")) == CAIRN_OK)
-		rmdir(path); /* a backup without Pact has no 0/sqlite */
+	    "0/sqlite")) == CAIRN_OK && cairn_fault_rmdir(path) != 0)
+		rc = cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove directory '%s'", path);
 	cairn_backup__manifest_free(&local);
 	if (rc == CAIRN_OK)
 		rc = run_workers(run);

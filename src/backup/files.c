@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/hex.h"
 
@@ -119,7 +120,7 @@ static int kernel_copy(cairn_backup_file_digest *digest, int in, int out, const 
 	digest->size = 0;
 	digest->sha256[0] = '\0';
 	for (;;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, CHUNK, 0);
+		ssize_t n = cairn_fault_copy_file_range(in, NULL, out, NULL, CHUNK, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && digest->size == 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS))

@@ -89,6 +89,7 @@
 #include "store/pactdb.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
@@ -149,7 +150,7 @@ static int stopped(const job_run *run)
 
 static int make_dir(const char *path)
 {
-	if (mkdir(path, 0755) != 0)
+	if (cairn_fault_mkdir(path, 0755) != 0)
 		return cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot create directory '%s'", path);
 	return CAIRN_OK;
 }

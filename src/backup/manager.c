@@ -47,6 +47,7 @@
 #include "store/chaindb.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -328,7 +329,7 @@ static int create_job_directory(char *id, cairn_backup_manager *m)
 		uint64_t now = cairn_backup__now_ms();
 		m->last_id = now > m->last_id ? now : m->last_id + 1;
 		snprintf(id, CAIRN_BACKUP_ID_MAX + 1, "%" PRIu64, m->last_id);
-		if (mkdirat(m->dir_fd, id, 0755) == 0)
+		if (cairn_fault_mkdirat(m->dir_fd, id, 0755) == 0)
 			return fsync(m->dir_fd) == 0 ? CAIRN_OK
 				: cairn_error_set_errno(CAIRN_EIO, errno, "fsync backup directory '%s'", m->directory);
 		if (errno != EEXIST)

@@ -21,6 +21,7 @@
 
 #include "backup/status.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 
 #define RECORD_MAX_BYTES ((size_t)4 << 20)
@@ -303,10 +304,14 @@ static int read_list(cairn_backup_record *r, json_object *o, const char *key,
 
 static int read_text_at(char **out, int dir_fd, const char *id)
 {
-	int dfd = openat(dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int fd = dfd < 0 ? -1 : openat(dfd, CAIRN_BACKUP__RECORD_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int dfd = cairn_fault_openat(dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = dfd < 0 ? -1
+		: cairn_fault_openat(dfd, CAIRN_BACKUP__RECORD_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int err = errno;
 	if (dfd >= 0)
 		close(dfd);
+	if (fd < 0 && err != ENOENT && err != ENOTDIR && err != ELOOP)
+		return cairn_error_set_errno(CAIRN_EIO, err, "cannot open '%s/" CAIRN_BACKUP__RECORD_FILE "'", id);
 	if (fd < 0)
 		return cairn_error_set(CAIRN_ENOTFOUND, "backup %s has no job record", id);
 	char *text = malloc(RECORD_MAX_BYTES + 1);

@@ -23,6 +23,7 @@
 
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -143,7 +144,7 @@ static int make_dirs(restore_run *run)
 		if (i == 2 && !run->manifest.pact_included)
 			break;
 		rc = join(path, run->staging, dirs[i]);
-		if (rc == CAIRN_OK && mkdir(path, 0755) != 0)
+		if (rc == CAIRN_OK && cairn_fault_mkdir(path, 0755) != 0)
 			rc = cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot create '%s'", path);
 	}
 	return rc;
@@ -202,7 +203,8 @@ static int make_durable(restore_run *run)
 	static const char *const dirs[] = {"0/sqlite", "0/rocksDb", "0"};
 	char path[PATH_MAX];
 	int fd = open(run->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = fd >= 0 && syncfs(fd) == 0 ? CAIRN_OK : cairn_error_set_errno(CAIRN_EIO, errno, "syncfs '%s'", run->staging);
+	int rc = fd >= 0 && cairn_fault_syncfs(fd) == 0 ? CAIRN_OK
+		: cairn_error_set_errno(CAIRN_EIO, errno, "syncfs '%s'", run->staging);
 	if (fd >= 0)
 		close(fd);
 	for (size_t i = 0; rc == CAIRN_OK && i < run->manifest.file_count; i++)

@@ -29,6 +29,7 @@
 
 #include "backup/files.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 
 #define REASON_MAX 1024
@@ -144,12 +145,12 @@ int cairn_backup__read_status_at(cairn_backup_state *out, int dir_fd, const char
 	/* Only a missing entry is "no such backup": an I/O error reading the
 	 * status of a backup that exists must not make it look absent (to
 	 * check-backup, list, delete or retention). */
-	int dfd = openat(dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = cairn_fault_openat(dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
 		return cairn_error_set(CAIRN_ENOTFOUND, "no such backup");
 	if (dfd < 0)
 		return cairn_error_set_errno(CAIRN_EIO, errno, "cannot open backup '%s'", id);
-	int fd = openat(dfd, "status", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int fd = cairn_fault_openat(dfd, "status", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	int err = errno;
 	close(dfd);
 	if (fd < 0 && (err == ENOENT || err == ELOOP))

@@ -99,6 +99,7 @@
 
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
@@ -394,7 +395,7 @@ static void write_behind(int fd, off_t offset, size_t len, off_t prev_offset, si
 static ssize_t copy_chunk(int in, int out, off_t *offset, size_t want, uint8_t **buf)
 {
 	for (;;) {
-		ssize_t n = *buf == NULL ? copy_file_range(in, offset, out, NULL, want, 0)
+		ssize_t n = *buf == NULL ? cairn_fault_copy_file_range(in, offset, out, NULL, want, 0)
 			: copy_by_reading(in, out, offset, want, *buf);
 		if (n >= 0)
 			return n;

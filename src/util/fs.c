@@ -7,6 +7,7 @@
  */
 #include "util/fs.h"
 #include "util/error.h"
+#include "util/fault.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,7 +36,7 @@ int cairn_fs_mkdir_p(const char *path)
 			continue;
 		char saved = *p;
 		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+		if (cairn_fault_mkdir(buf, 0755) != 0 && errno != EEXIST)
 			return cairn_error_set_errno(cairn_error_from_errno(errno), errno,
 				"cannot create directory '%s'", buf);
 		*p = saved;
@@ -198,7 +199,7 @@ int cairn_fs_read_file(char **out, size_t *out_len, const char *path)
 int cairn_fs_read_regular_at(char **out, size_t *out_len, int dir_fd, const char *name, const char *path)
 {
 	struct stat st;
-	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = cairn_fault_openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ELOOP)
 		return cairn_error_set(CAIRN_EINVALID, "'%s' is a symbolic link", path);
 	if (fd < 0)
@@ -262,7 +263,7 @@ int cairn_fs_remove_tree(const char *path)
 		closedir(dir);
 		if (rc != CAIRN_OK)
 			return rc;
-		if (rmdir(path) != 0 && errno != ENOENT)
+		if (cairn_fault_rmdir(path) != 0 && errno != ENOENT)
 			return cairn_error_set_errno(CAIRN_EIO, errno, "cannot remove directory '%s'", path);
 		return CAIRN_OK;
 	}

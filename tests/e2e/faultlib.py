@@ -24,10 +24,16 @@ of its own.  Facts this harness relies on (libfiu 1.1):
   call.  Without `onetime`, a low probability gives random faults
   throughout the operation.
 - Wrapped and used by cairn: open, read, pread, write, pwrite, fsync,
-  fdatasync, rename, unlink, opendir, fdopendir, readdir, close.  NOT
-  wrapped by libfiu 1.1 (no fault can be injected there, see
-  docs/backups.md): mkdir, mkdirat, openat, renameat, unlinkat, rmdir,
-  link/linkat, copy_file_range, syncfs, stat/fstatat.
+  fdatasync, rename, unlink, opendir, fdopendir, readdir, close.  Not
+  wrapped by libfiu 1.1: mkdir, mkdirat, openat, renameat, unlinkat,
+  rmdir, copy_file_range, syncfs; cairn calls those through failure
+  points of its own, placed in its code with libfiu (src/util/fault.h:
+  "cairn/posix/<call>", compiled in with the build option
+  CAIRN_FAULT_POINTS, which the test build and the soak turn on).  They
+  are armed by name like the preload's (the program and the preload
+  share one libfiu), and `failinfo` is the errno the call fails with.
+  Still not covered (docs/backups.md): the hard links of RocksDB
+  checkpoints (linkat inside librocksdb) and stat/fstatat.
 
 A Campaign runs operations (the OPERATIONS table: one entry per
 operation, so a new one is one more entry) against faults (FAULTS: call
@@ -67,15 +73,32 @@ FAULTS = {
     "unlink": (("posix/io/dir/unlink",), (errno.EIO, errno.EBUSY)),
     "readdir": (("posix/io/dir/opendir", "posix/io/dir/fdopendir", "posix/io/dir/readdir"), (errno.EIO,)),
     "close": (("posix/io/oc/close",), (errno.EIO,)),
+    # cairn's own failure points (src/util/fault.h, built with CAIRN_FAULT_POINTS)
+    "mkdir": (("cairn/posix/mkdir", "cairn/posix/mkdirat"), (errno.ENOSPC, errno.EDQUOT, errno.EIO)),
+    "openat": (("cairn/posix/openat",), (errno.EIO, errno.EMFILE)),
+    "copy_file_range": (("cairn/posix/copy_file_range",), (errno.ENOSPC, errno.EDQUOT, errno.EIO)),
+    "renameat": (("cairn/posix/renameat",), (errno.EIO, errno.ENOSPC)),
+    "unlinkat": (("cairn/posix/unlinkat",), (errno.EIO, errno.EBUSY)),
+    "rmdir": (("cairn/posix/rmdir",), (errno.EIO, errno.EBUSY)),
+    "syncfs": (("cairn/posix/syncfs",), (errno.EIO, errno.ENOSPC)),
 }
-NOT_WRAPPED = ("mkdir", "mkdirat", "openat", "renameat", "unlinkat", "rmdir", "linkat", "copy_file_range",
-               "syncfs", "fstatat")
+# calls no fault reaches: inside librocksdb (a checkpoint's hard links), or
+# reading metadata only
+NOT_WRAPPED = ("linkat", "fstatat", "stat")
 
 STRERRORS = sorted({os.strerror(e) for e in range(1, 134)} - {"Success"}, key=len, reverse=True)
 SANITIZER = re.compile(r"(AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:|"
                        r"Assertion .* failed|Segmentation fault)")
 TOKEN = "fault-campaign-token-0123456789"
 DB = "development"
+
+
+def fault_points_built(binary=None):
+    """True when the binary has cairn's own failure points compiled in
+    (CAIRN_FAULT_POINTS): their names are strings in it.  Without them an
+    armed "cairn/posix/..." point is accepted by libfiu and never reached."""
+    with open(binary or cairnlib.cairn_bin(), "rb") as f:
+        return b"cairn/posix/" in f.read()
 
 
 def fiu_env():
@@ -283,6 +306,8 @@ class Campaign:
                                 "--block-rate", block_rate, "--backup-retention-keep-last", str(keep_last)],
                                self.db)
         self.verified = {}  # backup id -> True once `cairn backup verify` passed
+        # a build without CAIRN_FAULT_POINTS (build/) draws only the preload's families
+        self.points = fault_points_built()
         self.stats = Stats()
         self.scratch = 0
 
@@ -481,7 +506,8 @@ class Campaign:
         self.done_backup(pact=True)
 
     def pick_fault(self, op):
-        family = self.rng.choice(op.families)
+        families = op.families if self.points else [f for f in op.families if not FAULTS[f][0][0].startswith("cairn/")]
+        family = self.rng.choice(families)
         points, errnos = FAULTS[family]
         point = self.rng.choice(points)
         err = self.rng.choice(errnos)
@@ -550,7 +576,10 @@ class Backup:
     the file copies and hashes, the manifest, status and record writes, and
     the removal of a failed job's data."""
     name = "backup"
-    families = FILE_FAMILIES
+    # no openat: the job opens its files with open(); openat reads the
+    # statuses and records of other backups (retention, list, delete, the
+    # archive), faulted in those operations
+    families = FILE_FAMILIES + ("mkdir", "copy_file_range")
     # the functions of the job that make calls of each family (a fault
     # aimed at one that makes none is armed and never reached)
     reach = {
@@ -572,6 +601,9 @@ class Backup:
         "readdir": ("cairn_backup__list_files", "cairn_backup__job_run", "cairn_chaindb_checkpoint"),
         "close": ("cairn_backup__job_run", "cairn_backup__hash_file", "cairn_backup__mark",
                   "cairn_pactdb_snapshot_copy", "cairn_chaindb_checkpoint"),
+        # the job's directory (mkdirat, at its launch) and 0/, 0/sqlite
+        "mkdir": ("cairn_backup_start", "cairn_backup__job_run"),
+        "copy_file_range": ("cairn_pactdb_snapshot_copy",),
     }
     reach["short-read"] = reach["read"]
     reach["short-write"] = reach["write"]
@@ -580,7 +612,8 @@ class Backup:
     delayed = ("cairn_backup__job_run", "cairn_pactdb_snapshot_copy")
     # a second fault, in the removal of a failed job's data
     cleanup = (Fault("unlink", "posix/io/dir/unlink", errno.EIO, 1, "cairn_backup__discard"),
-               Fault("readdir", "posix/io/dir/readdir", errno.EIO, 1, "cairn_backup__discard"))
+               Fault("readdir", "posix/io/dir/readdir", errno.EIO, 1, "cairn_backup__discard"),
+               Fault("rmdir", "cairn/posix/rmdir", errno.EIO, 1, "cairn_backup__discard"))
 
     def start(self, c, fault, arm):
         """Starts a job with `fault` armed; returns (response, backup id or None)."""
@@ -666,7 +699,8 @@ class Retention:
     completed_with_errors when retention failed), the newest is never
     removed, and whatever lists as done verifies."""
     name = "retention"
-    families = ("open", "read", "unlink", "readdir", "fsync", "rename", "close")
+    families = ("open", "read", "unlink", "readdir", "fsync", "rename", "close", "openat", "renameat", "unlinkat",
+                "rmdir")
     stacks = ("cairn_backup_retention_apply",)
 
     def run(self, c, fault):
@@ -699,7 +733,7 @@ class Download:
     archive reader: a complete archive extracts and verifies; a stream cut
     short never extracts to a backup that reads done without verifying."""
     name = "download"
-    families = ("open", "read", "short-read", "close", "readdir")
+    families = ("open", "read", "short-read", "close", "readdir", "openat")
     stacks = ("cairn_backup_archive_open", "cairn_backup_archive_read")
 
     def run(self, c, fault):
@@ -748,7 +782,7 @@ class Verify:
     """`cairn backup verify` under faults: ok only when every check ran;
     otherwise a problem or an error naming the file and the errno."""
     name = "verify"
-    families = ("open", "read", "short-read", "readdir", "close")  # verify writes nothing
+    families = ("open", "read", "short-read", "readdir", "close", "openat")  # verify writes nothing
     stacks = ()
 
     def run(self, c, fault):
@@ -773,7 +807,7 @@ class Restore:
     complete; a second run without faults then succeeds."""
     name = "restore"
     families = ("open", "read", "short-read", "write", "short-write", "fsync", "rename", "readdir", "unlink",
-                "close")
+                "close", "mkdir", "copy_file_range", "syncfs", "openat", "rmdir")
     stacks = ()
 
     def run(self, c, fault):
@@ -818,7 +852,7 @@ class Delete:
     lists as done and verifies, or it no longer lists at all (renamed
     aside); the next delete clears what is left."""
     name = "delete"
-    families = ("open", "read", "fsync", "readdir", "unlink", "close")  # its renames are renameat: not wrapped
+    families = ("open", "read", "fsync", "readdir", "unlink", "close", "openat", "renameat", "unlinkat", "rmdir")
     stacks = ()
 
     def run(self, c, fault):
@@ -851,7 +885,7 @@ class Delete:
 class List:
     """`cairn backup list` under faults: the listing, or an error."""
     name = "list"
-    families = ("open", "read", "readdir", "close", "short-read")
+    families = ("open", "read", "readdir", "close", "short-read", "openat")
     stacks = ()
 
     def run(self, c, fault):
@@ -872,7 +906,8 @@ class Upload:
     last); an upload without faults then completes it, and a streamed
     remote verify passes."""
     name = "upload"
-    families = ("open", "read", "short-read", "write", "short-write", "close", "readdir", "fsync", "rename")
+    families = ("open", "read", "short-read", "write", "short-write", "close", "readdir", "fsync", "rename",
+                "openat")
     stacks = ()
 
     def store(self, c):

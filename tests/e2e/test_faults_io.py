@@ -3,9 +3,12 @@ make-backup and the management API's POST (the job, its launch, the Pact
 copies, the seal), faults in the live node's commit path during a backup,
 retention, the archive download, verify, restore, delete, list and the
 upload to a local S3-compatible server.  Each run
-arms one fault (ENOSPC, EIO, EINTR, EMFILE, EBUSY or a short read or write,
-on open, read, write, fsync, rename, unlink, readdir or close: the first
-call, a random one, or a random series at a low probability) and checks:
+arms one fault (ENOSPC, EDQUOT, EIO, EINTR, EMFILE, EBUSY or a short read or
+write, on open, read, write, fsync, rename, unlink, readdir or close through
+libfiu's preload, or on mkdir, mkdirat, openat, renameat, unlinkat, rmdir,
+copy_file_range or syncfs through cairn's own failure points, in a build
+with CAIRN_FAULT_POINTS: the first call, a random one, or a random series at
+a low probability) and checks:
 the operation ends with an error naming the file and the errno; a backup
 that reads done verifies; a failed one reads failed with its data removed;
 a failed restore leaves no directory that looks complete; the node serves
@@ -50,6 +53,9 @@ class FaultCampaignTest(cairnlib.TestCase):
         ops = [faultlib.OPERATIONS[n] for n in names]
         sys.stderr.write("fault campaign seed %d\n" % seed)
         c = faultlib.Campaign(self, self.tmp, seed)
+        if not c.points:
+            sys.stderr.write("%s has no failure points of its own (CAIRN_FAULT_POINTS): the calls libfiu's "
+                             "preload does not wrap get no faults\n" % cairnlib.cairn_bin())
         try:
             c.start()
             elapsed = c.run(ops, seconds, min_runs)
