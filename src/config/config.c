@@ -60,7 +60,7 @@ const option_def cairn_config__options[] = {
 	{"backup-parallelism", "backup.parallelism", OPT_INT, FIELD(backup_parallelism), "N", 0, 256,
 	 "Pact state files a backup copies at once; 0 means one per processor core"},
 	{"backup-rate-limit", "backup.rateLimit", OPT_INT, FIELD(backup_rate_limit), "BYTES", 0, 2000000000,
-	 "Bytes per second each Pact copy of a backup may write, each archive download may send, and uploads to the "
+	 "Bytes per second the Pact copies of a backup may write together, each archive download may send, and uploads to the "
 	 "remote may use (unless backup.remote.rateLimit is set); 0: no limit"},
 	{"backup-schedule-interval", "backup.schedule.interval", OPT_DURATION, FIELD(backup_schedule_interval), "DURATION",
 	 0, 0, "Start a backup this often (for example 6h, 30m, 90s); 0 or off: no scheduled backups"},

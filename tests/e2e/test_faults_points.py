@@ -28,11 +28,10 @@ CAIRN_FAULT_POINTS (the test build, build-test/)."""
 import errno
 import os
 import shutil
-import tempfile
 import unittest
 import urllib.parse
 
-import cairnlib
+import faultcase
 import faultlib
 import s3lib
 from faultlib import Fault
@@ -40,29 +39,9 @@ from faultlib import Fault
 ENOSPC, EDQUOT, EIO, EBUSY = (os.strerror(e) for e in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EBUSY))
 
 
-class FaultPointTest(cairnlib.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if faultlib.FIU_RUN is None:
-            raise unittest.SkipTest("fiu-run (Debian package fiu-utils) is not installed")
-        if not faultlib.fault_points_built():
-            raise unittest.SkipTest("%s was built without CAIRN_FAULT_POINTS" % cairnlib.cairn_bin())
-        cls.tmp = tempfile.mkdtemp(prefix="cairn-e2e-fault-points-")
-        cls.campaign = faultlib.Campaign(cls, cls.tmp, seed=1, block_rate="10", keep_last=0)
-        cls.campaign.t = None
-        cls.campaign.start()
-        cls.node = cls.campaign.node
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.campaign.node.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.campaign.t = self
-
-    def cli(self, args, fault=None):
-        return self.campaign.cli(args, fault)
+class FaultPointTest(faultcase.FaultTestCase):
+    TMP_PREFIX = "cairn-e2e-fault-points-"
+    NEEDS_FAULT_POINTS = True
 
     def entries(self):
         return sorted(os.listdir(self.campaign.backups))
@@ -71,18 +50,11 @@ class FaultPointTest(cairnlib.TestCase):
         """Starts a backup with `fault` armed; returns its id and reason once it failed."""
         c = self.campaign
         c.wait_idle()
-        self.node.arm(fault)
-        try:
-            r = c.request("POST", "/make-backup" + query)
-            self.assertEqual(r.status, 200, r)
-            state = c.wait_final(r.text)
-            c.wait_idle()
-        finally:
-            self.node.disarm(fault)
-        self.assertEqual(state, "backup-failed", c.reason_of(r.text))
+        backup_id, state = self.backup_with(fault, query)
+        self.assertEqual(state, "backup-failed", c.reason_of(backup_id))
         # the data is removed: what is left says why it failed
-        self.assertEqual(sorted(os.listdir(c.path(r.text))), ["failure", "job.json", "status"])
-        return r.text, c.reason_of(r.text)
+        self.assertEqual(sorted(os.listdir(c.path(backup_id))), ["failure", "job.json", "status"])
+        return backup_id, c.reason_of(backup_id)
 
     def test_mkdirat_of_a_job_directory(self):
         c = self.campaign

@@ -20,44 +20,24 @@ each with one deterministic libfiu fault:
 A fault is aimed with libfiu's enable_stack_by_name at the function that
 makes the failing call, so each test fails that one call; where the call
 happens only in some runs (a roll-back needs a block to arrive between the
-checkpoint and the Pact snapshots) the fault stays armed over backups until
+checkpoint and its chain's Pact snapshot) the fault stays armed over backups until
 one makes it."""
 import errno
-import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 import unittest
 import urllib.parse
 
 import cairnlib
+import faultcase
 import faultlib
 from faultlib import Fault
 
 
-class FaultRegressionTest(cairnlib.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if faultlib.FIU_RUN is None:
-            raise unittest.SkipTest("fiu-run (Debian package fiu-utils) is not installed")
-        cls.tmp = tempfile.mkdtemp(prefix="cairn-e2e-fault-regressions-")
-        cls.campaign = faultlib.Campaign(cls, cls.tmp, seed=1, block_rate="10", keep_last=0)
-        cls.campaign.t = None
-        cls.campaign.start()
-        cls.node = cls.campaign.node
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.campaign.node.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.campaign.t = self
-
-    def cli(self, args, fault=None):
-        return self.campaign.cli(args, fault)
+class FaultRegressionTest(faultcase.FaultTestCase):
+    TMP_PREFIX = "cairn-e2e-fault-regressions-"
 
     def done(self, pact=True):
         return self.campaign.done_backup(pact=pact)
@@ -153,14 +133,7 @@ class FaultRegressionTest(cairnlib.TestCase):
             self.node.arm(fault)
         except AssertionError as e:
             self.skipTest("libfiu cannot aim at sqlite3WalClose (not exported by this SQLite): %s" % e)
-        try:
-            r = c.request("POST", "/make-backup?backupPact")
-            self.assertEqual(r.status, 200, r)
-            backup_id = r.text
-            state = c.wait_final(backup_id)
-            c.wait_idle()
-        finally:
-            self.node.disarm(fault)
+        backup_id, state = self.backup_with(fault, armed=True)
         if state == "backup-failed":  # the job may refuse the index it cannot remove either
             self.assertRegex(c.reason_of(backup_id), r"cannot remove '[^']*-shm': Input/output error")
             return
@@ -246,15 +219,7 @@ class FaultRegressionTest(cairnlib.TestCase):
         # SQLite to fold, and so SQLite writes, only if its snapshot had them)
         fault = Fault("fsync", "posix/io/sync/fsync", errno.EIO, 1, "cairn_pactdb_snapshot_copy")
         fault.also = Fault("unlink", "posix/io/dir/unlink", errno.EIO, 1, "cairn_backup__discard")
-        self.node.arm(fault)
-        try:
-            r = c.request("POST", "/make-backup?backupPact")
-            self.assertEqual(r.status, 200, r)
-            backup_id = r.text
-            state = c.wait_final(backup_id)
-            c.wait_idle()
-        finally:
-            self.node.disarm(fault)
+        backup_id, state = self.backup_with(fault)
         self.assertEqual(state, "backup-failed")
         self.assertEqual(sorted(os.listdir(c.path(backup_id))), ["failure", "job.json", "status"])
         with open(c.path(backup_id, "failure")) as f:
