@@ -28,6 +28,7 @@ import unittest
 
 import cairnlib
 import faultlib
+import faultops
 
 DEFAULT_SEED = 114342
 
@@ -50,7 +51,7 @@ class FaultCampaignTest(cairnlib.TestCase):
         only = os.environ.get("CAIRN_FAULT_OPS")
         names = only.split(",") if only else ["backup", "manage-backup", "backup", "retention", "download",
                                               "verify", "restore", "delete", "list", "live-stores", "backup", "upload"]
-        ops = [faultlib.OPERATIONS[n] for n in names]
+        ops = [faultops.OPERATIONS[n] for n in names]
         sys.stderr.write("fault campaign seed %d\n" % seed)
         c = faultlib.Campaign(self, self.tmp, seed)
         if not c.points:

@@ -33,6 +33,7 @@ import urllib.parse
 
 import faultcase
 import faultlib
+import faultops
 import s3lib
 from faultlib import Fault
 
@@ -96,7 +97,7 @@ class FaultPointTest(faultcase.FaultTestCase):
         self.assertEqual([n for n in os.listdir(self.tmp) if n.startswith("restored-syncfs")], [])
         again = self.cli(args)
         self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
-        faultlib.Restore().check_restored(c, backup_id, target, "syncfs")
+        faultops.Restore().check_restored(c, backup_id, target, "syncfs")
         shutil.rmtree(target)
 
     def delete(self, backup_id, fault=None):
@@ -179,7 +180,7 @@ class FaultPointTest(faultcase.FaultTestCase):
         self.assertFalse(os.path.exists(target))
         again = self.cli(args)
         self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
-        faultlib.Restore().check_restored(c, backup_id, target, "rmdir")
+        faultops.Restore().check_restored(c, backup_id, target, "rmdir")
         shutil.rmtree(target)
 
 

@@ -33,6 +33,7 @@ import urllib.parse
 import cairnlib
 import faultcase
 import faultlib
+import faultops
 from faultlib import Fault
 
 
@@ -192,7 +193,7 @@ class FaultRegressionTest(faultcase.FaultTestCase):
         r = self.cli(["backup", "restore", self.campaign.path(backup_id), "--database-directory", target,
                       "--no-verify"], Fault("short-write", "posix/io/rw/pwrite/reduce", None, 1))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        faultlib.Restore().check_restored(self.campaign, backup_id, target, "short pwrite")
+        faultops.Restore().check_restored(self.campaign, backup_id, target, "short pwrite")
         shutil.rmtree(target)
 
     def test_restore_whose_parent_fsync_fails_leaves_nothing_complete(self):
