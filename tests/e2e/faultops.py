@@ -71,17 +71,28 @@ class Backup:
                faultlib.Fault("readdir", "posix/io/dir/readdir", errno.EIO, 1, "cairn_backup__discard"),
                faultlib.Fault("rmdir", "cairn/posix/rmdir", errno.EIO, 1, "cairn_backup__discard"))
 
+    request = "make-backup"
+
     def start(self, c, fault, arm):
-        """Starts a job with `fault` armed; returns (response, backup id or None)."""
-        pact = c.rng.random() < 0.7
+        """Starts a job with `fault` armed (before the request, or a random
+        moment after it for the faults aimed into the running job); returns
+        (response, backup id or None)."""
         delay = fault.stack in self.delayed and c.rng.random() < 0.5
         if not delay:
             arm()
-        r = c.request("POST", "/make-backup" + ("?backupPact" if pact else ""))
+        r, backup_id = self.post(c)
         if delay:
             time.sleep(c.rng.random() * 0.06)
             arm()
+        return r, backup_id
+
+    def post(self, c):
+        pact = c.rng.random() < 0.7
+        r = c.request("POST", "/make-backup" + ("?backupPact" if pact else ""))
         return r, (r.text if r.status == 200 else None)
+
+    def check(self, c, backup_id, fault):
+        return c.check_job(backup_id, fault)
 
     def run(self, c, fault):
         c.wait_idle()
@@ -90,9 +101,9 @@ class Backup:
             r, backup_id = self.start(c, fault, arm)
             if backup_id is None:
                 if fault.err is not None and not faultlib.names_file_and_errno(r.text):
-                    c.fail("make-backup under %r: %r names no file and errno" % (fault, r))
+                    c.fail("%s under %r: %r names no file and errno" % (self.request, fault, r))
                 return True, "refused"
-            result = c.check_job(backup_id, fault)
+            result = self.check(c, backup_id, fault)
             c.wait_idle()
             return result
         return c.node_run(fault, action)
@@ -102,39 +113,25 @@ class ManageBackup(Backup):
     """The management API's POST; its record reads completed or failed, as
     check-backup reads done or failed."""
     name = "manage-backup"
+    request = "management POST"
 
-    def start(self, c, fault, arm):
-        delay = fault.stack in self.delayed and c.rng.random() < 0.5
-        if not delay:
-            arm()
+    def post(self, c):
         body = json.dumps({"state": "start_requested", "backupPact": c.rng.random() < 0.5})
         r = c.manage("POST", "/v2/%s/backups" % faultlib.DB, body)
-        if delay:
-            time.sleep(c.rng.random() * 0.06)
-            arm()
         return r, (r.json()["id"] if r.status in (200, 201) else None)
 
-    def run(self, c, fault):
+    def check(self, c, backup_id, fault):
+        surfaced, outcome = c.check_job(backup_id, fault)
         c.wait_idle()
-
-        def action(arm):
-            r, backup_id = self.start(c, fault, arm)
-            if backup_id is None:
-                if fault.err is not None and not faultlib.names_file_and_errno(r.text):
-                    c.fail("management POST under %r: %r names no file and errno" % (fault, r))
-                return True, "refused"
-            surfaced, outcome = c.check_job(backup_id, fault)
-            c.wait_idle()
-            d = c.manage("GET", "/v2/%s/backups/%s" % (faultlib.DB, backup_id))
-            if d.status != 200:
-                c.fail("detail of %s: %r" % (backup_id, d))
-            state = d.json()["state"]
-            expected = ("completed", "completed_with_errors") if outcome == "done" else ("failed",)
-            if state not in expected:
-                c.fail("backup %s reads %s through check-backup but %s through the management API"
-                       % (backup_id, outcome, state))
-            return surfaced or state == "completed_with_errors", outcome
-        return c.node_run(fault, action)
+        d = c.manage("GET", "/v2/%s/backups/%s" % (faultlib.DB, backup_id))
+        if d.status != 200:
+            c.fail("detail of %s: %r" % (backup_id, d))
+        state = d.json()["state"]
+        expected = ("completed", "completed_with_errors") if outcome == "done" else ("failed",)
+        if state not in expected:
+            c.fail("backup %s reads %s through check-backup but %s through the management API"
+                   % (backup_id, outcome, state))
+        return surfaced or state == "completed_with_errors", outcome
 
 
 class LiveStores(Backup):
