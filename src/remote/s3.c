@@ -20,8 +20,9 @@
  *     "Range: bytes=N-" and "If-Match: <ETag>", so no byte reaches the sink
  *     twice and a changed object fails rather than mixing two versions.
  *   - Rate limit: every chunk read from or written to the network first
- *     reserves its bytes on one clock shared by all transfers of the
- *     client (rate_next), then sleeps until its bytes are due.
+ *     takes its bytes from one token bucket shared by all transfers of the
+ *     client (util/ratelimit.h, with no burst), then sleeps until they are
+ *     due.
  *   - Cancellation: read, write and progress callbacks check the flag, so
  *     a transfer ends within one buffer (64 KiB); sleeps check it every
  *     50 ms.  The call then returns CAIRN_ESTATE.
@@ -41,6 +42,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/ratelimit.h"
 
 #define RESP_MAX_DEFAULT (64 * 1024)
 
@@ -163,10 +165,10 @@ int cairn_s3_create(cairn_s3 **out, const cairn_s3_options *o)
 	s3->max_attempts = o->max_attempts ? o->max_attempts : 5;
 	s3->list_page_size = o->list_page_size ? o->list_page_size : 1000;
 	s3->retry_base_seconds = (o->retry_base_ms ? o->retry_base_ms : 200) / 1000.0;
-	s3->rate_limit_bps = o->rate_limit_bps;
 	s3->checksum_sha256 = o->checksum_sha256;
 	s3->cancel = o->cancel;
-	pthread_mutex_init(&s3->rate_mu, NULL);
+	if (!oom && cairn_ratelimit_create(&s3->limit, o->rate_limit_bps, 1) != CAIRN_OK)
+		oom = true;
 	int rc = oom ? cairn_error_set(CAIRN_ENOMEM, "s3: out of memory") : endpoint_setup(s3, o);
 	if (rc != CAIRN_OK) {
 		cairn_s3_free(s3);
@@ -191,7 +193,7 @@ void cairn_s3_free(cairn_s3 *s3)
 		free(s3->secret_access_key);
 	}
 	free(s3->session_token);
-	pthread_mutex_destroy(&s3->rate_mu);
+	cairn_ratelimit_free(s3->limit);
 	free(s3);
 }
 
@@ -242,19 +244,11 @@ static bool sleep_cancellable(const cairn_s3 *s3, const s3_call *c, double secon
 	}
 }
 
-/* Reserves n bytes on the shared clock and sleeps until they are due. */
+/* Takes n bytes from the shared bucket and sleeps until they are due;
+ * false when cancelled. */
 static bool rate_wait(cairn_s3 *s3, const s3_call *c, size_t n)
 {
-	if (!s3->rate_limit_bps || n == 0)
-		return !stopped(s3, c);
-	pthread_mutex_lock(&s3->rate_mu);
-	double now = cairn_clock_now();
-	if (s3->rate_next < now)
-		s3->rate_next = now;
-	s3->rate_next += (double)n / (double)s3->rate_limit_bps;
-	double due = s3->rate_next;
-	pthread_mutex_unlock(&s3->rate_mu);
-	return sleep_cancellable(s3, c, due - now);
+	return sleep_cancellable(s3, c, cairn_ratelimit_take(s3->limit, n));
 }
 
 /* Per-attempt transfer state shared by the libcurl callbacks. */
@@ -551,7 +545,8 @@ static attempt_result attempt(int *rc, cairn_s3 *s3, s3_call *c, xfer *x, const 
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
 	/* A transfer slower than 1 KiB/s for 60 s is a dead connection. */
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, s3->rate_limit_bps && s3->rate_limit_bps < 1024 ? 1L : 1024L);
+	uint64_t rate = cairn_ratelimit_rate(s3->limit);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, rate && rate < 1024 ? 1L : 1024L);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);

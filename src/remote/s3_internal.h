@@ -31,11 +31,7 @@ struct cairn_s3 {
 	bool checksum_sha256;
 	const atomic_bool *cancel;
 
-	/* Shared rate limit: the monotonic time at which the bytes granted so
-	 * far will have moved at rate_limit_bps.  Guarded by rate_mu. */
-	uint64_t rate_limit_bps;
-	pthread_mutex_t rate_mu;
-	double rate_next;
+	struct cairn_ratelimit *limit; /* shared by all transfers; never NULL (rate 0: no limit) */
 };
 
 #define S3_MAX_QUERY 6

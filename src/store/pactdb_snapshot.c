@@ -346,20 +346,6 @@ static void remove_partial(const copy_paths *p)
 	unlink(p->partial_journal);
 }
 
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 #define READ_BUFFER_LEN ((size_t)1 << 20)
 
 /* Copies through `buf` (READ_BUFFER_LEN bytes) from *offset; returns bytes
@@ -369,7 +355,7 @@ static ssize_t copy_by_reading(int in, int out, off_t *offset, size_t len, uint8
 	ssize_t n = pread(in, buf, len < READ_BUFFER_LEN ? len : READ_BUFFER_LEN, *offset);
 	if (n <= 0)
 		return n;
-	if (write_all(out, buf, (size_t)n) != 0)
+	if (cairn_fs_write_all(out, buf, (size_t)n) != CAIRN_OK) /* errno kept */
 		return -1;
 	*offset += n;
 	return n;
