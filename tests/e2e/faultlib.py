@@ -295,10 +295,7 @@ class Campaign:
         self.rng = random.Random(seed)
         self.db = os.path.join(tmp, "db")
         self.backups = os.path.join(tmp, "backups")
-        self.tokens = os.path.join(tmp, "tokens")
-        with open(self.tokens, "w") as f:
-            f.write(TOKEN + "\n")
-        os.chmod(self.tokens, 0o600)
+        self.tokens = cairnlib.write_token_file(os.path.join(tmp, "tokens"), TOKEN + "\n")
         self.node = FaultyNode(["--enable-backup-api", "--backup-directory", self.backups,
                                 "--enable-management-api", "--management-token-file", self.tokens,
                                 "--block-rate", block_rate, "--backup-retention-keep-last", str(keep_last)],

@@ -27,10 +27,7 @@ BURST = RATE // 8
 class BackupRateLimitTest(cairnlib.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="cairn-e2e-ratelimit-")
-        self.tokens = os.path.join(self.tmp, "tokens")
-        with open(self.tokens, "w") as f:
-            f.write(TOKEN + "\n")
-        os.chmod(self.tokens, 0o600)
+        self.tokens = cairnlib.write_token_file(os.path.join(self.tmp, "tokens"), TOKEN + "\n")
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -274,10 +274,7 @@ def is_connection_error(e):
 class CrashHarnessTest(cairnlib.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="cairn-e2e-crash-")
-        self.tokens = os.path.join(self.tmp, "tokens")
-        with open(self.tokens, "w") as f:
-            f.write(TOKEN + "\n")
-        os.chmod(self.tokens, 0o600)
+        self.tokens = cairnlib.write_token_file(os.path.join(self.tmp, "tokens"), TOKEN + "\n")
         self.s3 = s3lib.S3Server().start()
         self.saved_env = dict(os.environ)
         os.environ.update(self.s3.env())

@@ -38,10 +38,7 @@ class HostilePathsTest(cairnlib.TestCase):
             f.write(SECRET)
         self.fifo = os.path.join(self.outside, "fifo")
         os.mkfifo(self.fifo)
-        self.tokens = os.path.join(self.tmp, "tokens")
-        with open(self.tokens, "w") as f:
-            f.write(TOKEN + "\n")
-        os.chmod(self.tokens, 0o600)
+        self.tokens = cairnlib.write_token_file(os.path.join(self.tmp, "tokens"), TOKEN + "\n")
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
