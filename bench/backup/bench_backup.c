@@ -532,6 +532,7 @@ static void *produce(void *arg)
 {
 	bench_node *n = arg;
 	uint32_t chain = 0;
+	pthread_setname_np(pthread_self(), "producer"); /* for perf and top */
 	while (!atomic_load(&n->stop)) {
 		double t0 = cairn_clock_now();
 		pthread_mutex_lock(&n->commit_lock);

@@ -2,10 +2,10 @@
  * files.c: hashing and copying files for backup jobs (files.h).
  *
  * One loop serves both: it reads the source in chunks, feeds each chunk to
- * SHA-256 and, when copying, writes it out.  Copies pace their writeback:
- * after each chunk the kernel is asked to start writing it and to finish
- * the chunk before it, so at most two chunks are dirty at a time and the
- * closing fsync is short (the same policy as the PactDB snapshot copies).
+ * SHA-256 and, when copying, writes it out.  Copies made while the node
+ * runs sync each chunk they write (cairn_fs_sync_written, the same policy
+ * as the PactDB snapshot copies), so the node's commits never wait for
+ * more than a chunk of them.
  */
 #include "backup/files.h"
 
@@ -23,21 +23,12 @@
 #include "util/fs.h"
 #include "util/hex.h"
 
-#define CHUNK ((size_t)4 << 20)
-
-/* Starts writeback of the chunk at `offset` and waits for the one before. */
-static void pace_writeback(int fd, off_t offset, size_t len)
-{
-	sync_file_range(fd, offset, (off_t)len, SYNC_FILE_RANGE_WRITE);
-	if (offset >= (off_t)CHUNK)
-		sync_file_range(fd, offset - (off_t)CHUNK, (off_t)CHUNK,
-			SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-}
+#define CHUNK CAIRN_FS_COPY_CHUNK
 
 /* Hashes `in` from its start to its end, writing every chunk to `out` too
- * unless out < 0, with paced writeback when `pace`.  On failure the
- * message names `what`. */
-static int stream(cairn_backup_file_digest *digest, int in, int out, bool pace, const char *what)
+ * unless out < 0, syncing each whole chunk when `sync` (the caller fsyncs
+ * the end).  On failure the message names `what`. */
+static int stream(cairn_backup_file_digest *digest, int in, int out, bool sync, const char *what)
 {
 	uint8_t *buf = malloc(CHUNK);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -55,10 +46,9 @@ static int stream(cairn_backup_file_digest *digest, int in, int out, bool pace, 
 			break;
 		if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
 			rc = cairn_error_set(CAIRN_ERROR, "cannot hash '%s'", what);
-		else if (out >= 0 && cairn_fs_write_all(out, buf, (size_t)n) != CAIRN_OK)
+		else if (out >= 0 && (cairn_fs_write_all(out, buf, (size_t)n) != CAIRN_OK
+				|| (sync && (size_t)n == CHUNK && cairn_fs_sync_written(out) != CAIRN_OK)))
 			rc = cairn_error_set_errno(cairn_error_from_errno(errno), errno, "cannot write copy of '%s'", what);
-		else if (out >= 0 && pace)
-			pace_writeback(out, (off_t)digest->size, (size_t)n);
 		digest->size += (uint64_t)n;
 	}
 	uint8_t md[EVP_MAX_MD_SIZE];

@@ -26,14 +26,14 @@ typedef struct cairn_backup_file_digest {
  * database). */
 int cairn_backup__hash_file(cairn_backup_file_digest *out, const char *path, bool drop_cache);
 
-#define CAIRN_BACKUP__COPY_SYNC 1u /* pace writeback and fsync the copy */
+#define CAIRN_BACKUP__COPY_SYNC 1u /* sync every chunk and fsync the copy */
 #define CAIRN_BACKUP__COPY_HASH 2u /* hash the bytes as they pass */
 
 /* Copies `src` to the new file `dst` (which must not exist); out->size is
  * the size copied and out->sha256 its hash with CAIRN_BACKUP__COPY_HASH
- * ("" without).  With CAIRN_BACKUP__COPY_SYNC, writeback is paced as the
- * copy goes (a large copy never leaves gigabytes of dirty pages behind
- * while the node runs) and `dst` is fsynced.  Without, the kernel writes
+ * ("" without).  With CAIRN_BACKUP__COPY_SYNC, every chunk is synced as
+ * the copy goes (cairn_fs_sync_written: the node's fsyncs never wait for
+ * more than a chunk of it) and `dst` is fsynced.  Without, the kernel writes
  * back as it likes and the caller makes the copies durable, for example
  * with one syncfs() after many copies (a restore: nothing else runs, and
  * one bulk writeback beats a paced one per file).  A copy that is not

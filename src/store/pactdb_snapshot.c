@@ -74,13 +74,10 @@
  * checkpointer skips a file whose backlog is being folded rather than wait
  * for it (one thread serves every chain, and while it waited the other
  * WALs would grow).  Callers keep snapshots short: a backup takes each
- * chain's when that chain's copy starts (backup/job.c).  The copy also
- * starts writeback of each 16 MB chunk as it goes and waits for the one
- * before (write-behind), so at most two chunks are dirty at a time and
- * other fsyncs on the disk (the writer's checkpoints) do not queue behind
- * the whole copy; in an A/B run the writer's longest commit during a copy
- * was 1-18 ms with it and 160-260 ms without (noisy figures, from a shared
- * disk).
+ * chain's when that chain's copy starts (backup/job.c).  The copy syncs
+ * each chunk it writes (cairn_fs_sync_written: fs.c has the reason and
+ * the figures), so the commits' own fsyncs never wait for more than one
+ * chunk of it.
  *
  * Output: everything is written to "<dest>.partial" (and its -wal), fsynced,
  * renamed to dest, and the directory fsynced; any failure removes the
@@ -109,7 +106,6 @@
 #define WAL_MAGIC 0x377f0682u /* low bit: checksum byte order */
 #define WAL_INDEX_VERSION 3007000u
 #define WAL_INDEX_REGION 32768
-#define COPY_CHUNK ((size_t)16 << 20)
 
 /* The start of the WAL-index (walformat.html): two copies of the 48-byte
  * header, then the checkpoint info whose first field is nBackfill.  Fields
@@ -361,19 +357,6 @@ static ssize_t copy_by_reading(int in, int out, off_t *offset, size_t len, uint8
 	return n;
 }
 
-/* Starts writeback of [offset, offset + len) of `fd` and waits for the
- * chunk before it (prev_len 0: none), so at most two chunks of the copy
- * are dirty at a time:
- * the final fsync is short and other fsyncs on the disk (the writer's
- * checkpoints) do not queue behind hundreds of megabytes. */
-static void write_behind(int fd, off_t offset, size_t len, off_t prev_offset, size_t prev_len)
-{
-	sync_file_range(fd, offset, (off_t)len, SYNC_FILE_RANGE_WRITE);
-	if (prev_len > 0)
-		sync_file_range(fd, prev_offset, (off_t)prev_len,
-			SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-}
-
 /* Copies one chunk from *offset: in the kernel (copy_file_range: no user
  * space copy, reflinks where the file system has them) or, where it
  * refuses, through `*buf` (allocated on first need).  Returns bytes copied,
@@ -402,9 +385,8 @@ static int copy_range(uint64_t *copied, int in, int out, uint64_t limit, const c
 	off_t offset = 0;
 	uint8_t *buf = NULL;
 	int rc = CAIRN_OK;
-	size_t chunk = (size_t)cairn_ratelimit_chunk(w->limit, COPY_CHUNK);
-	off_t prev_start = 0;
-	size_t prev_len = 0;
+	size_t chunk = (size_t)cairn_ratelimit_chunk(w->limit, CAIRN_FS_COPY_CHUNK);
+	size_t unsynced = 0;
 	*copied = 0;
 	while (*copied < limit) {
 		if (w->cancel != NULL && atomic_load(w->cancel)) {
@@ -412,7 +394,6 @@ static int copy_range(uint64_t *copied, int in, int out, uint64_t limit, const c
 			break;
 		}
 		size_t want = limit - *copied < chunk ? (size_t)(limit - *copied) : chunk;
-		off_t start = offset;
 		ssize_t n = copy_chunk(in, out, &offset, want, &buf);
 		if (n < 0) {
 			rc = cairn_error_set_errno(cairn_error_from_errno(errno), errno, "copy %s", what);
@@ -420,12 +401,17 @@ static int copy_range(uint64_t *copied, int in, int out, uint64_t limit, const c
 		}
 		if (n == 0)
 			break;
+		unsynced += (size_t)n;
+		if (unsynced >= chunk) {
+			if (cairn_fs_sync_written(out) != CAIRN_OK) {
+				rc = cairn_error_set_errno(CAIRN_EIO, errno, "fsync %s", what);
+				break;
+			}
+			unsynced = 0;
+		}
 		*copied += (uint64_t)n;
 		if (w->progress != NULL)
 			atomic_fetch_add(w->progress, (uint64_t)n);
-		write_behind(out, start, (size_t)n, prev_start, prev_len);
-		prev_start = start;
-		prev_len = (size_t)n;
 		cairn_ratelimit_wait(w->limit, (uint64_t)n);
 	}
 	free(buf);

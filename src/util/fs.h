@@ -39,6 +39,15 @@ int cairn_fs_write_all(int fd, const void *data, size_t len);
  * never taken for an error. */
 int cairn_fs_pwrite_all(int fd, const void *data, size_t len, off_t offset);
 
+/* Copies made while the node runs write in chunks of this size and call
+ * cairn_fs_sync_written after each one (fs.c says why). */
+#define CAIRN_FS_COPY_CHUNK ((size_t)4 << 20)
+
+/* fdatasync(2) of everything written to `fd` so far, retried after EINTR.
+ * CAIRN_OK, or CAIRN_EIO with errno set and no message (callers name the
+ * file). */
+int cairn_fs_sync_written(int fd);
+
 /* Reads a whole file into a NUL-terminated malloc'd buffer; *out_len excludes the NUL. */
 int cairn_fs_read_file(char **out, size_t *out_len, const char *path);
 
