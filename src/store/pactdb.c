@@ -320,11 +320,17 @@ int cairn_pactdb__last_block(uint64_t *height, uint8_t *hash, uint64_t *endingtx
 	return result;
 }
 
+/* secure_delete is off: Debian builds SQLite with it on, which overwrites
+ * the content a DELETE removes.  Pact state is public chain data, so that
+ * protects nothing, and it makes a roll-back (a reorg, or a backup's copy
+ * rolled back to the cut) write more: deleting the last 100 MB of 1 KB
+ * rows dirtied 206 MB with it and 173 MB without (0.50 s against 0.39 s). */
 static int configure(cairn_pactdb *db, const cairn_pactdb_options *opts)
 {
 	char pragmas[256];
 	snprintf(pragmas, sizeof(pragmas),
-		"PRAGMA synchronous = %s; PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d;",
+		"PRAGMA synchronous = %s; PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d; "
+		"PRAGMA secure_delete = OFF;",
 		opts->synchronous_full ? "FULL" : "NORMAL", opts->wal_autocheckpoint_pages, JOURNAL_SIZE_LIMIT);
 	sqlite3_busy_timeout(db->conn, BUSY_TIMEOUT_MS);
 	int rc = opts->read_only ? CAIRN_OK : cairn_pactdb__exec(db, "PRAGMA journal_mode = WAL", "enable WAL mode");
