@@ -13,6 +13,7 @@ import faultlib
 class FaultTestCase(cairnlib.TestCase):
     TMP_PREFIX = "cairn-e2e-faults-"
     NEEDS_FAULT_POINTS = False  # True: skipped unless built with CAIRN_FAULT_POINTS
+    NODE_ARGS = ()  # more options for the class's node
 
     @classmethod
     def setUpClass(cls):
@@ -21,7 +22,7 @@ class FaultTestCase(cairnlib.TestCase):
         if cls.NEEDS_FAULT_POINTS and not faultlib.fault_points_built():
             raise unittest.SkipTest("%s was built without CAIRN_FAULT_POINTS" % cairnlib.cairn_bin())
         cls.tmp = tempfile.mkdtemp(prefix=cls.TMP_PREFIX)
-        cls.campaign = faultlib.Campaign(cls, cls.tmp, seed=1, block_rate="10", keep_last=0)
+        cls.campaign = faultlib.Campaign(cls, cls.tmp, seed=1, block_rate="10", keep_last=0, node_args=cls.NODE_ARGS)
         cls.campaign.t = None
         cls.campaign.start()
         cls.node = cls.campaign.node

@@ -289,7 +289,7 @@ class Campaign:
     """A producing node under fiu-run with the backup and management APIs
     and a retention policy, a supply of done backups, and the checks."""
 
-    def __init__(self, test, tmp, seed, block_rate="5", keep_last=3):
+    def __init__(self, test, tmp, seed, block_rate="5", keep_last=3, node_args=()):
         self.t = test
         self.tmp = tmp
         self.rng = random.Random(seed)
@@ -298,8 +298,8 @@ class Campaign:
         self.tokens = cairnlib.write_token_file(os.path.join(tmp, "tokens"), TOKEN + "\n")
         self.node = FaultyNode(["--enable-backup-api", "--backup-directory", self.backups,
                                 "--enable-management-api", "--management-token-file", self.tokens,
-                                "--block-rate", block_rate, "--backup-retention-keep-last", str(keep_last)],
-                               self.db)
+                                "--block-rate", block_rate, "--backup-retention-keep-last", str(keep_last)]
+                               + list(node_args), self.db)
         self.verified = {}  # backup id -> True once `cairn backup verify` passed
         # a build without CAIRN_FAULT_POINTS (build/) draws only the preload's families
         self.points = fault_points_built()
