@@ -331,6 +331,17 @@ static int publish_pact(job_run *run)
 	return rc;
 }
 
+/* A Pact state behind the cut (`state`: where it is); when the handle lost
+ * a group of blocks that the chain database holds (a failed commit, maybe
+ * this job's own), its failure says why. */
+static int behind_cut(const pact_chain *slot, const char *state, uint64_t cut_height)
+{
+	const char *failure = cairn_pactdb_failure(slot->db);
+	return cairn_error_set(CAIRN_EIO, "Pact state of chain %u %s, behind the checkpoint's cut at height %llu%s%s",
+		slot->chain, state, (unsigned long long)cut_height, failure != NULL ? ": " : "",
+		failure != NULL ? failure : "");
+}
+
 /* A chain's Pact state (its snapshot, or the live file before the copy
  * takes one) must hold the cut's block of its chain, or more blocks on top
  * of it (*ahead: the copy is rolled back to the cut). */
@@ -348,14 +359,14 @@ static int chain_agrees(bool *ahead, const job_run *run, const pact_chain *slot)
 	if (found != CAIRN_OK && !cut->present[c])
 		return CAIRN_OK;
 	if (found != CAIRN_OK)
-		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u has no block, the checkpoint's cut is at "
-			"height %llu", c, (unsigned long long)cut->height[c]);
+		return behind_cut(slot, "has no block", cut->height[c]);
 	if (!cut->present[c])
 		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u is at height %llu, the checkpoint's cut has "
 			"no block of that chain", c, (unsigned long long)height);
+	char state[48];
+	snprintf(state, sizeof(state), "is at height %llu", (unsigned long long)height);
 	if (height < cut->height[c])
-		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u is at height %llu, behind the checkpoint's "
-			"cut at height %llu", c, (unsigned long long)height, (unsigned long long)cut->height[c]);
+		return behind_cut(slot, state, cut->height[c]);
 	*ahead = height > cut->height[c];
 	if (!*ahead && memcmp(hash, cut->hash[c], sizeof(hash)) != 0)
 		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u holds another block at height %llu than the "

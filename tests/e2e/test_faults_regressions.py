@@ -15,7 +15,9 @@ each with one deterministic libfiu fault:
 - a Pact group commit that failed lost its blocks while the node went on;
 - SQLite's -shm index of a Pact copy, which SQLite failed to remove when it
   closed the copy, stayed in a done backup, unlisted (verify failed);
-- a failed roll-back of a Pact copy to the cut named no file.
+- a failed roll-back of a Pact copy to the cut named no file;
+- a backup after a Pact group commit had failed (and lost blocks the chain
+  database holds) said only that the Pact state was behind the cut.
 
 A fault is aimed with libfiu's enable_stack_by_name at the function that
 makes the failing call, so each test fails that one call; where the call
@@ -23,6 +25,7 @@ happens only in some runs (a roll-back needs a block to arrive between the
 checkpoint and its chain's Pact snapshot) the fault stays armed over backups until
 one makes it."""
 import errno
+import itertools
 import os
 import shutil
 import subprocess
@@ -118,6 +121,38 @@ class FaultRegressionTest(faultcase.FaultTestCase):
         # a Pact backup taken now holds both stores at one cut
         c.done_backup(pact=True)
 
+    def test_a_pact_state_that_lost_blocks_says_why(self):
+        # a group commit that fails inside a backup (SQLite's pwrite is the first in the
+        # job's thread when a group is open) loses blocks the chain database holds; the
+        # next backup, started before the node's next block on that chain notices, said
+        # only "behind the checkpoint's cut", naming no file nor errno
+        c = self.campaign
+        c.wait_idle()
+        mark = self.node.log_mark()
+        fault = Fault("write", "posix/io/rw/pwrite", errno.ENOSPC, 1, "cairn_backup__job_run")
+        for _ in range(40):
+            first, state = self.backup_with(fault)
+            if state == "backup-failed" and "Pact commit: commit blocks to '" in c.reason_of(first):
+                break
+        else:
+            self.fail("no backup failed committing a Pact group")
+        r = c.request("POST", "/make-backup?backupPact")
+        self.assertEqual(r.status, 200, r)
+        state = c.wait_final(r.text)
+        reason = c.reason_of(r.text)
+        self.assertEqual(state, "backup-failed", reason)
+        self.assertRegex(reason, r"behind the checkpoint's cut at height \d+: '/[^']+\.sqlite': \d+ applied "
+                         r"blocks lost: .*(%s|SQLite extended code)" % os.strerror(errno.ENOSPC))
+        self.assertTrue(faultlib.names_file_and_errno(reason), reason)
+        # the node refuses its next block on that chain and rebuilds the stores in place
+        deadline = time.monotonic() + 30
+        while "refusing further blocks until a restart" not in "\n".join(self.node.log.splitlines()[mark:]):
+            self.assertLess(time.monotonic(), deadline, "blocks still accepted after Pact lost some")
+            time.sleep(0.1)
+        c.healthy()
+        cairnlib.wait_cut_height(self.node, self.node.get_json("/cut")["height"] + 20)
+        c.done_backup(pact=True)
+
     def test_a_pact_copy_index_sqlite_failed_to_remove_is_not_left(self):
         # SQLite removes a copy's -shm index when it closes the copy and ignores
         # a failed unlink: the index stayed in a done backup, unlisted, and
@@ -153,8 +188,11 @@ class FaultRegressionTest(faultcase.FaultTestCase):
         fault = Fault("write", "posix/io/rw/pwrite", errno.ENOSPC, 1, "cairn_pactdb_rollback_above")
         c.wait_idle()
         self.node.arm(fault)
+        deadline = time.monotonic() + 120
         try:
-            for attempt in range(60):
+            for attempt in itertools.count():
+                if time.monotonic() > deadline:
+                    break
                 r = c.request("POST", "/make-backup?backupPact")
                 self.assertEqual(r.status, 200, r)
                 backup_id = r.text
