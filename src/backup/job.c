@@ -363,10 +363,11 @@ static int chain_agrees(bool *ahead, const job_run *run, const pact_chain *slot)
 	if (!cut->present[c])
 		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u is at height %llu, the checkpoint's cut has "
 			"no block of that chain", c, (unsigned long long)height);
-	char state[48];
-	snprintf(state, sizeof(state), "is at height %llu", (unsigned long long)height);
-	if (height < cut->height[c])
+	if (height < cut->height[c]) {
+		char state[48];
+		snprintf(state, sizeof(state), "is at height %llu", (unsigned long long)height);
 		return behind_cut(slot, state, cut->height[c]);
+	}
 	*ahead = height > cut->height[c];
 	if (!*ahead && memcmp(hash, cut->hash[c], sizeof(hash)) != 0)
 		return cairn_error_set(CAIRN_EIO, "Pact state of chain %u holds another block at height %llu than the "

@@ -38,6 +38,14 @@ class FaultTestCase(cairnlib.TestCase):
     def cli(self, args, fault=None):
         return self.campaign.cli(args, fault)
 
+    def get_with(self, fault, path):
+        """GET `path` from the node with `fault` armed; the response."""
+        self.node.arm(fault)
+        try:
+            return self.node.get(path, timeout=30)
+        finally:
+            self.node.disarm(fault)
+
     def backup_with(self, fault, query="?backupPact", armed=False):
         """Starts a backup with `fault` armed (by the caller when `armed`),
         waits for its end and disarms; returns its id and final state."""

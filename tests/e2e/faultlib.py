@@ -453,6 +453,14 @@ class Campaign:
                 self.verify(b["id"])
         return listed
 
+    def archive_link(self, backup_id):
+        """The path and query of the management API's archive link to a backup."""
+        r = self.manage("GET", "/api/databases/%s/backups/%s/archive" % (DB, backup_id))
+        if r.status != 200:
+            self.fail("archive link: %r" % r)
+        url = urllib.parse.urlsplit(r.json()["download_url"])
+        return url.path + "?" + url.query
+
     def done_backup(self, pact=False):
         """A fresh backup made without faults (for the CLI operations)."""
         self.wait_idle()

@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import time
-import urllib.parse
 
 import faultlib
 import s3lib
@@ -191,11 +190,7 @@ class Download:
 
     def run(self, c, fault):
         backup_id = c.newest_done()
-        r = c.manage("GET", "/api/databases/%s/backups/%s/archive" % (faultlib.DB, backup_id))
-        if r.status != 200:
-            c.fail("archive link: %r" % r)
-        url = urllib.parse.urlsplit(r.json()["download_url"])
-        link = url.path + "?" + url.query
+        link = c.archive_link(backup_id)
         archive = c.scratch_path("archive") + ".tar.zst"
 
         def action(arm):

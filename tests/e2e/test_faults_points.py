@@ -29,10 +29,8 @@ import errno
 import os
 import shutil
 import unittest
-import urllib.parse
 
 import faultcase
-import faultlib
 import faultops
 import s3lib
 from faultlib import Fault
@@ -103,12 +101,23 @@ class FaultPointTest(faultcase.FaultTestCase):
     def delete(self, backup_id, fault=None):
         return self.cli(["backup", "delete", "--backup-directory", self.campaign.backups, backup_id], fault)
 
+    def failed_delete(self, call, err):
+        """Deletes a fresh backup with `call` failing once with `err`: the
+        delete exits 1.  Returns the backup's id and the error output."""
+        backup_id = self.campaign.done_backup(pact=False)
+        r = self.delete(backup_id, Fault(call, "cairn/posix/" + call, err, 1))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        return backup_id, r.stderr
+
+    def next_delete_finishes(self):
+        """The next delete removes what a failed one left aside."""
+        self.assertEqual(self.delete(self.campaign.done_backup(pact=False)).returncode, 0)
+        self.assertEqual([n for n in self.entries() if n.startswith(".deleting-")], [])
+
     def test_renameat_in_a_delete(self):
         c = self.campaign
-        backup_id = c.done_backup(pact=False)
-        r = self.delete(backup_id, Fault("renameat", "cairn/posix/renameat", errno.EIO, 1))
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn("cannot remove backup '%s/%s': %s" % (c.backups, backup_id, EIO), r.stderr)
+        backup_id, stderr = self.failed_delete("renameat", errno.EIO)
+        self.assertIn("cannot remove backup '%s/%s': %s" % (c.backups, backup_id, EIO), stderr)
         listed = {b["id"]: b["status"] for b in c.check_directory()}  # verifies what reads done
         self.assertEqual(listed.get(backup_id), "backup-done")
         self.assertEqual(self.delete(backup_id).returncode, 0)
@@ -116,26 +125,20 @@ class FaultPointTest(faultcase.FaultTestCase):
 
     def test_unlinkat_in_a_delete(self):
         c = self.campaign
-        backup_id = c.done_backup(pact=False)
-        r = self.delete(backup_id, Fault("unlinkat", "cairn/posix/unlinkat", errno.EBUSY, 1))
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn("cannot remove '%s/.failed-%s': %s" % (c.backups, backup_id, EBUSY), r.stderr)
+        backup_id, stderr = self.failed_delete("unlinkat", errno.EBUSY)
+        self.assertIn("cannot remove '%s/.failed-%s': %s" % (c.backups, backup_id, EBUSY), stderr)
         # renamed aside: no longer listed, and the next delete removes what is left
         self.assertNotIn(backup_id, [b["id"] for b in c.check_directory()])
         self.assertIn(".deleting-" + backup_id, self.entries())
-        self.assertEqual(self.delete(c.done_backup(pact=False)).returncode, 0)
-        self.assertEqual([n for n in self.entries() if n.startswith(".deleting-")], [])
+        self.next_delete_finishes()
 
     def test_rmdir_in_a_tree_removal(self):
         c = self.campaign
-        backup_id = c.done_backup(pact=False)
-        r = self.delete(backup_id, Fault("rmdir", "cairn/posix/rmdir", errno.EBUSY, 1))
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertRegex(r.stderr, r"cannot remove directory '%s/\.deleting-%s/[^']+': %s"
+        backup_id, stderr = self.failed_delete("rmdir", errno.EBUSY)
+        self.assertRegex(stderr, r"cannot remove directory '%s/\.deleting-%s/[^']+': %s"
                          % (c.backups, backup_id, EBUSY))
         self.assertNotIn(backup_id, [b["id"] for b in c.check_directory()])
-        self.assertEqual(self.delete(c.done_backup(pact=False)).returncode, 0)
-        self.assertEqual([n for n in self.entries() if n.startswith(".deleting-")], [])
+        self.next_delete_finishes()
 
     def test_openat_of_a_status_in_a_list(self):
         c = self.campaign
@@ -150,15 +153,9 @@ class FaultPointTest(faultcase.FaultTestCase):
     def test_openat_of_a_backup_for_its_archive(self):
         c = self.campaign
         backup_id = c.done_backup(pact=False)
-        r = c.manage("GET", "/api/databases/%s/backups/%s/archive" % (faultlib.DB, backup_id))
-        url = urllib.parse.urlsplit(r.json()["download_url"])
         # the first openat of the archive's opening: the backup's directory
-        fault = Fault("openat", "cairn/posix/openat", errno.EIO, 1, "cairn_backup_archive_open")
-        self.node.arm(fault)
-        try:
-            got = self.node.get(url.path + "?" + url.query, timeout=30)
-        finally:
-            self.node.disarm(fault)
+        got = self.get_with(Fault("openat", "cairn/posix/openat", errno.EIO, 1, "cairn_backup_archive_open"),
+                            c.archive_link(backup_id))
         self.assertEqual(got.status, 500, got)
         self.assertIn("cannot open '%s/%s': %s" % (c.backups, backup_id, EIO), got.text)
 

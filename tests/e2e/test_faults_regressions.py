@@ -31,7 +31,6 @@ import shutil
 import subprocess
 import time
 import unittest
-import urllib.parse
 
 import cairnlib
 import faultcase
@@ -46,19 +45,27 @@ class FaultRegressionTest(faultcase.FaultTestCase):
     def done(self, pact=True):
         return self.campaign.done_backup(pact=pact)
 
+    def wait_rebuilt(self, mark, seconds):
+        """After Pact lost blocks (logged since `mark`): the node refuses its
+        next block within `seconds`, rebuilds the stores in place, produces
+        again, and a Pact backup taken then holds both stores at one cut."""
+        c = self.campaign
+        deadline = time.monotonic() + seconds
+        while "refusing further blocks until a restart" not in "\n".join(self.node.log.splitlines()[mark:]):
+            self.assertLess(time.monotonic(), deadline, "blocks were still accepted after Pact lost some:\n%s"
+                            % "\n".join(self.node.log.splitlines()[mark:]))
+            time.sleep(0.1)
+        c.healthy()
+        cairnlib.wait_cut_height(self.node, self.node.get_json("/cut")["height"] + 20)
+        c.done_backup(pact=True)
+
     def test_download_with_a_readdir_error_is_cut_short(self):
         c = self.campaign
         backup_id = self.done(pact=False)
-        r = c.manage("GET", "/api/databases/%s/backups/%s/archive" % (faultlib.DB, backup_id))
-        url = urllib.parse.urlsplit(r.json()["download_url"])
-        fault = Fault("readdir", "posix/io/dir/readdir", errno.EIO, 1, "cairn_backup__list_files")
-        self.node.arm(fault)
-        try:
-            got = self.node.get(url.path + "?" + url.query, timeout=30)
-            complete = got.status == 200
-            body = got.body
-        finally:
-            self.node.disarm(fault)
+        got = self.get_with(Fault("readdir", "posix/io/dir/readdir", errno.EIO, 1, "cairn_backup__list_files"),
+                            c.archive_link(backup_id))
+        complete = got.status == 200
+        body = got.body
         out = os.path.join(self.tmp, "extract")
         os.makedirs(out, exist_ok=True)
         archive = os.path.join(self.tmp, "a.tar.zst")
@@ -111,15 +118,7 @@ class FaultRegressionTest(faultcase.FaultTestCase):
         finally:
             self.node.disarm(fault)
         # the next block is refused and the guard rebuilds the stores in place
-        deadline = time.monotonic() + 20
-        while "refusing further blocks until a restart" not in "\n".join(self.node.log.splitlines()[mark:]):
-            self.assertLess(time.monotonic(), deadline, "blocks were still accepted after Pact lost some:\n%s"
-                            % "\n".join(self.node.log.splitlines()[mark:]))
-            time.sleep(0.1)
-        c.healthy()
-        cairnlib.wait_cut_height(self.node, self.node.get_json("/cut")["height"] + 20)
-        # a Pact backup taken now holds both stores at one cut
-        c.done_backup(pact=True)
+        self.wait_rebuilt(mark, 20)
 
     def test_a_pact_state_that_lost_blocks_says_why(self):
         # a group commit that fails inside a backup (SQLite's pwrite is the first in the
@@ -145,13 +144,7 @@ class FaultRegressionTest(faultcase.FaultTestCase):
                          r"blocks lost: .*(%s|SQLite extended code)" % os.strerror(errno.ENOSPC))
         self.assertTrue(faultlib.names_file_and_errno(reason), reason)
         # the node refuses its next block on that chain and rebuilds the stores in place
-        deadline = time.monotonic() + 30
-        while "refusing further blocks until a restart" not in "\n".join(self.node.log.splitlines()[mark:]):
-            self.assertLess(time.monotonic(), deadline, "blocks still accepted after Pact lost some")
-            time.sleep(0.1)
-        c.healthy()
-        cairnlib.wait_cut_height(self.node, self.node.get_json("/cut")["height"] + 20)
-        c.done_backup(pact=True)
+        self.wait_rebuilt(mark, 30)
 
     def test_a_pact_copy_index_sqlite_failed_to_remove_is_not_left(self):
         # SQLite removes a copy's -shm index when it closes the copy and ignores
